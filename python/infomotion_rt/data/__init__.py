@@ -1,0 +1,1 @@
+"""Data layer: EchoNet-style datasets, video decoding, cardiac phases, EF classes, the phantom."""

@@ -1,0 +1,45 @@
+"""One exception family. Every message names the file or video at fault and what is wrong,
+so the CLI can print it as a single line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class InfoMotionError(Exception):
+    """Base of every error the toolkit raises on purpose (bad input, missing dependency)."""
+
+
+class DataError(InfoMotionError):
+    """A dataset file (FileList, VolumeTracings, video, features file) is missing or malformed."""
+
+
+class VideoError(DataError):
+    """A single video cannot be used: missing, undecodable, empty, or inconsistent with its labels."""
+
+
+class DependencyError(InfoMotionError):
+    """An optional library or device the requested path needs is not installed or not present."""
+
+
+class ConfigError(InfoMotionError):
+    """An option or combination of options is invalid."""
+
+
+@dataclass
+class ProblemLog:
+    """Problems a batch step met and went past; reported at the end, one line each."""
+
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, subject: str, message: str) -> None:
+        self.problems.append((subject, message))
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def __iter__(self):
+        return iter(self.problems)
+
+    def lines(self) -> list[str]:
+        return [f"{subject}: {message}" for subject, message in self.problems]
