@@ -1,8 +1,18 @@
-"""Cardiac phases: LV volume by the method of disks, ED/ES frames, and the frame pairs a video gives."""
+"""Cardiac phases: LV volume by the method of disks, ED/ES frames, and the frame pairs a video gives.
+
+Conventions: frames are 0-based indices into the video; volumes are in pixel units cubed (tracings are
+in pixels), so EF = 100 * (EDV - ESV) / EDV is unit-free. ED is the frame with the larger traced volume.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import cv2
 import numpy as np
+
+from ..errors import DataError, VideoError
 
 N_TRACING_ROWS = 21  # row 0: LV long axis; rows 1..20: disc chords (EchoNet VolumeTracings layout)
 
@@ -20,3 +30,207 @@ def disk_volume(tracing: np.ndarray) -> float:
     lengths = np.hypot(t[:, 2] - t[:, 0], t[:, 3] - t[:, 1])
     long_axis, diameters = lengths[0], lengths[1:]
     return float(np.pi / 4.0 * np.sum(diameters**2) * long_axis / (N_TRACING_ROWS - 1))
+
+
+# ------------------------------------------------------------------------------- ED/ES from tracings
+
+def ed_es_from_tracings(tracings: Mapping[int, np.ndarray]) -> tuple[int, int, float, float]:
+    """``(ed, es, edv, esv)`` from traced frames: ED is the frame of largest disk volume, ES of smallest.
+
+    ``tracings`` maps a 0-based frame index to its (21, 4) tracing. Row order in the CSV never
+    decides ED/ES. Volumes are in pixel units cubed. Raises DataError when fewer than two frames are
+    traced, a tracing is not (21, 4), or the volumes are not positive and distinct.
+    """
+    if len(tracings) < 2:
+        raise DataError(f"ED/ES need two traced frames, got {len(tracings)}")
+    try:
+        volumes = {int(frame): disk_volume(t) for frame, t in tracings.items()}
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
+    ed = max(volumes, key=lambda f: (volumes[f], -f))  # ties: the earlier frame, deterministically
+    es = min(volumes, key=lambda f: (volumes[f], f))
+    if not volumes[ed] > volumes[es] > 0:
+        raise DataError(f"traced volumes {sorted(volumes.values())} do not give a larger ED and a positive ES")
+    return ed, es, volumes[ed], volumes[es]
+
+
+# ------------------------------------------------------------------------------------- frame pairs
+
+@dataclass(frozen=True)
+class FramePairs:
+    """The two frame triples a video gives the motion model, and the frames to decode for them.
+
+    ``pairs[0]`` is ``(ED, mid, ES)``; ``pairs[1]`` is the inferred other half of the cycle as
+    ``(start, mid, end)`` in time order. ``rule`` says how pair 2 was placed: "next", "previous"
+    or "clamped" (see ``frame_pairs``).
+    """
+
+    pairs: tuple[tuple[int, int, int], tuple[int, int, int]]
+    indices: tuple[int, ...]
+    rule: str
+
+
+def _mid(a: int, b: int) -> int:
+    """Midpoint rounded half up (not Python's half-to-even), so it never depends on parity."""
+    return int(np.floor((a + b) / 2.0 + 0.5))
+
+
+def frame_pairs(ed: int, es: int, n_frames: int) -> FramePairs:
+    """Pair 1 = (ED, midpoint, ES); pair 2 = the adjacent, untraced half of the cardiac cycle.
+
+    Systole (ED -> ES) is taken as 1/3 and diastole (ES -> ED) as 2/3 of the cycle (paper: diastole
+    ~2/3 at rest). When ED < ES the traced gap g is systole, so diastole lasts 2g and pair 2 is
+    (ES, mid, next ED = ES + 2g). When ES < ED the gap is diastole, systole lasts g/2 and pair 2 is
+    (ED, mid, next ES = ED + round(g/2)).
+    Into [0, n_frames): if the next phase falls past the end, pair 2 is mirrored to the same phase
+    before the traced frames -- the previous ES before ED, (ED - 2g, mid, ED), or the previous ED
+    before ES, (ES - round(g/2), mid, ES) -- rule "previous"; if that falls before frame 0 too, the
+    side that keeps the longer stretch is clamped (forward: end at the last frame; backward: start at
+    frame 0), rule "clamped". Midpoints round half up.
+    """
+    ed, es, n_frames = int(ed), int(es), int(n_frames)
+    if not (0 <= ed < n_frames and 0 <= es < n_frames):
+        raise DataError(f"ED {ed} / ES {es} outside a video of {n_frames} frames")
+    if ed == es:
+        raise DataError(f"ED and ES are the same frame ({ed})")
+    gap = abs(es - ed)
+    if ed < es:
+        other = 2 * gap                        # diastole after ES
+        forward, backward = (es, es + other), (ed - other, ed)
+    else:
+        other = max(1, _mid(gap, 0))           # systole after ED: half the traced diastole
+        forward, backward = (ed, ed + other), (es - other, es)
+    if forward[1] < n_frames:
+        (a, b), rule = forward, "next"
+    elif backward[0] >= 0:
+        (a, b), rule = backward, "previous"
+    else:  # clamp whichever side keeps the longer stretch of the untraced phase
+        clamped_forward, clamped_backward = (forward[0], n_frames - 1), (0, backward[1])
+        longer = clamped_forward[1] - clamped_forward[0] >= clamped_backward[1] - clamped_backward[0]
+        (a, b), rule = (clamped_forward if longer else clamped_backward), "clamped"
+    pair1 = (ed, _mid(ed, es), es)
+    pair2 = (a, _mid(a, b), b)
+    return FramePairs(pairs=(pair1, pair2), indices=tuple(sorted(set(pair1 + pair2))), rule=rule)
+
+
+# ------------------------------------------------------------------------- ED/ES from the video alone
+
+@dataclass(frozen=True)
+class DetectConfig:
+    """Settings of ``detect_ed_es`` (ours; see its docstring)."""
+
+    work_size: int = 48            # frames are shrunk (area average) so the longer side is at most this
+    blur_sigma: float = 1.0        # spatial Gaussian at work size, against speckle
+    dynamic_share: float = 0.25    # share of pixels, by temporal std, that carry the cycle signal
+    min_period: int = 6            # shortest cardiac cycle considered, frames
+    asymmetry_margin: float = 0.08  # |systole share - 1/2| needed to orient the signal by timing
+
+
+def detect_ed_es(frames: np.ndarray, config: DetectConfig = DetectConfig()) -> tuple[int, int]:
+    """ED and ES frame indices (0-based) of one cardiac cycle, from the frames alone (ours).
+
+    1. Signal: frames are shrunk and blurred; the pixels with the largest temporal variation (the
+       moving walls and valves) are kept and the first principal component of their time courses is
+       the cycle signal. It follows all chambers at once: ventricles and atria load with opposite signs.
+    2. Period: first autocorrelation peak after the autocorrelation turns negative.
+    3. Orientation, so that maxima are ED (largest ventricle) and minima ES: systole is shorter than
+       diastole (about 1/3 of the cycle), so the signal should fall fast from a maximum and rise slowly.
+       When the fall/rise timing is too even to tell, the signal is oriented to correlate with the
+       darkness of the moving region (a large blood pool is dark). Both cues hold for the negated
+       atrial signal too, which is why mixing chambers does not flip the answer.
+    4. Cycle: after smoothing over 1/16 of the period, each local maximum (ED candidate) is paired
+       with the minimum within 3/4 of a period after it; the pair with the largest fall wins. A video
+       shorter than one cycle uses its global maximum and the minimum after (or before) it.
+    Raises VideoError when fewer than 3 frames are given or nothing moves.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 3 or frames.shape[0] < 3:
+        raise VideoError(f"ED/ES detection needs (T>=3, H, W) frames, got shape {frames.shape}")
+    signal, darkness = _cycle_signal(frames, config)
+    period = _period(signal, config.min_period)
+    signal = _smooth(signal, max(1.0, (period or 16) / 16.0))
+    share = _systole_share(signal, period)
+    if abs(share - 0.5) > config.asymmetry_margin:
+        flip = share > 0.5
+    else:
+        flip = float(np.dot(signal - signal.mean(), darkness - darkness.mean())) < 0
+    return _pick_cycle(-signal if flip else signal, period)
+
+
+def _cycle_signal(frames: np.ndarray, config: DetectConfig) -> tuple[np.ndarray, np.ndarray]:
+    t, h, w = frames.shape
+    scale = min(1.0, config.work_size / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = np.stack([cv2.GaussianBlur(cv2.resize(f, size, interpolation=cv2.INTER_AREA).astype(np.float32),
+                                       (0, 0), config.blur_sigma) for f in frames])
+    x = small.reshape(t, -1)
+    x = x - x.mean(axis=0)
+    spread = x.std(axis=0)
+    if spread.max() < 1e-3:
+        raise VideoError("frames do not change over time: no cardiac motion to detect ED/ES from")
+    moving = x[:, spread >= np.quantile(spread, 1.0 - config.dynamic_share)]
+    u, s, _ = np.linalg.svd(moving, full_matrices=False)
+    return u[:, 0] * s[0], -moving.mean(axis=1)
+
+
+def _smooth(signal: np.ndarray, sigma: float) -> np.ndarray:
+    radius = int(3 * sigma)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    padded = np.pad(signal, radius, mode="reflect") if len(signal) > radius else np.pad(signal, radius, mode="edge")
+    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
+
+
+def _period(signal: np.ndarray, min_period: int) -> int | None:
+    """Cycle length in frames from the autocorrelation; None when no full cycle shows."""
+    x = signal - signal.mean()
+    n = len(x)
+    ac = np.correlate(x, x, mode="full")[n - 1:] / (np.arange(n, 0, -1) * (x @ x / n) + 1e-12)
+    negative = np.flatnonzero(ac[: (2 * n) // 3] < 0)
+    if negative.size == 0:
+        return None
+    for lag in range(max(negative[0], min_period), (2 * n) // 3):
+        if ac[lag] > 0.2 and ac[lag] >= ac[lag - 1] and ac[lag] >= ac[lag + 1]:
+            return lag
+    return None
+
+
+def _local_maxima(signal: np.ndarray, half_width: int) -> list[int]:
+    n = len(signal)
+    return [i for i in range(1, n - 1)
+            if signal[i] >= signal[max(0, i - half_width): i + half_width + 1].max() and signal[i] > signal[i - 1]]
+
+
+def _systole_share(signal: np.ndarray, period: int | None) -> float:
+    """Median time from a maximum to the next minimum, as a share of the period (0.5 if unknown)."""
+    if period is None:
+        return 0.5
+    shares = []
+    for m in _local_maxima(signal, max(1, round(0.4 * period))):
+        window = signal[m + 1: m + period]
+        if len(window) == period - 1:  # a whole cycle after the maximum
+            shares.append((int(np.argmin(window)) + 1) / period)
+    return float(np.median(shares)) if shares else 0.5
+
+
+def _pick_cycle(signal: np.ndarray, period: int | None) -> tuple[int, int]:
+    n = len(signal)
+    if period is None:
+        ed = int(np.argmax(signal[1:-1])) + 1
+        after = signal[ed + 1:]
+        es = ed + 1 + int(np.argmin(after)) if after.size else int(np.argmin(signal[:ed]))
+        return ed, es
+    reach = max(1, round(0.75 * period))
+    best: tuple[float, int, int] | None = None
+    for ed in _local_maxima(signal, max(1, round(0.4 * period))):
+        forward = signal[ed + 1: ed + 1 + reach]
+        if forward.size:
+            es = ed + 1 + int(np.argmin(forward))
+        else:
+            back_start = max(0, ed - reach)
+            es = back_start + int(np.argmin(signal[back_start:ed]))
+        fall = float(signal[ed] - signal[es])
+        if best is None or fall > best[0]:
+            best = (fall, ed, es)
+    if best is None:
+        return _pick_cycle(signal, None)
+    return best[1], best[2]

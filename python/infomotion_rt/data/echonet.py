@@ -1,0 +1,351 @@
+"""EchoNet-style datasets: labels CSV (+ tracings) + videos -> ``Dataset`` of ``VideoRecord``.
+
+Layouts (``load_dataset`` detects them)
+---------------------------------------
+* ``"dynamic"``   EchoNet-Dynamic: ``FileList.csv`` + ``VolumeTracings.csv`` + ``Videos/``.
+* ``"synthetic"`` EchoNet-Synthetic style: ``FileList.csv`` + ``Videos/``, no tracings.
+* ``"plain"``     a folder of videos plus a CSV with columns ``FileName,EF[,Split]``: given as
+  ``labels_csv``, or else the only CSV in the folder that has those columns. FileName may carry a
+  video suffix or not; videos are looked up in ``Videos/`` first, then in the folder itself.
+  Without a Split column the split is deterministic by name (ours): the first 8 hex digits of
+  SHA-1(name) as a fraction u gives TRAIN for u < 0.75, VAL for u < 0.875, TEST otherwise (close to
+  EchoNet-Dynamic's 74/13/13), so adding or removing videos never moves the others.
+
+FileList.csv must have all nine EchoNet columns (FileName, EF, ESV, EDV, FrameHeight, FrameWidth,
+FPS, NumberOfFrames, Split); VolumeTracings.csv the six (FileName, X1, Y1, X2, Y2, Frame). A missing
+file or column is a ``DataError``: the dataset is unreadable.
+
+Quirks handled
+--------------
+* Extra unnamed index column, UTF-8 BOM, blanks around names: ignored / stripped.
+* FileName without ``.avi`` in FileList but with it in VolumeTracings: names are compared without
+  their video suffix everywhere (``VideoRecord.name`` never has one).
+* ED/ES come from the traced volumes (method of disks, larger = ED), never from row order.
+* ESV/EDV of 0 (EchoNet-Synthetic) mean "unknown" and become NaN.
+* With ``check_videos=True`` every video is probed. The decoded video is trusted for frame size and
+  frame count (``height``, ``width``, ``n_frames`` take the video's values; a disagreement with
+  FileList is a note). ``fps`` keeps the FileList value, as the contract says; an FPS column that
+  disagrees with the files (EchoNet-Synthetic: 32 vs 30) is one grouped note; ``probed`` holds
+  the video's own figures.
+
+Problems (one line each in ``Dataset.problems``; the message says what was done)
+------------------------------------------------------------------------------
+* record dropped: NaN, non-numeric, negative or >100 EF; empty or duplicate FileName (the first row
+  is kept); video file missing; with ``check_videos``, video undecodable or zero frames.
+* record kept untraced (``tracings``/``ed``/``es`` None, ED/ES left to ``detect_ed_es``): a traced
+  frame without 21 rows, non-numeric coordinates, fewer than two traced frames, a traced frame
+  beyond the video's length; in the dynamic layout, a video with no tracings at all.
+* note: FileList EF more than 5 points from the tracings' EF, frame size / count / FPS mismatch,
+  unknown Split value, tracings of a video FileList does not list.
+``strict=True`` (and ``load_record``) raise the first dropping or untracing problem instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import DataError, ProblemLog, VideoError
+from .phases import N_TRACING_ROWS, ed_es_from_tracings
+from .video import VIDEO_SUFFIXES, VideoInfo, find_video, probe
+
+SPLITS = ("TRAIN", "VAL", "TEST")
+FILELIST_COLUMNS = ("FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split")
+TRACING_COLUMNS = ("FileName", "X1", "Y1", "X2", "Y2", "Frame")
+PLAIN_COLUMNS = ("FileName", "EF")
+EF_DISAGREEMENT = 5.0  # EF points between FileList and tracings above which a note is recorded
+FPS_TOLERANCE = 0.5
+
+Tracings = dict[int, np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class VideoRecord:
+    """One labelled video. Frames are 0-based; volumes are in pixel units cubed (as traced)."""
+
+    name: str                       # without video suffix
+    path: Path
+    ef: float
+    esv: float                      # FileList value; NaN when absent or 0
+    edv: float
+    split: str
+    fps: float                      # FileList value (NaN in the plain layout unless probed)
+    n_frames: int | None            # FileList value, the video's once probed
+    height: int | None
+    width: int | None
+    tracings: Tracings | None = field(default=None, repr=False)  # frame -> (21, 4) X1,Y1,X2,Y2
+    ed: int | None = None
+    es: int | None = None
+    probed: VideoInfo | None = None  # the video's own figures when loaded with check_videos
+
+    @property
+    def traced_volumes(self) -> tuple[float, float] | None:
+        """(EDV, ESV) recomputed from the tracings, pixel units cubed; None when untraced."""
+        return None if self.tracings is None else ed_es_from_tracings(self.tracings)[2:]
+
+    @property
+    def traced_ef(self) -> float | None:
+        volumes = self.traced_volumes
+        return None if volumes is None else 100.0 * (volumes[0] - volumes[1]) / volumes[0]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    root: Path
+    layout: str                     # "dynamic" | "synthetic" | "plain"
+    records: list[VideoRecord]
+    problems: ProblemLog = field(default_factory=ProblemLog)
+    dropped: tuple[str, ...] = ()   # names (or line references) of rows left out
+    checked: bool = False           # videos were probed (check_videos=True)
+
+    def split(self, name: str) -> list[VideoRecord]:
+        return [r for r in self.records if r.split == name.upper()]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+class _Untraced(DataError):
+    """A tracing problem: in a batch the record stays, without tracings."""
+
+
+# ---------------------------------------------------------------------------------------------- CSV
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """Rows as (line number, {column: stripped text}); unnamed columns are dropped."""
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise DataError(f"{path}: missing column(s) {', '.join(missing)} (has {', '.join(h for h in header if h) or 'none'})")
+            keep = [(i, h) for i, h in enumerate(header) if h]
+            return [(n, {h: row[i].strip() if i < len(row) else "" for i, h in keep})
+                    for n, row in enumerate(reader, start=2) if any(cell.strip() for cell in row)]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: not a readable CSV ({exc})") from exc
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _int(text: str) -> int | None:
+    value = _float(text)
+    return int(value) if math.isfinite(value) and value == int(value) else None
+
+
+def strip_suffix(name: str) -> str:
+    """``"0X1A.avi"`` -> ``"0X1A"``; names without a video suffix are returned unchanged."""
+    path = Path(name.strip())
+    return path.stem if path.suffix.lower() in VIDEO_SUFFIXES else str(path)
+
+
+def hash_split(name: str) -> str:
+    """Deterministic split of a name for labels without a Split column (see module docstring)."""
+    u = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) / 16**8
+    return "TRAIN" if u < 0.75 else "VAL" if u < 0.875 else "TEST"
+
+
+# ------------------------------------------------------------------------------------------- layout
+
+def _detect_layout(root: Path, labels_csv: str | Path | None) -> tuple[str, Path, Path | None]:
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset folder not found")
+    if labels_csv is not None:
+        return "plain", Path(labels_csv), None
+    filelist = root / "FileList.csv"
+    if filelist.is_file():
+        tracings = root / "VolumeTracings.csv"
+        return ("dynamic", filelist, tracings) if tracings.is_file() else ("synthetic", filelist, None)
+    candidates = [p for p in sorted(root.glob("*.csv")) if _has_columns(p, PLAIN_COLUMNS)]
+    if len(candidates) == 1:
+        return "plain", candidates[0], None
+    reason = "several CSVs with FileName,EF" if candidates else "no CSV with FileName,EF columns either"
+    raise DataError(f"{root}: no FileList.csv ({reason}; pass a labels CSV for a plain folder of videos)")
+
+
+def _has_columns(path: Path, columns: tuple[str, ...]) -> bool:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            header = {h.strip() for h in next(csv.reader(fh), [])}
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return all(c in header for c in columns)
+
+
+# ------------------------------------------------------------------------------------------ records
+
+def _label_record(root: Path, where: str, row: dict[str, str], has_split: bool) -> VideoRecord:
+    """A record from one labels row; raises DataError/VideoError for problems that drop it."""
+    name = strip_suffix(row["FileName"])
+    if not name:
+        raise DataError(f"{where}: empty FileName")
+    ef = _float(row["EF"])
+    if not math.isfinite(ef) or not 0.0 <= ef <= 100.0:
+        raise DataError(f"{where} ({name}): EF {row['EF']!r} is not a number in [0, 100]")
+    path = find_video(root / "Videos", row["FileName"]) or find_video(root, row["FileName"])
+    if path is None:
+        raise VideoError(f"{where} ({name}): video not found in {root / 'Videos'} or {root}")
+    volume = lambda key: (v if (v := _float(row.get(key, ""))) > 0 else math.nan)  # noqa: E731
+    split = row["Split"].upper() if has_split else hash_split(name)
+    return VideoRecord(name=name, path=path, ef=ef, esv=volume("ESV"), edv=volume("EDV"), split=split,
+                       fps=_float(row.get("FPS", "")), n_frames=_int(row.get("NumberOfFrames", "")),
+                       height=_int(row.get("FrameHeight", "")), width=_int(row.get("FrameWidth", "")))
+
+
+def read_tracings(path: Path) -> dict[str, dict[int, list[list[str]]]]:
+    """VolumeTracings.csv as name (no suffix) -> frame -> rows of [X1, Y1, X2, Y2] text, in file order."""
+    grouped: dict[str, dict[int, list[list[str]]]] = defaultdict(lambda: defaultdict(list))
+    for line, row in _read_csv(path, TRACING_COLUMNS):
+        frame = _int(row["Frame"])
+        if frame is None or frame < 0:
+            raise DataError(f"{path} line {line}: Frame {row['Frame']!r} is not a frame index")
+        grouped[strip_suffix(row["FileName"])][frame].append([row[c] for c in ("X1", "Y1", "X2", "Y2")])
+    return grouped
+
+
+def _tracing_arrays(name: str, frames: dict[int, list[list[str]]], n_frames: int | None) -> Tracings:
+    """Validated (21, 4) arrays per traced frame; raises _Untraced naming the video and the problem."""
+    out: Tracings = {}
+    for frame, rows in sorted(frames.items()):
+        if len(rows) != N_TRACING_ROWS:
+            raise _Untraced(f"{name}: traced frame {frame} has {len(rows)} rows, not {N_TRACING_ROWS}")
+        array = np.array([[_float(v) for v in r] for r in rows], dtype=np.float64)
+        if not np.isfinite(array).all():
+            raise _Untraced(f"{name}: traced frame {frame} has non-numeric coordinates")
+        if n_frames is not None and frame >= n_frames:
+            raise _Untraced(f"{name}: traced frame {frame} is beyond the video's {n_frames} frames")
+        out[frame] = array
+    if len(out) < 2:
+        raise _Untraced(f"{name}: {len(out)} traced frame(s); ED and ES need two")
+    return out
+
+
+def _with_tracings(record: VideoRecord, frames: dict[int, list[list[str]]] | None,
+                   notes: list[tuple[str, str]]) -> VideoRecord:
+    if frames is None:
+        raise _Untraced(f"{record.name}: no tracings in VolumeTracings.csv")
+    tracings = _tracing_arrays(record.name, frames, record.n_frames)
+    ed, es, edv, esv = ed_es_from_tracings(tracings)
+    traced_ef = 100.0 * (edv - esv) / edv
+    if abs(traced_ef - record.ef) > EF_DISAGREEMENT:
+        notes.append((record.name, f"FileList EF {record.ef:.1f} disagrees with the tracings' EF {traced_ef:.1f} "
+                                   f"by more than {EF_DISAGREEMENT:g} points; FileList EF kept"))
+    return replace(record, tracings=tracings, ed=ed, es=es)
+
+
+def _with_probe(record: VideoRecord, notes: list[tuple[str, str]]) -> VideoRecord:
+    """Probe the video (VideoError drops the record) and trust its size and length."""
+    info = probe(record.path)
+    listed, actual = (record.height, record.width), (info.height, info.width)
+    if None not in listed and listed != actual:
+        notes.append((record.name, f"FileList frame size {listed[0]}x{listed[1]} but the video is "
+                                   f"{actual[0]}x{actual[1]}; using the video's"))
+    if record.n_frames is not None and record.n_frames != info.n_frames:
+        notes.append((record.name, f"FileList NumberOfFrames {record.n_frames} but the video has "
+                                   f"{info.n_frames}; using the video's"))
+    fps = record.fps if math.isfinite(record.fps) else info.fps
+    return replace(record, height=info.height, width=info.width, n_frames=info.n_frames, fps=fps, probed=info)
+
+
+def _fps_notes(records: list[VideoRecord]) -> list[tuple[str, str]]:
+    """One note per (FileList FPS, video FPS) disagreement, naming a few of the videos."""
+    groups: dict[tuple[float, float], list[str]] = defaultdict(list)
+    for r in records:
+        if r.probed is not None and r.probed.fps > 0 and abs(r.fps - r.probed.fps) > FPS_TOLERANCE:
+            groups[(r.fps, r.probed.fps)].append(r.name)
+    return [("FileList.csv", f"FPS column says {listed:g} but the video plays at {actual:g} in {len(names)} "
+                             f"video(s) ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}); "
+                             f"record.fps keeps the FileList value, record.probed.fps has the video's")
+            for (listed, actual), names in groups.items()]
+
+
+# --------------------------------------------------------------------------------------------- load
+
+def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, check_videos: bool = False,
+                 strict: bool = False, progress: bool = True, only: set[str] | None = None) -> Dataset:
+    """Read a dataset folder in any of the three layouts (see the module docstring).
+
+    Cheap by default: CSV parsing and file existence only. ``check_videos=True`` also probes every
+    video (decodes its first frame, checks its length) with a progress bar. Problems are recorded in
+    ``Dataset.problems`` and loading goes on; ``strict=True`` raises the first one that would drop a
+    record or leave it untraced. ``only`` restricts loading to these names (without suffix).
+    Raises DataError when the dataset itself is unreadable (no labels file, missing columns).
+    """
+    root = Path(root)
+    layout, labels_path, tracings_path = _detect_layout(root, labels_csv)
+    required = PLAIN_COLUMNS if layout == "plain" else FILELIST_COLUMNS
+    rows = _read_csv(labels_path, required)
+    has_split = layout != "plain" or bool(rows and "Split" in rows[0][1])
+    traced = read_tracings(tracings_path) if tracings_path is not None else None
+
+    problems, dropped, notes = ProblemLog(), [], []
+    seen: set[str] = set()
+
+    def fail(subject: str, exc: DataError, effect: str) -> None:
+        if strict:
+            raise exc
+        problems.add(subject, f"{exc}; {effect}")
+
+    records: list[VideoRecord] = []
+    bar = tqdm(rows, desc="checking videos" if check_videos else "reading labels", unit="video",
+               disable=not (progress and check_videos))
+    for line, row in bar:
+        where = f"{labels_path.name} line {line}"
+        name = strip_suffix(row["FileName"])
+        if only is not None and name not in only:
+            continue
+        try:
+            if name in seen:
+                raise DataError(f"{where}: duplicate FileName {name!r}")
+            seen.add(name)
+            record = _label_record(root, where, row, has_split)
+            if check_videos:
+                record = _with_probe(record, notes)
+        except DataError as exc:
+            fail(name or where, exc, "record dropped")
+            dropped.append(name or where)
+            continue
+        if record.split not in SPLITS:
+            notes.append((name, f"Split {record.split!r} is not one of {'/'.join(SPLITS)}; kept under that name"))
+        if traced is not None:
+            try:
+                record = _with_tracings(record, traced.get(name), notes)
+            except _Untraced as exc:
+                fail(name, exc, "record kept without tracings (ED/ES must be detected)")
+        records.append(record)
+    bar.close()
+
+    if traced is not None and only is None:
+        listed = {strip_suffix(row["FileName"]) for _, row in rows}
+        for name in sorted(set(traced) - listed):
+            notes.append((name, "has tracings in VolumeTracings.csv but no FileList row; ignored"))
+    for subject, message in notes + _fps_notes(records):
+        problems.add(subject, message)
+    return Dataset(root=root, layout=layout, records=records, problems=problems,
+                   dropped=tuple(dropped), checked=check_videos)
+
+
+def load_record(root: str | Path, name: str, labels_csv: str | Path | None = None,
+                check_video: bool = True) -> VideoRecord:
+    """One video's record, strictly: any problem that would drop it or its tracings raises DataError."""
+    wanted = strip_suffix(name)
+    dataset = load_dataset(root, labels_csv, check_videos=check_video, strict=True, progress=False,
+                           only={wanted})
+    if not dataset.records:
+        raise DataError(f"{root}: no video named {wanted!r} in the labels file")
+    return dataset.records[0]
