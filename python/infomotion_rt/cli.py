@@ -42,6 +42,58 @@ def cli() -> None:
     """
 
 
+@cli.command("select")
+@click.option("--features", "features_path", required=True, type=click.Path(dir_okay=False),
+              help="Features file (.npz) written by extract.")
+@click.option("--vpc", default=10, show_default=True, type=int, help="Videos per EF class.")
+@click.option("--out", default="selection.csv", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--method", default="infomotion", show_default=True,
+              type=click.Choice(["infomotion", "infodist", "random", "kmeans", "kcenter", "herding"]))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--k", default=10, show_default=True, type=int, help="Neighbours per video in the kNN graph.")
+@click.option("--mode", default="union", show_default=True, type=click.Choice(["union", "mutual"]))
+@click.option("--weighting", default="gaussian", show_default=True,
+              type=click.Choice(["gaussian", "inverse"]), help="Edge weights (local-scale Gaussian or 1/d).")
+@click.option("--centrality", default="degree", show_default=True, type=click.Choice(["degree", "pagerank"]),
+              help="Base centrality of the modular centrality (infomotion).")
+@click.option("--trials", default=5, show_default=True, type=int, help="Infomap trials.")
+@click.option("--paper-literal", is_flag=True, help="Complete graph with Euclidean-distance weights (O(n^2)).")
+@click.option("--labels", type=click.Path(dir_okay=False), help="FileList.csv whose EF (and Split) override the file's.")
+@click.option("--split", default="TRAIN", show_default=True, help="Select from this split; 'all' for every video.")
+@click.option("--export-dataset", type=click.Path(file_okay=False), help="Write a distilled EchoNet folder here.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="Source dataset for --export-dataset.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="PNG of each class's graph (needs matplotlib).")
+def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, trials, paper_literal,
+               labels, split, export_dataset, data_dir, plot) -> None:
+    """Pick VPC representative videos per EF class from a features file."""
+    from . import select as sel_mod
+    from .errors import ConfigError
+    from .features import read_features
+    from .graph import GraphConfig
+
+    if export_dataset and not data_dir:
+        raise ConfigError("--export-dataset needs --data DATA_DIR (the source dataset folder)")
+    cfg = sel_mod.SelectConfig(
+        vpc=vpc, method=method, seed=seed, split=None if split.lower() == "all" else split,
+        graph=GraphConfig(k=k, mode=mode, weighting=weighting, centrality=centrality, trials=trials,
+                          paper_literal=paper_literal))
+    fs = read_features(features_path)
+    notes = []
+    if labels:
+        fs, notes = sel_mod.attach_labels(fs, labels)
+    result = sel_mod.select_features(fs, cfg)
+    for line in notes + result.notes:
+        click.echo(f"note: {line}", err=True)
+    for line in result.summary:
+        click.echo(line)
+    click.echo(f"wrote {sel_mod.write_selection(out, result.rows)} ({len(result.rows)} videos, method {method}, seed {seed})")
+    if plot:
+        click.echo(f"wrote {sel_mod.plot_selection(result, cfg, plot)}")
+    if export_dataset:
+        path = sel_mod.export_dataset([r["FileName"] for r in result.rows], data_dir, export_dataset)
+        click.echo(f"wrote distilled dataset {path}")
+
+
 def main() -> None:
     try:
         rc = cli.main(standalone_mode=False)

@@ -1,8 +1,19 @@
-"""Boundary to the compiled graph core. The only module that imports ``_core``."""
+"""Boundary to the compiled graph core. The only module that imports ``_core``.
+
+Per class: FAISS exact kNN -> C++ kNN graph (E,3) -> Infomap communities -> C++ modular
+centrality. Every array handed to ``_core`` is converted here to the exact dtype it checks.
+"""
 
 from __future__ import annotations
 
-from .errors import DependencyError
+import os
+import time
+from pathlib import Path
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ConfigError, DependencyError
 
 try:
     from . import _core
@@ -11,6 +22,10 @@ except ImportError as exc:  # a source checkout that was never built
     _IMPORT_ERROR = exc
 else:
     _IMPORT_ERROR = None
+
+MODES = ("union", "mutual")
+WEIGHTINGS = ("gaussian", "inverse", "distance")
+CENTRALITIES = ("degree", "pagerank", "flow")
 
 
 def core():
@@ -26,3 +41,241 @@ def core():
 def core_build_info() -> dict:
     """Version and compiler of the compiled core."""
     return dict(core().build_info())
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    """How one class's graph is built and partitioned (defaults are ours, see DESIGN.md).
+
+    ``paper_literal`` replaces the kNN graph by the complete graph with Euclidean distances as
+    weights, as the paper describes (O(n^2) memory; for comparison only).
+    """
+
+    k: int = 10
+    mode: str = "union"
+    weighting: str = "gaussian"
+    scale_k: int = 7          # self-tuning sigma_i = distance to the min(scale_k, k)-th neighbour
+    trials: int = 5
+    centrality: str = "degree"  # modular centrality over 'degree' or 'pagerank'; 'flow' = Infomap's
+    paper_literal: bool = False
+    use_gpu: bool | None = None  # None: GPU when the installed faiss has one
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ConfigError(f"--k must be >= 1, got {self.k}")
+        if self.mode not in MODES:
+            raise ConfigError(f"graph mode must be one of {MODES}, got {self.mode!r}")
+        if self.weighting not in WEIGHTINGS:
+            raise ConfigError(f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
+        if self.centrality not in CENTRALITIES:
+            raise ConfigError(f"centrality must be one of {CENTRALITIES}, got {self.centrality!r}")
+        if self.trials < 1 or self.scale_k < 1:
+            raise ConfigError("trials and scale_k must be >= 1")
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError as exc:
+        raise DependencyError(f"faiss is not installed ({exc}); pip install faiss-cpu") from exc
+    return faiss
+
+
+def faiss_has_gpu() -> bool:
+    faiss = _faiss()
+    return hasattr(faiss, "StandardGpuResources") and getattr(faiss, "get_num_gpus", lambda: 0)() > 0
+
+
+def knn(x: np.ndarray, k: int, use_gpu: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Euclidean kNN within ``x`` (n, d): (indices int64 (n, k'), distances float64 (n, k')).
+
+    k' = min(k, n - 1). FAISS returns squared distances computed as |x|^2 + |y|^2 - 2xy, which can
+    dip below zero: they are clamped at 0 before the square root. The point itself is removed by
+    index, not by position, since with duplicates it need not come first; when k'+1 duplicates
+    push it out of the list, the farthest entry goes instead.
+    """
+    faiss = _faiss()
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    n = x.shape[0]
+    kk = min(k, n - 1)
+    if kk < 1:
+        return np.empty((n, 0), np.int64), np.empty((n, 0), np.float64)
+    index = faiss.IndexFlatL2(x.shape[1])
+    if use_gpu is None:
+        use_gpu = faiss_has_gpu()
+    if use_gpu:
+        if not faiss_has_gpu():
+            raise DependencyError("GPU kNN requested but the installed faiss has no GPU support or sees no GPU")
+        index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+    index.add(x)
+    sq, idx = index.search(x, kk + 1)
+    self_mask = idx == np.arange(n)[:, None]
+    self_mask[~self_mask.any(axis=1), -1] = True
+    keep = ~self_mask
+    idx = idx[keep].reshape(n, kk).astype(np.int64)
+    dist = np.sqrt(np.maximum(sq[keep].reshape(n, kk).astype(np.float64), 0.0))
+    return idx, dist
+
+
+def build_graph(idx: np.ndarray, dist: np.ndarray, cfg: GraphConfig) -> np.ndarray:
+    """Undirected weighted edges (E, 3) float64 [u, v, w], u < v, from kNN lists."""
+    weighting = "distance" if cfg.paper_literal else cfg.weighting
+    mode = "union" if cfg.paper_literal else cfg.mode
+    return core().knn_graph(np.asarray(idx), np.asarray(dist), mode, weighting, min(cfg.scale_k, max(idx.shape[1], 1)))
+
+
+@dataclass(frozen=True)
+class Partition:
+    communities: np.ndarray  # int64 (n,), dense labels 0..C-1 in Infomap's module order
+    flow: np.ndarray         # float64 (n,), Infomap's stationary node flow
+    codelength: float
+    n_communities: int
+
+
+def run_infomap(n: int, edges: np.ndarray, seed: int, trials: int) -> Partition:
+    """Two-level undirected Infomap, fixed seed, edges fed as one (E, 3) array."""
+    if n == 0:
+        return Partition(np.empty(0, np.int64), np.empty(0), 0.0, 0)
+    if len(edges) == 0:  # no links: every node is its own module, flow uniform
+        return Partition(np.arange(n, dtype=np.int64), np.full(n, 1.0 / n), 0.0, n)
+    try:
+        import infomap
+    except ImportError as exc:
+        raise DependencyError(f"infomap is not installed ({exc}); pip install infomap") from exc
+    net = infomap.Network()
+    net.add_nodes(range(n))
+    net.add_links(np.ascontiguousarray(edges, dtype=np.float64))
+    # Infomap wants a seed >= 1: ours (any int) maps to seed mod (2^31 - 1) + 1.
+    res = infomap.run(net, two_level=True, directed=False, seed=int(seed) % (2**31 - 1) + 1, num_trials=trials)
+    module = np.empty(n, np.int64)
+    flow = np.zeros(n)
+    for node in res.nodes():
+        module[node.node_id] = node.module_id
+        flow[node.node_id] = node.flow
+    _, communities = np.unique(module, return_inverse=True)
+    communities = communities.astype(np.int64)
+    return Partition(communities, flow, float(res.codelength), int(communities.max()) + 1)
+
+
+def modular_centrality(n: int, edges: np.ndarray, communities: np.ndarray) -> dict:
+    """Local/global parts, alpha and combined modular centrality (see csrc/centrality.cpp)."""
+    return dict(core().modular_centrality(int(n), np.asarray(edges, dtype=np.float64),
+                                          np.asarray(communities, dtype=np.int64)))
+
+
+def select_spread(communities: np.ndarray, scores: np.ndarray, vpc: int) -> np.ndarray:
+    """min(vpc, n) node indices: round-robin over communities by size, best score first."""
+    return core().select_spread(np.asarray(communities, dtype=np.int64),
+                                np.asarray(scores, dtype=np.float64), int(vpc))
+
+
+@dataclass
+class ClassGraph:
+    """Everything one class's graph run produced, with per-step wall times in seconds."""
+
+    edges: np.ndarray
+    partition: Partition
+    centrality: np.ndarray
+    timings: dict = field(default_factory=dict)
+
+
+def class_graph(x: np.ndarray, cfg: GraphConfig, seed: int) -> ClassGraph:
+    """kNN (or complete) graph, Infomap and centrality for one class's vectors."""
+    n = len(x)
+    t = {}
+    t0 = time.perf_counter()
+    k = n - 1 if cfg.paper_literal else cfg.k
+    idx, dist = knn(x, k, cfg.use_gpu)
+    t["knn"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    edges = build_graph(idx, dist, cfg) if n > 1 else np.empty((0, 3))
+    del idx, dist
+    t["graph"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    part = run_infomap(n, edges, seed, cfg.trials)
+    t["infomap"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if cfg.centrality == "flow":
+        score = part.flow
+    else:
+        score = modular_centrality(n, edges, part.communities)[cfg.centrality]
+    t["centrality"] = time.perf_counter() - t0
+    return ClassGraph(edges, part, np.asarray(score, dtype=np.float64), t)
+
+
+def _layout(x: np.ndarray, edges: np.ndarray, rng: np.random.Generator, iters: int = 150) -> np.ndarray:
+    """Force-directed (Fruchterman-Reingold) layout started from the 2-D PCA of the vectors."""
+    m = len(x)
+    xc = x.astype(np.float64) - x.mean(0)
+    if m > 2 and np.any(xc):
+        _, _, vt = np.linalg.svd(xc, full_matrices=False)
+        pos = xc @ vt[:2].T
+        pos /= np.abs(pos).max() or 1.0
+    else:
+        pos = np.zeros((m, 2))
+    pos = pos + rng.normal(scale=1e-3, size=(m, 2))  # split duplicates
+    kopt = 1.0 / np.sqrt(max(m, 1))
+    u, v = edges[:, 0].astype(int), edges[:, 1].astype(int)
+    w = edges[:, 2] / (edges[:, 2].max() if len(edges) else 1.0)
+    temp = 0.1
+    for _ in range(iters):
+        delta = pos[:, None, :] - pos[None, :, :]
+        dist = np.maximum(np.linalg.norm(delta, axis=2), 1e-4)
+        disp = (delta * (kopt**2 / dist**2)[:, :, None]).sum(1)          # repulsion
+        d = pos[u] - pos[v]
+        f = (w * np.linalg.norm(d, axis=1) / kopt)[:, None] * d          # attraction along edges
+        np.add.at(disp, u, -f)
+        np.add.at(disp, v, f)
+        length = np.maximum(np.linalg.norm(disp, axis=1), 1e-9)
+        pos += disp / length[:, None] * np.minimum(length, temp)[:, None]
+        temp *= 0.97
+    return pos
+
+
+def plot_class_graphs(panels: list[tuple], path, max_nodes: int = 600, seed: int = 0):
+    """One PNG, one panel per class: the kNN graph in a force layout, nodes coloured by community,
+    selected videos as large outlined stars. ``panels``: (title, x, edges, communities, selected).
+    Classes above ``max_nodes`` are drawn as the subgraph on a seeded sample that keeps the picks."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.collections import LineCollection
+    except ImportError as exc:
+        raise DependencyError(f"--plot needs matplotlib ({exc}); pip install 'infomotion-rt[plot]'") from exc
+    cols = min(3, max(len(panels), 1))
+    rows = -(-len(panels) // cols) if panels else 1
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 5.5 * rows), squeeze=False)
+    rng = np.random.default_rng(seed)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, (title, x, edges, comm, selected) in zip(axes.ravel(), panels):
+        n = len(x)
+        keep = np.arange(n)
+        if n > max_nodes:
+            others = np.setdiff1d(np.arange(n), selected)
+            keep = np.sort(np.concatenate([selected, rng.choice(others, max_nodes - len(selected), replace=False)]))
+            title += f" (sample of {max_nodes}/{n})"
+        remap = np.full(n, -1)
+        remap[keep] = np.arange(len(keep))
+        e = edges[(remap[edges[:, 0].astype(int)] >= 0) & (remap[edges[:, 1].astype(int)] >= 0)] if len(edges) else edges
+        e = np.column_stack([remap[e[:, 0].astype(int)], remap[e[:, 1].astype(int)], e[:, 2]]) if len(e) else np.empty((0, 3))
+        pos = _layout(x[keep], e, rng)
+        if len(e):
+            segs = np.stack([pos[e[:, 0].astype(int)], pos[e[:, 1].astype(int)]], axis=1)
+            ax.add_collection(LineCollection(segs, colors="0.75", linewidths=0.4, zorder=1))
+        c = comm[keep]
+        ax.scatter(pos[:, 0], pos[:, 1], c=c % 20, cmap="tab20", vmin=0, vmax=19, s=14, zorder=2)
+        sel = remap[np.asarray(selected, dtype=int)]
+        ax.scatter(pos[sel, 0], pos[sel, 1], c=c[sel] % 20, cmap="tab20", vmin=0, vmax=19, s=260, marker="*",
+                   edgecolors="black", linewidths=1.2, zorder=3)
+        ax.set_title(f"{title}\n{len(np.unique(comm))} communities, {len(selected)} selected (stars)", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,364 @@
+"""Selection of VPC videos per EF class, every method behind one registry.
+
+A method maps one class's vectors (n, D) to a ``Pick``: the chosen rows, their community and
+centrality. ``select_features`` runs a method over every class of a FeatureSet and reports each
+defined edge case (short class, NaN vectors, identical vectors, collapse) in one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import graph
+from .data.classes import DEFAULT_CLASSES, EFClasses
+from .errors import ConfigError, DataError
+from .features import FeatureSet
+
+SELECTION_COLUMNS = ("FileName", "EF", "class", "community", "centrality", "method", "seed")
+
+
+@dataclass(frozen=True)
+class SelectConfig:
+    vpc: int = 10
+    method: str = "infomotion"
+    seed: int = 0
+    split: str | None = "TRAIN"   # None: all videos
+    graph: graph.GraphConfig = field(default_factory=graph.GraphConfig)
+
+    def __post_init__(self) -> None:
+        if self.vpc < 1:
+            raise ConfigError(f"--vpc must be >= 1, got {self.vpc}")
+        if self.method not in METHODS:
+            raise ConfigError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+
+
+@dataclass
+class Pick:
+    """One class's selection (positions into the class's rows) and what the method learnt."""
+
+    indices: np.ndarray
+    community: np.ndarray
+    centrality: np.ndarray
+    n_communities: int = 0
+    codelength: float = float("nan")
+    class_graph: graph.ClassGraph | None = None
+    timings: dict = field(default_factory=dict)
+
+
+# --- methods --------------------------------------------------------------------------------
+
+def _graph_pick(x, vpc, cfg: SelectConfig, centrality: str) -> Pick:
+    cg = graph.class_graph(x, replace(cfg.graph, centrality=centrality), cfg.seed)
+    idx = graph.select_spread(cg.partition.communities, cg.centrality, vpc)
+    return Pick(idx, cg.partition.communities[idx], cg.centrality[idx], cg.partition.n_communities,
+                cg.partition.codelength, cg, dict(cg.timings))
+
+
+def pick_infomotion(x, vpc, cfg, rng):
+    """kNN graph + Infomap + modular centrality (degree by default)."""
+    c = cfg.graph.centrality
+    return _graph_pick(x, vpc, cfg, "degree" if c == "flow" else c)
+
+
+def pick_infodist(x, vpc, cfg, rng):
+    """The same graph and Infomap, ranked by Infomap's own node flow (as InfoDist did)."""
+    return _graph_pick(x, vpc, cfg, "flow")
+
+
+def pick_random(x, vpc, cfg, rng):
+    idx = np.sort(rng.choice(len(x), size=min(vpc, len(x)), replace=False)).astype(np.int64)
+    return Pick(idx, np.full(len(idx), -1), np.full(len(idx), np.nan))
+
+
+def _sq_dists(x, c):
+    return np.maximum((x * x).sum(1)[:, None] - 2.0 * x @ c.T + (c * c).sum(1)[None, :], 0.0)
+
+
+def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 100):
+    """Lloyd's k-means with seeded k-means++ init, in float64 numpy: (centroids, labels)."""
+    n = len(x)
+    first = int(rng.integers(n))
+    chosen = [first]
+    d2 = _sq_dists(x, x[[first]])[:, 0]
+    for _ in range(1, k):
+        total = d2.sum()
+        # All remaining points coincide with a centre: take the lowest unused index.
+        nxt = int(rng.choice(n, p=d2 / total)) if total > 0 else next(i for i in range(n) if i not in chosen)
+        chosen.append(nxt)
+        d2 = np.minimum(d2, _sq_dists(x, x[[nxt]])[:, 0])
+    centres = x[chosen].copy()
+    labels = np.zeros(n, np.int64)
+    for _ in range(iters):
+        labels = _sq_dists(x, centres).argmin(1)
+        new = centres.copy()
+        for j in range(k):
+            members = labels == j
+            if members.any():
+                new[j] = x[members].mean(0)
+        if np.array_equal(new, centres):
+            break
+        centres = new
+    return centres, labels
+
+
+def pick_kmeans(x, vpc, cfg, rng):
+    """k = VPC clusters; from each (largest first) the unused member nearest its centroid."""
+    x = x.astype(np.float64)
+    m = min(vpc, len(x))
+    centres, labels = kmeans(x, m, rng)
+    d = np.sqrt(_sq_dists(x, centres))
+    sizes = np.bincount(labels, minlength=m)
+    used, idx, comm, cen = set(), [], [], []
+    for j in sorted(range(m), key=lambda j: (-sizes[j], j)):
+        order = np.argsort(d[:, j] + np.where(labels == j, 0.0, np.inf), kind="stable")
+        order = np.concatenate([order, np.argsort(d[:, j], kind="stable")])  # empty cluster: nearest anyone
+        i = next(int(i) for i in order if int(i) not in used)
+        used.add(i)
+        idx.append(i); comm.append(j); cen.append(1.0 / (1.0 + d[i, j]))
+    return Pick(np.array(idx, np.int64), np.array(comm), np.array(cen), m)
+
+
+def pick_kcenter(x, vpc, cfg, rng):
+    """Greedy k-center: start at the point nearest the mean, then always the farthest point."""
+    x = x.astype(np.float64)
+    m = min(vpc, len(x))
+    first = int(_sq_dists(x, x.mean(0, keepdims=True))[:, 0].argmin())
+    idx, cen = [first], [0.0]
+    mind = np.sqrt(_sq_dists(x, x[[first]])[:, 0])
+    mind[first] = -1.0
+    for _ in range(1, m):
+        i = int(mind.argmax())  # ties: lowest index
+        idx.append(i); cen.append(float(mind[i]))
+        mind = np.minimum(mind, np.sqrt(_sq_dists(x, x[[i]])[:, 0]))
+        mind[idx] = -1.0
+    return Pick(np.array(idx, np.int64), np.full(m, -1), np.array(cen))
+
+
+def pick_herding(x, vpc, cfg, rng):
+    """Herding: each pick keeps the mean of the picked set closest to the class mean."""
+    x = x.astype(np.float64)
+    m = min(vpc, len(x))
+    mu = x.mean(0)
+    total = np.zeros_like(mu)
+    free = np.ones(len(x), bool)
+    idx, cen = [], []
+    for t in range(1, m + 1):
+        gap = (((total[None, :] + x) / t - mu) ** 2).sum(1)
+        gap[~free] = np.inf
+        i = int(gap.argmin())
+        idx.append(i); cen.append(float(np.sqrt(gap[i])))
+        free[i] = False
+        total += x[i]
+    return Pick(np.array(idx, np.int64), np.full(m, -1), np.array(cen))
+
+
+METHODS = {
+    "infomotion": pick_infomotion,
+    "infodist": pick_infodist,
+    "random": pick_random,
+    "kmeans": pick_kmeans,
+    "kcenter": pick_kcenter,
+    "herding": pick_herding,
+}
+
+
+# --- labels and the whole-dataset run ---------------------------------------------------------
+
+def attach_labels(fs: FeatureSet, labels_csv) -> tuple[FeatureSet, list[str]]:
+    """Override EF (and Split, if the file has it) by FileName from an EchoNet FileList.csv."""
+    path = Path(labels_csv)
+    if not path.is_file():
+        raise DataError(f"{path}: labels file not found")
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        cols = reader.fieldnames or []
+        if "FileName" not in cols or "EF" not in cols:
+            raise DataError(f"{path}: needs FileName and EF columns, has {', '.join(cols) or 'none'}")
+        table = {}
+        for row in reader:
+            name = _stem(row["FileName"])
+            try:
+                ef = float(row["EF"])
+            except (TypeError, ValueError):
+                ef = float("nan")
+            table[name] = (ef, (row.get("Split") or "").strip().upper() if "Split" in cols else None)
+    ef, split, missing = fs.ef.copy(), fs.split.copy().astype(object), []
+    for i, name in enumerate(fs.names.tolist()):
+        if name not in table:
+            missing.append(name)
+            continue
+        ef[i] = table[name][0]
+        if table[name][1] is not None:
+            split[i] = table[name][1]
+    lines = []
+    if missing:
+        old = dict(zip(fs.names.tolist(), fs.ef.tolist()))
+        kept = sum(np.isfinite(old[n]) for n in missing)
+        lines.append(f"{path.name}: {len(missing)} of {len(fs)} videos not listed ({kept} keep the EF of the "
+                     f"features file, {len(missing) - kept} without EF are dropped): {', '.join(missing[:5])}"
+                     + (" ..." if len(missing) > 5 else ""))
+    return FeatureSet(fs.names, fs.features, ef, split.astype(str), fs.meta), lines
+
+
+@dataclass
+class Selection:
+    rows: list[dict]
+    summary: list[str]        # one line per class
+    notes: list[str]          # one line per defined edge case met
+    picks: dict               # class name -> (Pick, FeatureSet of that class)
+
+
+def _short(names) -> str:
+    names = list(names)
+    return ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+
+
+def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFAULT_CLASSES) -> Selection:
+    """Run ``cfg.method`` on each EF class of ``fs``; rows in class order then pick order."""
+    notes = []
+    if cfg.split is not None:
+        mask = np.char.upper(fs.split.astype(str)) == cfg.split.upper()
+        if not mask.any():
+            found = sorted(set(fs.split.tolist()))
+            raise DataError(f"no video has split {cfg.split!r} (splits present: {found}); use --split all")
+        fs = fs.subset(mask)
+    bad = ~np.isfinite(fs.features).all(axis=1)
+    if bad.any():
+        notes.append(f"{bad.sum()} videos with NaN/inf feature vectors dropped: {_short(fs.names[bad])}")
+        fs = fs.subset(~bad)
+    noef = ~np.isfinite(fs.ef)
+    if noef.any():
+        notes.append(f"{noef.sum()} videos without EF dropped: {_short(fs.names[noef])}")
+        fs = fs.subset(~noef)
+    method = METHODS[cfg.method]
+    cls = classes.index(fs.ef) if len(fs) else np.empty(0, np.int64)
+    rows, summary, picks = [], [], {}
+    for c, cname in enumerate(classes.names):
+        sub = fs.subset(cls == c)
+        n = len(sub)
+        if n == 0:
+            notes.append(f"class {cname}: no videos, nothing selected")
+            summary.append(f"{cname}: n=0, selected=0")
+            continue
+        if n < cfg.vpc:
+            notes.append(f"class {cname}: only {n} videos < VPC {cfg.vpc}, all {n} selected")
+        if n > 1 and np.all(sub.features == sub.features[0]):
+            notes.append(f"class {cname}: all {n} vectors identical, the choice among them is by index only")
+        pick = method(sub.features, cfg.vpc, cfg, np.random.default_rng([cfg.seed, c]))
+        if len(pick.indices) != min(cfg.vpc, n):  # a method bug must never pass as a short selection
+            raise RuntimeError(f"method {cfg.method} picked {len(pick.indices)} of {min(cfg.vpc, n)} in {cname}")
+        if pick.class_graph is not None:
+            if n > 1 and pick.n_communities == 1:
+                notes.append(f"class {cname}: Infomap found one community for {n} videos (graph collapsed); "
+                             "selection falls back to centrality order")
+            elif pick.n_communities < min(cfg.vpc, n):
+                notes.append(f"class {cname}: {pick.n_communities} communities < VPC {cfg.vpc}, "
+                             "several picks per community")
+        picks[cname] = (pick, sub)
+        line = f"{cname}: n={n}"
+        if pick.class_graph is not None:
+            line += f", communities={pick.n_communities}, codelength={pick.codelength:.4f} bits"
+        summary.append(line + f", selected={len(pick.indices)}")
+        for i, comm, cen in zip(pick.indices, pick.community, pick.centrality):
+            rows.append({"FileName": str(sub.names[i]), "EF": float(sub.ef[i]), "class": cname,
+                         "community": int(comm), "centrality": float(cen),
+                         "method": cfg.method, "seed": cfg.seed})
+    return Selection(rows, summary, notes, picks)
+
+
+# --- outputs --------------------------------------------------------------------------------
+
+def _atomic_csv(path: Path, header, rows) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            w.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_selection(path, rows: list[dict]) -> Path:
+    """selection.csv; an unknown centrality (random) is written as an empty cell."""
+    out = [[r[c] if not (c == "centrality" and np.isnan(r[c])) else "" for c in SELECTION_COLUMNS] for r in rows]
+    return _atomic_csv(Path(path), SELECTION_COLUMNS, out)
+
+
+def _stem(name: str) -> str:
+    name = name.strip()
+    return name[:-4] if name.lower().endswith(".avi") else name
+
+
+def _filtered_csv(src: Path, keep: set) -> tuple[list, list, set]:
+    with open(src, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if not header or "FileName" not in header:
+            raise DataError(f"{src}: no FileName column")
+        col = header.index("FileName")
+        rows = [r for r in reader if len(r) > col and _stem(r[col]) in keep]
+    return header, rows, {_stem(r[col]) for r in rows}
+
+
+def export_dataset(names, data_dir, out_dir) -> Path:
+    """A distilled EchoNet-layout folder: FileList/VolumeTracings subsets, videos hard-linked
+    (copied across file systems). Built in a temporary folder and renamed into place."""
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    keep = {_stem(n) for n in names}
+    if not (data_dir / "FileList.csv").is_file():
+        raise DataError(f"{data_dir}: no FileList.csv (--data must be an EchoNet-layout folder)")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise ConfigError(f"{out_dir}: export folder exists and is not empty")
+    header, rows, listed = _filtered_csv(data_dir / "FileList.csv", keep)
+    if listed != keep:
+        raise DataError(f"{data_dir / 'FileList.csv'}: selected videos not listed: {_short(sorted(keep - listed))}")
+    videos = {}
+    for name in sorted(keep):
+        found = data_dir / "Videos" / f"{name}.avi"
+        if not found.is_file():
+            found = next(iter(sorted((data_dir / "Videos").glob(f"{name}.*"))), None) if (data_dir / "Videos").is_dir() else None
+        if found is None:
+            raise DataError(f"{data_dir / 'Videos'}: video {name} not found")
+        videos[name] = found
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        _atomic_csv(tmp / "FileList.csv", header, rows)
+        if (data_dir / "VolumeTracings.csv").is_file():
+            vh, vrows, _ = _filtered_csv(data_dir / "VolumeTracings.csv", keep)
+            _atomic_csv(tmp / "VolumeTracings.csv", vh, vrows)
+        (tmp / "Videos").mkdir()
+        for name, src in videos.items():
+            try:
+                os.link(src, tmp / "Videos" / src.name)
+            except OSError:
+                shutil.copy2(src, tmp / "Videos" / src.name)
+        if out_dir.exists():
+            out_dir.rmdir()
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def plot_selection(sel: Selection, cfg: SelectConfig, path) -> Path:
+    """The per-class graph figure; non-graph methods are drawn on the infomotion graph."""
+    panels = []
+    for cname, (pick, sub) in sel.picks.items():
+        cg = pick.class_graph or graph.class_graph(sub.features, cfg.graph, cfg.seed)
+        panels.append((f"{cname} ({cfg.method})", sub.features, cg.edges, cg.partition.communities,
+                       np.asarray(pick.indices)))
+    return graph.plot_class_graphs(panels, path, seed=cfg.seed)
