@@ -94,6 +94,39 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
         click.echo(f"wrote distilled dataset {path}")
 
 
+@cli.command("info")
+@click.argument("data_dir", type=click.Path(file_okay=False))
+@click.option("--labels", "labels_csv", type=click.Path(dir_okay=False),
+              help="CSV of FileName,EF[,Split] for a plain folder of videos (default: FileList.csv).")
+@click.option("--quick", is_flag=True, help="Skip decoding a frame of every video (CSV and file checks only).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def info_cmd(data_dir, labels_csv, quick, as_json) -> None:
+    """Counts per split and EF class, frame and FPS ranges, and every problem found, one line each."""
+    import json
+
+    from .data.classes import DEFAULT_CLASSES
+    from .data.echonet import load_dataset, summarize
+
+    summary = summarize(load_dataset(data_dir, labels_csv, check_videos=not quick))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(f"{summary['root']}: {summary['layout']} layout, {summary['videos']} videos "
+               f"({summary['traced']} traced, {summary['dropped']} dropped)")
+    names = DEFAULT_CLASSES.names
+    click.echo(f"{'split':<8}" + "".join(f"{n:>14}" for n in names) + f"{'total':>8}")
+    for split, row in summary["counts"].items():
+        click.echo(f"{split:<8}" + "".join(f"{row[n]:>14}" for n in names) + f"{sum(row.values()):>8}")
+    totals = [sum(row[n] for row in summary["counts"].values()) for n in names]
+    click.echo(f"{'all':<8}" + "".join(f"{t:>14}" for t in totals) + f"{sum(totals):>8}")
+    span = lambda v: "-" if v is None else f"{v[0]:g}-{v[1]:g}"  # noqa: E731
+    fps_video = f", in the videos {span(summary['fps_video'])}" if summary["videos_checked"] else ""
+    click.echo(f"frames {span(summary['frames'])}; FPS {span(summary['fps'])}{fps_video}")
+    click.echo(f"{len(summary['problems'])} problem(s)" + (":" if summary["problems"] else ""))
+    for line in summary["problems"]:
+        click.echo(f"  {line}")
+
+
 def main() -> None:
     try:
         rc = cli.main(standalone_mode=False)

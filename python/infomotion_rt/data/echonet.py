@@ -53,6 +53,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import DataError, ProblemLog, VideoError
+from .classes import DEFAULT_CLASSES, EFClasses
 from .phases import N_TRACING_ROWS, ed_es_from_tracings
 from .video import VIDEO_SUFFIXES, VideoInfo, find_video, probe
 
@@ -299,7 +300,8 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
     def fail(subject: str, exc: DataError, effect: str) -> None:
         if strict:
             raise exc
-        problems.add(subject, f"{exc}; {effect}")
+        message = str(exc).removeprefix(f"{subject}: ")  # the log line names the subject already
+        problems.add(subject, f"{message}; {effect}")
 
     records: list[VideoRecord] = []
     bar = tqdm(rows, desc="checking videos" if check_videos else "reading labels", unit="video",
@@ -349,3 +351,27 @@ def load_record(root: str | Path, name: str, labels_csv: str | Path | None = Non
     if not dataset.records:
         raise DataError(f"{root}: no video named {wanted!r} in the labels file")
     return dataset.records[0]
+
+
+# ------------------------------------------------------------------------------------------ summary
+
+def summarize(dataset: Dataset, classes: EFClasses = DEFAULT_CLASSES) -> dict:
+    """What ``infomotion-rt info`` prints: counts per split x EF class, frame and FPS ranges, problems."""
+    splits = list(SPLITS) + sorted({r.split for r in dataset.records} - set(SPLITS))
+    counts = {s: dict.fromkeys(classes.names, 0) for s in splits}
+    for r in dataset.records:
+        counts[r.split][classes.name(r.ef)] += 1
+
+    def span(values) -> list[float] | None:
+        finite = [v for v in values if v is not None and math.isfinite(v)]
+        return [min(finite), max(finite)] if finite else None
+
+    return {
+        "root": str(dataset.root), "layout": dataset.layout, "videos": len(dataset.records),
+        "dropped": len(dataset.dropped), "traced": sum(r.tracings is not None for r in dataset.records),
+        "videos_checked": dataset.checked, "counts": counts,
+        "frames": span(r.n_frames for r in dataset.records),
+        "fps": span(r.fps for r in dataset.records),  # FileList's (the video's in a plain layout)
+        "fps_video": span(r.probed.fps for r in dataset.records if r.probed is not None),
+        "problems": dataset.problems.lines(),
+    }
