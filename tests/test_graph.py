@@ -98,3 +98,18 @@ def test_config_errors():
         graph.GraphConfig(k=0)
     with pytest.raises(ConfigError):
         graph.GraphConfig(mode="both")
+
+
+def test_infomap_imported_before_faiss_does_not_crash():
+    """Both are SWIG modules; infomap first used to segfault on reading results (see graph.py)."""
+    import subprocess
+    import sys
+
+    code = ("import infomap, faiss, numpy as np\n"
+            "from infomotion_rt import graph\n"
+            "x = np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32)\n"
+            "print(graph.class_graph(x, graph.GraphConfig(), seed=1).partition.n_communities)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-500:]
+    x = np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32)
+    assert int(p.stdout) == graph.class_graph(x, graph.GraphConfig(), seed=1).partition.n_communities

@@ -7,6 +7,8 @@ centrality. Every array handed to ``_core`` is converted here to the exact dtype
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 import time
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -14,6 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ConfigError, DependencyError
+
+# faiss and infomap are both SWIG modules sharing one SWIG type table: when infomap is imported
+# first, iterating its result vectors dispatches to faiss's iterator class and segfaults. Import
+# faiss first here; if infomap was loaded before faiss, read Infomap's result from a .clu file.
+try:
+    import faiss as _faiss_module
+except ImportError:
+    _faiss_module = None
 
 try:
     from . import _core
@@ -26,6 +36,11 @@ else:
 MODES = ("union", "mutual")
 WEIGHTINGS = ("gaussian", "inverse", "distance")
 CENTRALITIES = ("degree", "pagerank", "flow")
+
+
+def _swig_clash() -> bool:
+    mods = list(sys.modules)  # insertion order = import order
+    return "infomap" in mods and "faiss" in mods and mods.index("infomap") < mods.index("faiss")
 
 
 def core():
@@ -74,11 +89,9 @@ class GraphConfig:
 
 
 def _faiss():
-    try:
-        import faiss
-    except ImportError as exc:
-        raise DependencyError(f"faiss is not installed ({exc}); pip install faiss-cpu") from exc
-    return faiss
+    if _faiss_module is None:
+        raise DependencyError("faiss is not installed; pip install faiss-cpu")
+    return _faiss_module
 
 
 def faiss_has_gpu() -> bool:
@@ -149,9 +162,16 @@ def run_infomap(n: int, edges: np.ndarray, seed: int, trials: int) -> Partition:
     res = infomap.run(net, two_level=True, directed=False, seed=int(seed) % (2**31 - 1) + 1, num_trials=trials)
     module = np.empty(n, np.int64)
     flow = np.zeros(n)
-    for node in res.nodes():
-        module[node.node_id] = node.module_id
-        flow[node.node_id] = node.flow
+    if _swig_clash():  # see the import note at the top; the .clu file rounds flow to 6 digits
+        with tempfile.TemporaryDirectory() as tmp:
+            res.write_clu(os.path.join(tmp, "p.clu"))
+            clu = np.loadtxt(os.path.join(tmp, "p.clu"), comments="#", ndmin=2)
+        node_ids = clu[:, 0].astype(np.int64)
+        module[node_ids], flow[node_ids] = clu[:, 1].astype(np.int64), clu[:, 2]
+    else:
+        for node in res.nodes():
+            module[node.node_id] = node.module_id
+            flow[node.node_id] = node.flow
     _, communities = np.unique(module, return_inverse=True)
     communities = communities.astype(np.int64)
     return Partition(communities, flow, float(res.codelength), int(communities.max()) + 1)
