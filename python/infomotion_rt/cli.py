@@ -94,6 +94,31 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
         click.echo(f"wrote distilled dataset {path}")
 
 
+@cli.command("phantom")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--n", "n", default=300, show_default=True, type=click.IntRange(min=1), help="Number of videos.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--style", default="dynamic", show_default=True, type=click.Choice(["dynamic", "synthetic"]),
+              help="EchoNet-Dynamic layout with tracings, or EchoNet-Synthetic-like (no tracings, 192 frames).")
+@click.option("--frames", type=click.IntRange(min=8), default=None,
+              help="Fixed number of frames per video (default 64-160 dynamic, 192 synthetic).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes.")
+@click.option("--preview", is_flag=True, help="Also write OUT_DIR/preview.png (frames across a cycle per EF class).")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty OUT_DIR.")
+def phantom_cmd(out_dir, n, seed, style, frames, workers, preview, overwrite) -> None:
+    """Generate a phantom apical four-chamber echo dataset (EchoNet layout) in OUT_DIR."""
+    from .data.phantom import generate
+
+    s = generate(out_dir, n, seed=seed, style=style, frames=frames, workers=workers, preview=preview,
+                 overwrite=overwrite)
+    click.echo(f"wrote {s.n_videos} {s.style} phantom videos to {s.out_dir} in {s.seconds:.1f} s "
+               f"({s.videos_per_second:.1f} videos/s)")
+    click.echo("splits: " + ", ".join(f"{k} {v}" for k, v in s.splits.items()))
+    click.echo("EF classes: " + ", ".join(f"{k} {v}" for k, v in s.classes.items()))
+    if s.preview:
+        click.echo(f"preview: {s.preview}")
+
+
 @cli.command("info")
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--labels", "labels_csv", type=click.Path(dir_okay=False),

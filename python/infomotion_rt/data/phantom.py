@@ -1,0 +1,209 @@
+"""Phantom echo generator: a complete EchoNet-Dynamic (or EchoNet-Synthetic-style) dataset folder.
+
+``generate(out_dir, n, seed)`` writes ``FileList.csv``, ``VolumeTracings.csv`` (dynamic style only),
+``Videos/<name>.avi`` (112x112 MJPG, 3 identical channels) and ``phantom_truth.json``: the ground truth of
+every video (true EF of the motion, the EF label written to FileList, the traced ED and ES frames,
+cycle length, heart rate, quality flags, all render parameters). The same truth is recomputed without
+rendering by ``phantom_params.video_params(seed, index, style, frames)``.
+
+Conventions (ours): FileList EF = motion EF + label noise (sd 1, clipped to +-3) in the dynamic style;
+EDV/ESV (mL) = method-of-disks volume of the traced frame in display pixels times the cube of the
+video's pixel spacing (0.15 cm at zoom 1, divided by its zoom). Synthetic style: EF integer labels
+10-90 that the motion follows within ~1.5 EF points, ESV = EDV = 0, FPS column 32, files at 30 fps.
+
+The folder is built next to OUT_DIR under a temporary name and renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import ConfigError, VideoError
+from .classes import DEFAULT_CLASSES
+from .phantom_params import STYLES, VideoParams, video_params
+from .phantom_render import SIZE, Geometry, render_video, tracing
+from .phases import disk_volume
+
+FILELIST_COLUMNS = ["FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split"]
+TRACING_COLUMNS = ["FileName", "X1", "Y1", "X2", "Y2", "Frame"]
+TRUTH_FILE = "phantom_truth.json"
+
+
+@dataclass(frozen=True)
+class PhantomConfig:
+    """What to generate; maps one to one onto the ``infomotion-rt phantom`` options."""
+
+    n: int
+    seed: int = 0
+    style: str = "dynamic"
+    frames: int | None = None  # fixed length for every video (default: 64-160 dynamic, 192 synthetic)
+    workers: int = 1
+    preview: bool = False
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ConfigError(f"phantom: --n must be at least 1, got {self.n}")
+        if self.style not in STYLES:
+            raise ConfigError(f"phantom: unknown --style {self.style!r}; expected one of {sorted(STYLES)}")
+        if self.workers < 1:
+            raise ConfigError(f"phantom: --workers must be at least 1, got {self.workers}")
+
+
+@dataclass(frozen=True)
+class PhantomSummary:
+    out_dir: Path
+    n_videos: int
+    style: str
+    seconds: float
+    splits: dict = field(default_factory=dict)
+    classes: dict = field(default_factory=dict)
+    preview: Path | None = None
+
+    @property
+    def videos_per_second(self) -> float:
+        return self.n_videos / max(self.seconds, 1e-9)
+
+
+def write_avi(path: Path, frames: np.ndarray, fps: float) -> None:
+    """(T, H, W) uint8 grayscale -> MJPG AVI with 3 identical channels."""
+    h, w = frames.shape[1:]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), float(fps), (w, h), True)
+    if not writer.isOpened():
+        raise VideoError(f"{path}: OpenCV cannot open an MJPG writer")
+    try:
+        for frame in frames:
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    finally:
+        writer.release()
+
+
+def _volumes(p: VideoParams):
+    """Traced (21, 4) arrays for ED and ES and their volumes in mL."""
+    g = Geometry(p)
+    ed_t, es_t = tracing(g, p.ed), tracing(g, p.es)
+    ml = p.pixel_spacing_cm**3
+    return ed_t, es_t, disk_volume(ed_t) * ml, disk_volume(es_t) * ml
+
+
+def _make_one(task):
+    """Render and write one video; return its FileList row, tracing rows and truth (worker entry)."""
+    seed, index, style, frames, videos_dir = task
+    p = video_params(seed, index, style, frames)
+    write_avi(Path(videos_dir) / f"{p.name}.avi", render_video(p), p.fps_file)
+    if style == "synthetic":
+        ef, esv, edv, rows = f"{p.ef_label:.0f}", "0", "0", []
+    else:
+        ed_t, es_t, edv_ml, esv_ml = _volumes(p)
+        ef, esv, edv = f"{p.ef_label:.4f}", f"{esv_ml:.4f}", f"{edv_ml:.4f}"
+        order = [(p.es, es_t), (p.ed, ed_t)] if p.es_rows_first else [(p.ed, ed_t), (p.es, es_t)]
+        rows = [[f"{p.name}.avi", *(f"{x:.4f}" for x in r), str(frame)] for frame, t in order for r in t]
+    fps = f"{p.fps_column:.0f}"
+    row = [p.name, ef, esv, edv, str(SIZE), str(SIZE), fps, str(p.n_frames), p.split]
+    truth = asdict(p) | {"ef_class": DEFAULT_CLASSES.name(p.ef_true), "pixel_spacing_cm": p.pixel_spacing_cm}
+    return row, rows, truth
+
+
+def _init_worker() -> None:
+    cv2.setNumThreads(1)  # one process per core already
+
+
+def _write_csv(path: Path, header, rows) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def _check_target(out_dir: Path, overwrite: bool) -> None:
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ConfigError(f"{out_dir}: exists and is not a folder")
+        if any(out_dir.iterdir()) and not overwrite:
+            raise ConfigError(f"{out_dir}: folder exists and is not empty (use --overwrite to replace it)")
+
+
+def _move_into_place(tmp: Path, out_dir: Path) -> None:
+    if out_dir.exists():
+        trash = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+        os.replace(out_dir, trash)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, out_dir)
+
+
+def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int | None = None,
+             workers: int = 1, preview: bool = False, overwrite: bool = False,
+             progress: bool = True) -> PhantomSummary:
+    """Write a phantom dataset of ``n`` videos to ``out_dir``; see the module docstring."""
+    cfg = PhantomConfig(n=n, seed=seed, style=style, frames=frames, workers=workers, preview=preview,
+                        overwrite=overwrite)
+    out_dir = Path(out_dir)
+    _check_target(out_dir, cfg.overwrite)
+    video_params(cfg.seed, 0, cfg.style, cfg.frames)  # bad options fail before any work
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "Videos").mkdir(parents=True)
+    start = time.perf_counter()
+    try:
+        tasks = [(cfg.seed, i, cfg.style, cfg.frames, str(tmp / "Videos")) for i in range(cfg.n)]
+        bar = tqdm(total=cfg.n, desc=f"phantom {out_dir.name}", unit="video", disable=not progress)
+        results = []
+        if cfg.workers == 1:
+            for task in tasks:
+                results.append(_make_one(task))
+                bar.update()
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with ctx.Pool(cfg.workers, initializer=_init_worker) as pool:
+                for res in pool.imap(_make_one, tasks, chunksize=max(1, min(8, cfg.n // (4 * cfg.workers)))):
+                    results.append(res)
+                    bar.update()
+        bar.close()
+        _write_csv(tmp / "FileList.csv", FILELIST_COLUMNS, [r[0] for r in results])
+        if cfg.style == "dynamic":
+            _write_csv(tmp / "VolumeTracings.csv", TRACING_COLUMNS, [row for r in results for row in r[1]])
+        truths = [r[2] for r in results]
+        meta = {"generator": "infomotion-rt phantom", "format": 1, "seed": cfg.seed, "style": cfg.style,
+                "frames": cfg.frames, "videos": truths}
+        (tmp / TRUTH_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+        preview_path = None
+        if cfg.preview:
+            from .phantom_preview import write_preview
+
+            preview_path = write_preview(tmp, [video_params(cfg.seed, i, cfg.style, cfg.frames) for i in range(cfg.n)])
+        _check_target(out_dir, cfg.overwrite)  # something may have appeared while we worked
+        _move_into_place(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - start
+    splits = Counter(t["split"] for t in truths)
+    classes = Counter(t["ef_class"] for t in truths)
+    return PhantomSummary(out_dir=out_dir, n_videos=cfg.n, style=cfg.style, seconds=seconds,
+                          splits={k: splits.get(k, 0) for k in ("TRAIN", "VAL", "TEST")},
+                          classes={k: classes.get(k, 0) for k in DEFAULT_CLASSES.names},
+                          preview=out_dir / preview_path.name if preview_path else None)
+
+
+def load_truth(out_dir) -> dict:
+    """The ``phantom_truth.json`` of a generated folder (``videos``: one dict per video, in order)."""
+    path = Path(out_dir) / TRUTH_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read the phantom ground truth ({exc})") from exc

@@ -1,0 +1,337 @@
+"""Rendering of one phantom apical four-chamber echo video, and its ED/ES tracings.
+
+Coordinates: *display* = the 112x112 frame; *heart* = display pixels at zoom 1 before the per-video
+view pose (rotation and zoom about the probe, then a shift). The anatomy is laid out along the LV:
+``u`` runs from the LV apex towards the mitral annulus, ``v`` across it (``v > 0`` the lateral wall,
+on the image's right; ``v < 0`` the septum and the right heart). The LV cavity at contraction ``c``
+(0 at ED, 1 at ES) is ``0 <= u <= L(c)``, ``|v| <= W(c) * profile(u / L(c))`` with the same profile at
+every phase, so the method-of-disks volume is proportional to ``L * W**2`` and the ES/ED scales are
+solved (phantom_params) to give exactly the video's EF.
+
+Speckle and tissue reflectivity live in a texture in *reference* (ED) heart coordinates; each frame is a
+backward warp of that texture (``cv2.remap``), so speckle moves with the tissue. Everything attached to
+the probe (sector, depth gain, dropout, near-field haze, noise) is applied after the warp.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .phantom_params import VideoParams
+
+SIZE = 112
+PROBE = (56.0, 1.0)      # sector apex in display pixels
+APEX = (60.0, 20.0)      # LV endocardial apex in heart coordinates
+MAP_SCALE = 2.0          # texture pixels per heart pixel
+MAP_ORIGIN = -24.0       # heart coordinate of texture pixel 0
+MAP_SIZE = int((SIZE - 2 * MAP_ORIGIN) * MAP_SCALE)
+CHUNK = 48               # frames warped per remap call (bounds memory)
+_S_MAX, _P_BASE = 0.5, 0.8
+
+
+def profile(s: np.ndarray) -> np.ndarray:
+    """LV half-width along the long axis: 0 at the apex, 1 at the widest level, _P_BASE at the annulus.
+
+    Two parabolas (cheap on big float32 arrays): a blunt apex rising to the widest level, then a
+    gentle taper towards the mitral annulus.
+    """
+    s = np.clip(s, 0.0, 1.0)
+    x = np.minimum(s * (1.0 / _S_MAX), 1.0)
+    up = x * (2.0 - x)
+    z = np.maximum(s - _S_MAX, 0.0) * (1.0 / (1.0 - _S_MAX))
+    return up - (1.0 - _P_BASE) * z * z
+
+
+def _smooth(z):
+    z = np.clip(z, 0.0, 1.0)
+    return z * z * (3.0 - 2.0 * z)
+
+
+def cycle_phase(p: VideoParams) -> np.ndarray:
+    """Phase in [0, 1) of every frame; 0 at ED, ``n_systole / period`` at ES."""
+    t = np.arange(p.n_frames, dtype=np.float64)
+    return ((t - p.ed) / p.period) % 1.0
+
+
+def contraction(phase: np.ndarray, sys_frac: float) -> np.ndarray:
+    """0 at ED, 1 at ES: cosine ejection, short isovolumic relaxation, rapid filling, atrial kick."""
+    phase = np.asarray(phase, dtype=np.float64)
+    systole = (1.0 - np.cos(np.pi * phase / sys_frac)) / 2.0
+    x = (phase - sys_frac) / (1.0 - sys_frac)
+    diastole = 1.0 - 0.78 * _smooth((x - 0.05) / 0.33) - 0.22 * _smooth((x - 0.72) / 0.26)
+    return np.where(phase <= sys_frac, systole, diastole)
+
+
+def valve_opening(phase: np.ndarray, sys_frac: float) -> np.ndarray:
+    """AV valve opening 0..1: shut in systole, open in early filling, half-shut in diastasis, A-wave."""
+    x = (np.asarray(phase, dtype=np.float64) - sys_frac) / (1.0 - sys_frac)
+    o = _smooth((x - 0.06) / 0.08) * (1.0 - 0.6 * _smooth((x - 0.3) / 0.2) + 0.6 * _smooth((x - 0.68) / 0.08))
+    return np.where(x < 0.0, 0.0, o * (1.0 - _smooth((x - 0.9) / 0.08)))
+
+
+class Geometry:
+    """Per-video constants: axes, the view pose and the LV size at each contraction."""
+
+    def __init__(self, p: VideoParams):
+        self.p = p
+        tilt = np.deg2rad(p.axis_tilt_deg)
+        self.d = np.array([np.sin(tilt), np.cos(tilt)])   # apex -> base
+        self.n = np.array([np.cos(tilt), -np.sin(tilt)])  # septum -> lateral wall
+        rot = np.deg2rad(p.rotation_deg)
+        self.rot = np.array([[np.cos(rot), -np.sin(rot)], [np.sin(rot), np.cos(rot)]])
+        self.apex = np.array(APEX)
+        self.sys_frac = p.n_systole / p.period
+        self.fl_apex, self.fl_d, self.fl_n = (tuple(float(z) for z in a) for a in (self.apex, self.d, self.n))
+        rng = np.random.default_rng(p.texture_seed + 7)
+        self.resp_amp = rng.uniform(0.2, 0.8) * (0.4 if p.style == "synthetic" else 1.0)
+        self.resp_phase = rng.uniform(0, 2 * np.pi)
+        self.resp_period = rng.uniform(3.0, 5.0) * p.fps_file
+
+    def jitter(self, t: np.ndarray) -> np.ndarray:
+        """Respiratory translation of the heart (heart pixels), shape (T, 2)."""
+        w = 2 * np.pi * np.asarray(t, dtype=np.float64) / self.resp_period + self.resp_phase
+        return self.resp_amp * np.stack([np.sin(w), 0.6 * np.sin(w + 1.1)], axis=-1)
+
+    def size(self, c):
+        p = self.p
+        return (p.lv_length * (1 - p.long_shortening * c), p.lv_halfwidth * (1 - (1 - p.width_ratio) * c),
+                p.wall * (1 + 0.5 * p.ef_true / 100 * c))
+
+    def to_display(self, pts: np.ndarray) -> np.ndarray:
+        probe = np.array(PROBE)
+        return probe + self.p.zoom * (pts - probe) @ self.rot.T + np.array([self.p.shift_x, self.p.shift_y])
+
+    def to_heart(self, xd: np.ndarray, yd: np.ndarray):
+        """Inverse view pose on display grids."""
+        x = (xd - PROBE[0] - self.p.shift_x) / self.p.zoom
+        y = (yd - PROBE[1] - self.p.shift_y) / self.p.zoom
+        r = self.rot
+        return PROBE[0] + r[0, 0] * x + r[1, 0] * y, PROBE[1] + r[0, 1] * x + r[1, 1] * y
+
+
+def tracing(g: Geometry, frame: int) -> np.ndarray:
+    """(21, 4) X1,Y1,X2,Y2 rows in display pixels: long axis, then 20 chords at the disc midpoints."""
+    phase = cycle_phase(g.p)[frame]
+    c = float(contraction(phase, g.sys_frac))
+    length, width, _ = g.size(c)
+    origin = g.apex + g.jitter(np.array([frame]))[0]
+    s = (np.arange(20) + 0.5) / 20.0
+    half = width * profile(s)
+    centre = origin + np.outer(s * length, g.d)
+    rows = [np.concatenate([origin, origin + length * g.d])]
+    left, right = centre - half[:, None] * g.n, centre + half[:, None] * g.n
+    out = np.concatenate([np.array(rows), np.concatenate([left, right], axis=1)], axis=0)
+    return np.concatenate([g.to_display(out[:, :2]), g.to_display(out[:, 2:])], axis=1)
+
+
+def _local(g: Geometry, x, y):
+    (ax, ay), (d0, d1), (n0, n1) = g.fl_apex, g.fl_d, g.fl_n  # python floats keep float32 arrays float32
+    dx, dy = x - ax, y - ay
+    return dx * d0 + dy * d1, dx * n0 + dy * n1
+
+
+def _rv_extent(g: Geometry, u):
+    p = g.p
+    t = (u - 0.15 * p.lv_length) / (0.78 * p.lv_length)
+    q = np.where((t >= 0) & (t <= 1), np.minimum(np.maximum(t, 0) / 0.7, 1.0) ** 0.7, 0.0)
+    return p.rv_width * q
+
+
+def _blur_noise(rng, shape, sigma_x, sigma_y):
+    re = cv2.GaussianBlur(rng.standard_normal(shape, dtype=np.float32), (0, 0), sigma_x, sigmaY=sigma_y)
+    im = cv2.GaussianBlur(rng.standard_normal(shape, dtype=np.float32), (0, 0), sigma_x, sigmaY=sigma_y)
+    amp = np.sqrt(re * re + im * im)
+    return amp / amp.mean()
+
+
+def _lowfreq(rng, shape, sigma, spread):
+    """Smooth log-normal modulation; drawn at 1/8 resolution then upsampled (large blurs are slow)."""
+    small = (shape[0] // 8, shape[1] // 8)
+    f = cv2.GaussianBlur(rng.standard_normal(small, dtype=np.float32), (0, 0), sigma / 8)
+    f = cv2.resize(f, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+    return np.exp(spread * f / (f.std() + 1e-6)).astype(np.float32)
+
+
+def tissue_texture(g: Geometry, rng: np.random.Generator) -> np.ndarray:
+    """Compressed echo intensity of the heart at ED in texture pixels (MAP_SIZE, MAP_SIZE), float32."""
+    p = g.p
+    k = (np.arange(MAP_SIZE, dtype=np.float32) + 0.5) / MAP_SCALE + MAP_ORIGIN
+    x, y = np.meshgrid(k, k)
+    u, v = _local(g, x, y)
+    L, W, T = p.lv_length, p.lv_halfwidth, p.wall
+    a = W * profile(u / L)
+    lv = (u >= 0) & (u <= L) & (np.abs(v) <= a)
+    a_sep = W * profile(np.minimum(u, 0.93 * L) / L) + T
+    rv = (v < 0) & (-v - a_sep >= 0) & (-v - a_sep <= _rv_extent(g, u))
+    a1 = W * _P_BASE
+    la = ((u - L - 0.75 * 0.33 * L) / (0.33 * L)) ** 2 + ((v - 0.05 * W) / (0.78 * W)) ** 2 <= 1
+    ra_c = -(a1 + T + 0.85 * p.rv_width)
+    ra = ((u - 0.93 * L - 0.75 * 0.3 * L) / (0.3 * L)) ** 2 + ((v - ra_c) / (0.75 * p.rv_width)) ** 2 <= 1
+    s = MAP_SCALE
+
+    def dist(mask):
+        return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5) / s
+
+    d_lv, d_rv, d_la, d_ra = dist(lv), dist(rv), dist(la), dist(ra)
+    blood = lv | rv | la | ra
+    myo = ((d_lv <= T) | (d_rv <= 2.6) | (d_la <= 2.0) | (d_ra <= 2.0)) & ~blood
+    heart = blood | myo
+    d_out = dist(heart)
+    refl = 0.1 * _lowfreq(rng, x.shape, 8.0 * s, 0.8)              # chest / lung / mediastinum
+    peri = 0.7 * _lowfreq(rng, x.shape, 5.0 * s, 0.5)
+    refl = np.where((d_out > 0) & (d_out <= 1.8), peri, refl)      # pericardium, patchy
+    tissue = 0.4 * _lowfreq(rng, x.shape, 3.0 * s, 0.3)
+    tissue = np.where((v < 0) & (d_rv > 2.6), tissue * 1.2, tissue)  # septum reflects more
+    tissue = np.where((d_lv > 0) & (d_lv <= 1.0), tissue * 1.2, tissue)  # endocardial border
+    refl = np.where(myo, tissue, refl)
+    hinge = np.array([L, 0.0])
+    for side in (-1.0, 1.0):  # fibrous mitral annulus
+        hinge[1] = side * (a1 + 0.6)
+        refl = np.where((u - hinge[0]) ** 2 + (v - hinge[1]) ** 2 <= 2.2**2, 0.9, refl)
+    refl = np.where(blood, p.blood_level, refl).astype(np.float32)
+    speck = _blur_noise(rng, x.shape, 1.5 * p.speckle_sigma, 0.8 * p.speckle_sigma)
+    img = (refl * speck) ** p.gamma
+    return img.astype(np.float32)
+
+
+def probe_images(g: Geometry, rng: np.random.Generator):
+    """Display-space gain (sector, depth attenuation/TGC, dropout, shadow) and additive near-field haze."""
+    p = g.p
+    k = np.arange(SIZE, dtype=np.float32)
+    xd, yd = np.meshgrid(k, k)
+    dx, dy = xd - PROBE[0], yd - PROBE[1]
+    r = np.hypot(dx, dy)
+    theta = np.degrees(np.arctan2(dx, dy))
+    half = p.sector_half_angle_deg
+    edge = np.clip(half - np.abs(theta), 0, None) * r * np.pi / 180  # lateral distance to the edge
+    mask = np.clip(edge, 0, 1) * np.clip(p.sector_depth - r, 0, 1) * (r > 2)
+    depth = np.exp(-0.006 * r) * (1.0 + p.tgc_slope * (r - 50)) * (0.8 + 0.2 * np.cos(np.pi / 2 * theta / half))
+    gain = p.gain * np.clip(depth, 0.2, 2.0)
+    lat = g.to_display((g.apex + 0.55 * p.lv_length * g.d + (p.lv_halfwidth + p.wall / 2) * g.n)[None])[0]
+    lat_theta = np.degrees(np.arctan2(lat[0] - PROBE[0], lat[1] - PROBE[1]))
+    lat_r = np.hypot(*(lat - np.array(PROBE)))
+    if p.dropout > 0:
+        band = np.exp(-(((theta - lat_theta - 4) / 7.0) ** 2) - ((r - lat_r) / 18.0) ** 2)
+        gain = gain * (1 - p.dropout * band)
+    if p.shadow > 0:
+        ang = rng.uniform(-half + 5, half - 5)
+        band = np.exp(-(((theta - ang) / 4.0) ** 2)) * _smooth((r - 20) / 10)
+        gain = gain * (1 - p.shadow * band)
+    haze_level = (0.5 if p.poor else 0.3) * (0.4 if p.style == "synthetic" else 1.0)
+    haze = haze_level * np.exp(-r / 9.0) * _blur_noise(rng, r.shape, 1.2, 0.6) ** 0.7
+    return (gain * mask).astype(np.float32), (haze * mask).astype(np.float32), mask.astype(np.float32)
+
+
+def warp_maps(g: Geometry, frames: np.ndarray, xh0, yh0):
+    """Backward maps from display to texture pixels for ``frames``, on the (coarse) grid ``xh0, yh0``.
+
+    Returns two float32 arrays (len(frames), *xh0.shape).
+    """
+    p = g.p
+    phase = cycle_phase(p)[frames]
+    c = contraction(phase, g.sys_frac).astype(np.float32)[:, None, None]
+    jit = g.jitter(frames).astype(np.float32)
+    (ax, ay), (d0, d1), (n0, n1) = g.fl_apex, g.fl_d, g.fl_n
+    u0, v0 = _local(g, xh0, yh0)
+    u = u0[None] - (jit[:, 0] * d0 + jit[:, 1] * d1)[:, None, None]
+    v = v0[None] - (jit[:, 0] * n0 + jit[:, 1] * n1)[:, None, None]
+    L, W, T = g.size(c)
+    L0, W0, T0 = p.lv_length, p.lv_halfwidth, p.wall
+    s = u / L
+    beyond = np.maximum(u - L, 0)
+    # apex fixed, LV scaled along its axis, tissue past the annulus follows it with a decay
+    u_ref = np.where(s <= 1, s * L0, u + (L0 - L) * np.exp(beyond * (-1 / 30.0)))
+    prof = profile(s)
+    a_c, a_r = W * prof, W0 * prof
+    b_c = a_c + T
+    r = np.abs(v)
+    # across the axis: cavity scaled, wall thickened, outside tissue dragged with a decay
+    rr = np.where(r < a_c, r * (W0 / W), a_r + (r - a_c) * (T0 / T))
+    out = r > b_c
+    rr[out] = (r + (a_r + T0 - b_c) * np.exp((b_c - r) * (1 / 12.0)))[out]
+    fade = np.exp(beyond * (-1 / 6.0))
+    rv = (2.0 * c) * np.sin(np.pi * np.clip((r - b_c) * (1 / (p.rv_width + 5.0)), 0, 1))
+    rv *= np.clip(3 * s - 0.6, 0, 1) * (v < 0)
+    rr = r + (rr - r + rv) * fade
+    v_ref = np.copysign(rr, v)
+    mx = (ax - MAP_ORIGIN) * MAP_SCALE - 0.5 + MAP_SCALE * (u_ref * d0 + v_ref * n0)
+    my = (ay - MAP_ORIGIN) * MAP_SCALE - 0.5 + MAP_SCALE * (u_ref * d1 + v_ref * n1)
+    return mx, my
+
+
+def _upsample(m: np.ndarray) -> np.ndarray:
+    """(T, h, w) coarse map -> (T*SIZE, SIZE) full-resolution map, frames as channels of one resize."""
+    full = cv2.resize(np.ascontiguousarray(m.transpose(1, 2, 0)), (SIZE, SIZE), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(full.reshape(SIZE, SIZE, -1).transpose(2, 0, 1)).reshape(-1, SIZE)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def leaflets(g: Geometry) -> np.ndarray:
+    """Mitral and tricuspid leaflet segments in display pixels for every frame, (T, 4, 2, 2).
+
+    Hinged at the annuli; closed they meet across the orifice, bowed slightly towards the apex;
+    open they point towards the apex.
+    """
+    p = g.p
+    t = np.arange(p.n_frames)
+    phase = cycle_phase(p)
+    c, o = contraction(phase, g.sys_frac)[:, None], valve_opening(phase, g.sys_frac)[:, None]
+    L, W, T = g.size(c)
+    origin = g.apex + g.jitter(t)
+    d, n = g.d, g.n
+    half = W * _P_BASE
+    segs = []
+    for side, frac in ((-1.0, 0.95), (1.0, 0.7)):  # anterior (septal) mitral leaflet is the longer one
+        hinge = origin + L * d + side * half * n
+        direction = _unit((1 - o) * _unit(-side * n - 0.3 * d) + o * _unit(-d + 0.12 * side * n))
+        segs.append((hinge, hinge + frac * half * direction))
+    sep = -(W * float(profile(np.array(0.93))) + T)
+    for v_h, side, frac in ((sep, 1.0, 0.5), (sep - p.rv_width, -1.0, 0.55)):
+        hinge = origin + 0.93 * L * d + v_h * n
+        direction = _unit((1 - o) * _unit(-side * n - 0.3 * d) + o * _unit(-d - 0.12 * side * n))
+        segs.append((hinge, hinge + frac * p.rv_width * direction))
+    pts = np.stack([np.stack(sg, axis=1) for sg in segs], axis=1)  # (T, 4, 2, 2)
+    return g.to_display(pts.reshape(-1, 2)).reshape(pts.shape)
+
+
+def render_video(p: VideoParams) -> np.ndarray:
+    """All frames of one phantom video, (T, 112, 112) uint8."""
+    g = Geometry(p)
+    rng = np.random.default_rng(p.texture_seed)
+    texture = tissue_texture(g, rng)
+    gain, haze, mask = probe_images(g, rng)
+    k = np.arange(SIZE // 2, dtype=np.float32) * 2 + 0.5  # coarse grid: the warp is smooth
+    xh0, yh0 = g.to_heart(*np.meshgrid(k, k))
+    xh0, yh0 = xh0.astype(np.float32), yh0.astype(np.float32)
+    segs = np.round(leaflets(g) * 16).astype(np.int64)  # 4 fractional bits for cv2.line
+    # per-frame noise drawn from small banks (cycling every 8/16 frames is invisible under tissue motion)
+    bank = np.abs(rng.standard_normal((8, SIZE, SIZE), dtype=np.float32)) * (p.noise * mask) + haze
+    fresh = (1.0 + 0.12 * rng.standard_normal((16, SIZE, SIZE), dtype=np.float32)) * gain
+    synthetic = p.style == "synthetic"
+    leaflet_level = 0.75 ** p.gamma
+    out = np.empty((p.n_frames, SIZE, SIZE), np.uint8)
+    overlay = np.zeros((SIZE, SIZE), np.uint8)
+    for start in range(0, p.n_frames, CHUNK):
+        frames = np.arange(start, min(start + CHUNK, p.n_frames))
+        mx, my = (_upsample(m) for m in warp_maps(g, frames, xh0, yh0))
+        warped = cv2.remap(texture, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        warped = warped.reshape(len(frames), SIZE, SIZE)
+        for i, t in enumerate(frames):
+            overlay[:] = 0
+            for (xa, ya), (xb, yb) in segs[t].tolist():
+                cv2.line(overlay, (int(xa), int(ya)), (int(xb), int(yb)), 255, 1, cv2.LINE_AA, 4)
+            np.maximum(warped[i], overlay * (leaflet_level / 255.0), out=warped[i])
+        if synthetic:  # generated video: no fresh speckle, slightly smoothed, gentle global flicker
+            for i in range(len(frames)):
+                warped[i] = cv2.GaussianBlur(warped[i], (0, 0), 0.7)
+            flick = 1.0 + 0.03 * np.sin(frames * 0.7 + p.texture_seed % 7)[:, None, None]
+            img = warped * gain * flick + haze + 0.01 * mask
+        else:
+            img = warped * fresh[(frames * 7) % 16]  # depth gain and speckle decorrelation
+            img += bank[(frames * 5) % 8]  # electronic noise and near-field haze
+        out[frames] = cv2.convertScaleAbs(img.reshape(-1, SIZE), alpha=255.0).reshape(-1, SIZE, SIZE)
+    return out
