@@ -218,3 +218,11 @@ def test_plot_without_matplotlib_is_a_dependency_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(DependencyError, match="matplotlib"):
         sel.plot_selection(res, sel.SelectConfig(vpc=2), tmp_path / "g.png")
+
+
+def test_labels_with_bom_and_index_column(tmp_path, fs):
+    labels = tmp_path / "FileList.csv"
+    body = ",FileName,EF\n" + "".join(f"{i},{n}.avi,{55.0}\n" for i, n in enumerate(fs.names))
+    labels.write_text("\ufeff" + body, encoding="utf-8")
+    out, lines = sel.attach_labels(fs, labels)
+    assert lines == [] and (out.ef == 55.0).all() and out.split.tolist() == fs.split.tolist()

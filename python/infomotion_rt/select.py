@@ -176,7 +176,7 @@ def attach_labels(fs: FeatureSet, labels_csv) -> tuple[FeatureSet, list[str]]:
     path = Path(labels_csv)
     if not path.is_file():
         raise DataError(f"{path}: labels file not found")
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         cols = reader.fieldnames or []
         if "FileName" not in cols or "EF" not in cols:
@@ -302,7 +302,7 @@ def _stem(name: str) -> str:
 
 
 def _filtered_csv(src: Path, keep: set) -> tuple[list, list, set]:
-    with open(src, newline="") as fh:
+    with open(src, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if not header or "FileName" not in header:
