@@ -124,15 +124,21 @@ class DetectConfig:
     dynamic_share: float = 0.25    # share of pixels, by temporal std, that carry the cycle signal
     min_period: int = 6            # shortest cardiac cycle considered, frames
     asymmetry_margin: float = 0.08  # |systole share - 1/2| needed to orient the signal by timing
+    n_components: int = 3          # leading principal components searched for the cycle
+    min_energy: float = 0.25       # a component counts if its singular value is >= this share of the first
+    min_strength: float = 0.6      # autocorrelation peak that makes a component clearly periodic
 
 
 def detect_ed_es(frames: np.ndarray, config: DetectConfig = DetectConfig()) -> tuple[int, int]:
     """ED and ES frame indices (0-based) of one cardiac cycle, from the frames alone (ours).
 
     1. Signal: frames are shrunk and blurred; the pixels with the largest temporal variation (the
-       moving walls and valves) are kept and the first principal component of their time courses is
-       the cycle signal. It follows all chambers at once: ventricles and atria load with opposite signs.
-    2. Period: first autocorrelation peak after the autocorrelation turns negative.
+       moving walls and valves) are kept. Of the first principal components of their time courses,
+       with and without each pixel's linear trend, the most periodic one is the cycle signal (the
+       first one can be gain drift or slow probe motion). It follows all chambers at once: ventricles and
+       atria load with opposite signs.
+    2. Period: first autocorrelation peak after the autocorrelation turns negative; its height
+       measures how periodic a component is.
     3. Orientation, so that maxima are ED (largest ventricle) and minima ES: systole is shorter than
        diastole (about 1/3 of the cycle), so the signal should fall fast from a maximum and rise slowly.
        When the fall/rise timing is too even to tell, the signal is oriented to correlate with the
@@ -146,31 +152,61 @@ def detect_ed_es(frames: np.ndarray, config: DetectConfig = DetectConfig()) -> t
     frames = np.asarray(frames)
     if frames.ndim != 3 or frames.shape[0] < 3:
         raise VideoError(f"ED/ES detection needs (T>=3, H, W) frames, got shape {frames.shape}")
-    signal, darkness = _cycle_signal(frames, config)
-    period = _period(signal, config.min_period)
+    moving = _moving_pixels(frames, config)
+    signal, period = _most_periodic_component(moving, config)
     signal = _smooth(signal, max(1.0, (period or 16) / 16.0))
     share = _systole_share(signal, period)
     if abs(share - 0.5) > config.asymmetry_margin:
         flip = share > 0.5
     else:
+        darkness = -moving.mean(axis=1)
         flip = float(np.dot(signal - signal.mean(), darkness - darkness.mean())) < 0
     return _pick_cycle(-signal if flip else signal, period)
 
 
-def _cycle_signal(frames: np.ndarray, config: DetectConfig) -> tuple[np.ndarray, np.ndarray]:
+def _moving_pixels(frames: np.ndarray, config: DetectConfig) -> np.ndarray:
+    """(T, P) time courses, without their mean, of the pixels that vary most over time."""
     t, h, w = frames.shape
     scale = min(1.0, config.work_size / max(h, w))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = np.stack([cv2.GaussianBlur(cv2.resize(f, size, interpolation=cv2.INTER_AREA).astype(np.float32),
                                        (0, 0), config.blur_sigma) for f in frames])
-    x = small.reshape(t, -1)
-    x = x - x.mean(axis=0)
+    x = small.reshape(t, -1).astype(np.float64)
+    x -= x.mean(axis=0)
     spread = x.std(axis=0)
     if spread.max() < 1e-3:
         raise VideoError("frames do not change over time: no cardiac motion to detect ED/ES from")
-    moving = x[:, spread >= np.quantile(spread, 1.0 - config.dynamic_share)]
-    u, s, _ = np.linalg.svd(moving, full_matrices=False)
-    return u[:, 0] * s[0], -moving.mean(axis=1)
+    return x[:, spread >= np.quantile(spread, 1.0 - config.dynamic_share)]
+
+
+def _components(x: np.ndarray, config: DetectConfig) -> list[np.ndarray]:
+    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    keep = [k for k in range(min(config.n_components, len(s))) if s[k] >= config.min_energy * s[0]]
+    return [u[:, k] * s[k] for k in keep]
+
+
+def _most_periodic_component(moving: np.ndarray, config: DetectConfig) -> tuple[np.ndarray, int | None]:
+    """The leading principal component that repeats clearly (autocorrelation peak >= min_strength).
+
+    Components are tried by rank, the detrended one (each pixel's linear trend removed) before the
+    raw one: detrending helps when gain drift or slow probe motion dominates the variance, the raw
+    one when the clip is too short to tell a trend from a partial cycle. Lower-ranked components, even when
+    periodic, tend to be harmonics or phase-shifted parts of the cycle, hence rank before strength.
+    With no clear period: the most periodic candidate, or the first raw component and no period.
+    """
+    t = moving.shape[0]
+    ramp = np.arange(t) - (t - 1) / 2.0
+    detrended = moving - np.outer(ramp, ramp @ moving / (ramp @ ramp))
+    raw, flat = _components(moving, config), _components(detrended, config)
+    candidates = [c for pair in zip(flat, raw) for c in pair] + flat[len(raw):] + raw[len(flat):]
+    best: tuple[float, np.ndarray, int] | None = None
+    for component in candidates:
+        period, strength = _period(component, config.min_period)
+        if period is not None and strength >= config.min_strength:
+            return component, period
+        if period is not None and (best is None or strength > best[0]):
+            best = (strength, component, period)
+    return (raw[0], None) if best is None else (best[1], best[2])
 
 
 def _smooth(signal: np.ndarray, sigma: float) -> np.ndarray:
@@ -180,18 +216,21 @@ def _smooth(signal: np.ndarray, sigma: float) -> np.ndarray:
     return np.convolve(padded, kernel / kernel.sum(), mode="valid")
 
 
-def _period(signal: np.ndarray, min_period: int) -> int | None:
-    """Cycle length in frames from the autocorrelation; None when no full cycle shows."""
+def _period(signal: np.ndarray, min_period: int) -> tuple[int | None, float]:
+    """Cycle length in frames from the autocorrelation, and the autocorrelation there (its strength).
+
+    (None, 0.0) when no full cycle shows.
+    """
     x = signal - signal.mean()
     n = len(x)
     ac = np.correlate(x, x, mode="full")[n - 1:] / (np.arange(n, 0, -1) * (x @ x / n) + 1e-12)
     negative = np.flatnonzero(ac[: (2 * n) // 3] < 0)
     if negative.size == 0:
-        return None
+        return None, 0.0
     for lag in range(max(negative[0], min_period), (2 * n) // 3):
         if ac[lag] > 0.2 and ac[lag] >= ac[lag - 1] and ac[lag] >= ac[lag + 1]:
-            return lag
-    return None
+            return lag, float(ac[lag])
+    return None, 0.0
 
 
 def _local_maxima(signal: np.ndarray, half_width: int) -> list[int]:
@@ -213,6 +252,9 @@ def _systole_share(signal: np.ndarray, period: int | None) -> float:
 
 
 def _pick_cycle(signal: np.ndarray, period: int | None) -> tuple[int, int]:
+    """ED at a local maximum, ES at the lowest point within 3/4 of a period after it (before it when
+    nothing valid follows); the pair with the largest fall wins. An ES on the video's first or last
+    frame is rejected: the fall may go on outside the clip."""
     n = len(signal)
     if period is None:
         ed = int(np.argmax(signal[1:-1])) + 1
@@ -220,17 +262,19 @@ def _pick_cycle(signal: np.ndarray, period: int | None) -> tuple[int, int]:
         es = ed + 1 + int(np.argmin(after)) if after.size else int(np.argmin(signal[:ed]))
         return ed, es
     reach = max(1, round(0.75 * period))
-    best: tuple[float, int, int] | None = None
+    forward, backward = [], []
     for ed in _local_maxima(signal, max(1, round(0.4 * period))):
-        forward = signal[ed + 1: ed + 1 + reach]
-        if forward.size:
-            es = ed + 1 + int(np.argmin(forward))
-        else:
-            back_start = max(0, ed - reach)
-            es = back_start + int(np.argmin(signal[back_start:ed]))
-        fall = float(signal[ed] - signal[es])
-        if best is None or fall > best[0]:
-            best = (fall, ed, es)
-    if best is None:
+        if ed + 1 < n:
+            es = ed + 1 + int(np.argmin(signal[ed + 1: ed + 1 + reach]))
+            if es < n - 1:
+                forward.append((float(signal[ed] - signal[es]), ed, es))
+        start = max(0, ed - reach)
+        if start < ed:
+            es = start + int(np.argmin(signal[start:ed]))
+            if es > 0:
+                backward.append((float(signal[ed] - signal[es]), ed, es))
+    pairs = forward or backward
+    if not pairs:
         return _pick_cycle(signal, None)
-    return best[1], best[2]
+    _, ed, es = max(pairs)
+    return ed, es
