@@ -108,6 +108,13 @@ def test_ef_matches_traced_volumes(dyn):
         assert 20 < float(r[3]) < 400  # mL, plausible for an adult LV
 
 
+def test_rendered_frame_rows_outside_sector_are_black():
+    for i in range(3):
+        video = render_video(video_params(5, i, frames=10))
+        assert video[:, [0, 111]].max() == 0  # the stacked-map upsampling relies on this
+        assert video[:, 40:80, 40:80].mean() > 10
+
+
 def test_row_order_varies_and_cycle_is_physiological():
     ps = [video_params(0, i) for i in range(60)]
     assert 0 < sum(p.es_rows_first for p in ps) < 60  # some videos list ES before ED
@@ -192,6 +199,8 @@ def test_synthetic_style(dyn, tmp_path):
     assert roughness(frames[:10]) < 0.6 * roughness(dyn_frames[:10])
     truth = load_truth(out)["videos"]
     assert all(abs(v["ef_true"] - v["ef_label"]) < 6 for v in truth)
+    labels = [video_params(4, i, "synthetic").ef_label for i in range(30)]
+    assert len({int(DEFAULT_CLASSES.index(e)) for e in labels}) == 5 and min(labels) >= 10
 
 
 def test_refuses_non_empty_and_overwrites(tmp_path):

@@ -163,7 +163,7 @@ def video_params(seed: int, index: int, style: str = "dynamic", frames: int | No
     synthetic = style == "synthetic"
     poor = (not synthetic) and rng.random() < 0.10
     if synthetic:
-        ef_label = float(rng.integers(10, 91))
+        ef_label = float(10 + min(80, int(_weyl(seed, index, _GOLDEN, 2) * 81)))  # stratified 10..90
         ef_true = float(np.clip(ef_label + rng.normal(0.0, 1.5), 8.0, 90.0))
     else:
         ef_true = _sample_ef(seed, index, rng)
@@ -183,7 +183,7 @@ def video_params(seed: int, index: int, style: str = "dynamic", frames: int | No
         rotation_deg=float(rng.normal(0.0, 5.0 * v)),
         shift_x=float(rng.normal(0.0, 3.0 * v)), shift_y=float(rng.normal(0.0, 2.5 * v)),
         sector_half_angle_deg=float(rng.uniform(40.0, 46.0) if not synthetic else 43.0),
-        sector_depth=float(rng.uniform(104.0, 112.0) if not synthetic else 108.0),
+        sector_depth=float(rng.uniform(100.0, 108.0) if not synthetic else 106.0),  # rows 0/111 stay black
         gain=float(rng.uniform(0.55, 0.75) if poor else rng.uniform(0.85 - 0.15 * v, 0.9 + 0.25 * v)),
         gamma=float(rng.uniform(0.55, 0.75) if not synthetic else rng.uniform(0.85, 0.95)),
         tgc_slope=float(rng.normal(0.0, 0.004 * v)),

@@ -134,7 +134,9 @@ def _local(g: Geometry, x, y):
 def _rv_extent(g: Geometry, u):
     p = g.p
     t = (u - 0.15 * p.lv_length) / (0.78 * p.lv_length)
-    q = np.where((t >= 0) & (t <= 1), np.minimum(np.maximum(t, 0) / 0.7, 1.0) ** 0.7, 0.0)
+    tc = np.clip(t, 0.0, 1.0)
+    bulge = np.sin(np.pi / 2 * np.minimum(tc / 0.7, 1.0)) * (1.0 - 0.3 * np.maximum(tc - 0.7, 0.0) / 0.3)
+    q = np.where((t >= 0) & (t <= 1), bulge, 0.0)
     return p.rv_width * q
 
 
@@ -154,42 +156,50 @@ def _lowfreq(rng, shape, sigma, spread):
 
 
 def tissue_texture(g: Geometry, rng: np.random.Generator) -> np.ndarray:
-    """Compressed echo intensity of the heart at ED in texture pixels (MAP_SIZE, MAP_SIZE), float32."""
+    """Compressed echo intensity of the heart at ED in texture pixels (MAP_SIZE, MAP_SIZE), float32.
+
+    The LV cavity is exact (the tracings are drawn on it); every other outline is bent by a smooth
+    random field so the chambers look organic rather than drawn with a compass.
+    """
     p = g.p
     k = (np.arange(MAP_SIZE, dtype=np.float32) + 0.5) / MAP_SCALE + MAP_ORIGIN
     x, y = np.meshgrid(k, k)
     u, v = _local(g, x, y)
+    s = MAP_SCALE
+    bend = [np.log(_lowfreq(rng, x.shape, 5.0 * s, 1.0)) * 1.6 for _ in range(2)]
+    ub, vb = _local(g, x + bend[0], y + bend[1])
     L, W, T = p.lv_length, p.lv_halfwidth, p.wall
     a = W * profile(u / L)
     lv = (u >= 0) & (u <= L) & (np.abs(v) <= a)
-    a_sep = W * profile(np.minimum(u, 0.93 * L) / L) + T
-    rv = (v < 0) & (-v - a_sep >= 0) & (-v - a_sep <= _rv_extent(g, u))
+    a_sep = W * profile(np.minimum(ub, 0.93 * L) / L) + T
+    rv = (vb < 0) & (-vb - a_sep >= 0) & (-vb - a_sep <= _rv_extent(g, ub))
     a1 = W * _P_BASE
-    la = ((u - L - 0.75 * 0.33 * L) / (0.33 * L)) ** 2 + ((v - 0.05 * W) / (0.78 * W)) ** 2 <= 1
+    la = ((ub - L - 0.75 * 0.34 * L) / (0.34 * L)) ** 2 + ((vb - 0.05 * W) / (0.8 * W)) ** 2 <= 1
     ra_c = -(a1 + T + 0.85 * p.rv_width)
-    ra = ((u - 0.93 * L - 0.75 * 0.3 * L) / (0.3 * L)) ** 2 + ((v - ra_c) / (0.75 * p.rv_width)) ** 2 <= 1
-    s = MAP_SCALE
+    ra = ((ub - 0.93 * L - 0.75 * 0.3 * L) / (0.3 * L)) ** 2 + ((vb - ra_c) / (0.75 * p.rv_width)) ** 2 <= 1
 
     def dist(mask):
         return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5) / s
 
     d_lv, d_rv, d_la, d_ra = dist(lv), dist(rv), dist(la), dist(ra)
     blood = lv | rv | la | ra
-    myo = ((d_lv <= T) | (d_rv <= 2.6) | (d_la <= 2.0) | (d_ra <= 2.0)) & ~blood
-    heart = blood | myo
-    d_out = dist(heart)
+    wall = T * _lowfreq(rng, x.shape, 6.0 * s, 0.12)
+    myo = ((d_lv <= wall) | (d_rv <= 2.6) | (d_la <= 2.0) | (d_ra <= 2.0)) & ~blood
+    d_out = dist(blood | myo)
     refl = 0.1 * _lowfreq(rng, x.shape, 8.0 * s, 0.8)              # chest / lung / mediastinum
-    peri = 0.7 * _lowfreq(rng, x.shape, 5.0 * s, 0.5)
-    refl = np.where((d_out > 0) & (d_out <= 1.8), peri, refl)      # pericardium, patchy
+    peri = 0.55 * _lowfreq(rng, x.shape, 4.0 * s, 0.6)
+    refl = np.where((d_out > 0) & (d_out <= 1.6) & (peri > 0.5), peri, refl)  # pericardium, in patches
+    if p.texture_seed % 3:  # descending aorta behind the left atrium
+        r_ao = np.hypot(ub - 1.62 * L, vb - 0.95 * W)
+        refl = np.where(r_ao <= 4.5, np.where(r_ao <= 3.2, p.blood_level, 0.6), refl)
     tissue = 0.4 * _lowfreq(rng, x.shape, 3.0 * s, 0.3)
     tissue = np.where((v < 0) & (d_rv > 2.6), tissue * 1.2, tissue)  # septum reflects more
     tissue = np.where((d_lv > 0) & (d_lv <= 1.0), tissue * 1.2, tissue)  # endocardial border
     refl = np.where(myo, tissue, refl)
-    hinge = np.array([L, 0.0])
     for side in (-1.0, 1.0):  # fibrous mitral annulus
-        hinge[1] = side * (a1 + 0.6)
-        refl = np.where((u - hinge[0]) ** 2 + (v - hinge[1]) ** 2 <= 2.2**2, 0.9, refl)
+        refl = np.where((u - L) ** 2 + (v - side * (a1 + 0.6)) ** 2 <= 2.2**2, 0.9, refl)
     refl = np.where(blood, p.blood_level, refl).astype(np.float32)
+    refl = cv2.GaussianBlur(refl, (0, 0), 0.8 * s)  # finite resolution: no drawn-looking edges
     speck = _blur_noise(rng, x.shape, 1.5 * p.speckle_sigma, 0.8 * p.speckle_sigma)
     img = (refl * speck) ** p.gamma
     return img.astype(np.float32)
@@ -261,9 +271,12 @@ def warp_maps(g: Geometry, frames: np.ndarray, xh0, yh0):
 
 
 def _upsample(m: np.ndarray) -> np.ndarray:
-    """(T, h, w) coarse map -> (T*SIZE, SIZE) full-resolution map, frames as channels of one resize."""
-    full = cv2.resize(np.ascontiguousarray(m.transpose(1, 2, 0)), (SIZE, SIZE), interpolation=cv2.INTER_LINEAR)
-    return np.ascontiguousarray(full.reshape(SIZE, SIZE, -1).transpose(2, 0, 1)).reshape(-1, SIZE)
+    """(T, h, w) coarse map -> (T*SIZE, SIZE) map by one resize of the stacked frames.
+
+    The stack blends neighbouring frames only in each frame's first and last row, which lie outside
+    the sector (masked black), so the shortcut costs nothing visible.
+    """
+    return cv2.resize(m.reshape(-1, m.shape[-1]), (SIZE, SIZE * m.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
