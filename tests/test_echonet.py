@@ -248,3 +248,55 @@ def test_every_problem_is_one_line(dyn):
     _set(dyn / "FileList.csv", "0X0003", "FrameWidth", "99")
     ds = load_dataset(dyn, check_videos=True, progress=False)
     assert len(ds.problems) == 3 and all("\n" not in line for line in ds.problems.lines())
+
+
+# ------------------------------------------------------------------------------- phantom read-back
+
+from infomotion_rt.data import phantom  # noqa: E402  (the generator's own tests live elsewhere)
+
+
+@pytest.fixture(scope="module")
+def dynamic_phantom(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ph") / "dyn"
+    phantom.generate(out, 12, seed=5, progress=False)
+    return out, {v["name"]: v for v in phantom.load_truth(out)["videos"]}
+
+
+def _phase_error(found, true, period):
+    d = (found - true) % period
+    return min(d, period - d)
+
+
+def test_phantom_read_back_ed_es_and_ef(dynamic_phantom):
+    root, truth = dynamic_phantom
+    ds = load_dataset(root, check_videos=True, progress=False)
+    assert ds.layout == "dynamic" and len(ds) == 12 and not ds.problems, ds.problems.lines()
+    for r in ds.records:
+        t = truth[r.name]
+        assert (r.ed, r.es) == (t["ed"], t["es"])     # by volume, whatever the row order
+        assert r.traced_ef == pytest.approx(t["ef_true"], abs=0.5)
+        assert abs(r.ef - r.traced_ef) <= 5.0 and r.ef == pytest.approx(t["ef_label"], abs=1e-3)
+        assert (r.n_frames, r.split, r.height, r.width) == (t["n_frames"], t["split"], 112, 112)
+        assert r.fps == t["fps_column"] == pytest.approx(r.probed.fps)
+
+
+def test_phantom_detected_ed_es_near_traced_phase(dynamic_phantom):
+    from infomotion_rt.data.phases import detect_ed_es
+    from infomotion_rt.data.video import read_frames
+
+    root, truth = dynamic_phantom
+    errors = []
+    for r in load_dataset(root).records:
+        ed, es = detect_ed_es(read_frames(r.path))
+        period = truth[r.name]["period"]
+        errors += [_phase_error(ed, r.ed, period), _phase_error(es, r.es, period)]
+    assert np.median(errors) <= 1.0 and np.mean(errors) <= 3.0
+
+
+def test_synthetic_phantom_read_back(tmp_path):
+    root = tmp_path / "syn"
+    phantom.generate(root, 3, seed=2, style="synthetic", progress=False)
+    ds = load_dataset(root, check_videos=True, progress=False)
+    assert ds.layout == "synthetic" and len(ds) == 3
+    assert all(r.tracings is None and r.n_frames == 192 and r.fps == 32.0 for r in ds.records)
+    assert len(ds.problems) == 1 and "FPS column says 32 but the video plays at 30" in ds.problems.lines()[0]
