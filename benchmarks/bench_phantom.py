@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/bench_phantom.py                     # n=100, 100 frames, 1 worker
     .venv/bin/python benchmarks/bench_phantom.py --n 200 --workers 2
 
-Prints the end-to-end rate of ``generate`` (render + MJPG encode + CSVs, into a temporary folder), and
-the per-video split between rendering and encoding measured on the first videos in this process.
+Prints the end-to-end rate of ``generate`` (render + MJPG encode + CSVs, into a temporary folder) by
+wall clock and by CPU time (user + system of this process and its workers: the single-core rate, not
+inflated by other load on a shared machine), and the per-video split between rendering and encoding
+measured by wall clock on the first videos in this process.
 """
 
 from __future__ import annotations
@@ -48,12 +50,15 @@ def main() -> None:
             render_s, encode_s = render_s + t1 - t0, encode_s + t2 - t1
         print(f"per video ({args.frames} frames, mean of {k}): render {1000 * render_s / k:.1f} ms, "
               f"MJPG encode {1000 * encode_s / k:.1f} ms")
-        t0 = time.perf_counter()
+        c0, t0 = os.times(), time.perf_counter()
         s = generate(Path(tmp) / "out", args.n, seed=args.seed, style=args.style, frames=args.frames,
                      workers=args.workers, progress=False)
-        wall = time.perf_counter() - t0
+        wall, c1 = time.perf_counter() - t0, os.times()
+    cpu = sum(c1[:4]) - sum(c0[:4])  # user + system, this process and its (joined) workers
     print(f"generate: {args.n} {args.style} videos x {args.frames} frames 112x112, workers={args.workers}: "
           f"{wall:.2f} s -> {args.n / wall:.1f} videos/s ({args.n * args.frames / wall:.0f} frames/s)")
+    print(f"CPU time: {cpu:.2f} s -> {args.n / cpu:.1f} videos per CPU-second "
+          f"(the single-core rate on an idle machine; wall time also counts other load, now {os.getloadavg()[0]:.1f})")
     print(f"splits {s.splits}; classes {s.classes}")
 
 
