@@ -300,3 +300,20 @@ def test_synthetic_phantom_read_back(tmp_path):
     assert ds.layout == "synthetic" and len(ds) == 3
     assert all(r.tracings is None and r.n_frames == 192 and r.fps == 32.0 for r in ds.records)
     assert len(ds.problems) == 1 and "FPS column says 32 but the video plays at 30" in ds.problems.lines()[0]
+
+
+def test_non_numeric_tracing_coordinates_untrace_the_video(dyn):
+    _edit(dyn / "VolumeTracings.csv",
+          lambda h, rows: (h, [[r[0], "x" if r[0] == "0X0003.avi" else r[1]] + r[2:] for r in rows]))
+    ds = load_dataset(dyn)
+    assert ds.records[3].tracings is None and ds.records[2].tracings is not None
+    assert "non-numeric coordinates" in _problems(ds, "0X0003")[0]
+
+
+def test_bad_frame_index_untraces_only_that_video(dyn):
+    _edit(dyn / "VolumeTracings.csv", lambda h, rows: (h, rows[:5] + [rows[5][:5] + ["-2"]] + rows[6:]))
+    ds = load_dataset(dyn)
+    assert ds.records[0].tracings is None and all(r.tracings is not None for r in ds.records[1:])
+    assert _problems(ds, "0X0000")[0].startswith("VolumeTracings.csv line 7: Frame '-2' is not a frame index")
+    with pytest.raises(DataError, match=r"0X0000: VolumeTracings.csv line 7: Frame '-2'"):
+        load_record(dyn, "0X0000")

@@ -33,8 +33,8 @@ Problems (one line each in ``Dataset.problems``; the message says what was done)
 * record dropped: NaN, non-numeric, negative or >100 EF; empty or duplicate FileName (the first row
   is kept); video file missing; with ``check_videos``, video undecodable or zero frames.
 * record kept untraced (``tracings``/``ed``/``es`` None, ED/ES left to ``detect_ed_es``): a traced
-  frame without 21 rows, non-numeric coordinates, fewer than two traced frames, a traced frame
-  beyond the video's length; in the dynamic layout, a video with no tracings at all.
+  frame without 21 rows, non-numeric coordinates or Frame, a short row, fewer than two traced
+  frames, a traced frame beyond the video's length; in the dynamic layout, no tracings at all.
 * note: FileList EF more than 5 points from the tracings' EF, frame size / count / FPS mismatch,
   unknown Split value, tracings of a video FileList does not list.
 ``strict=True`` (and ``load_record``) raise the first dropping or untracing problem instead.
@@ -119,22 +119,41 @@ class _Untraced(DataError):
 
 # ---------------------------------------------------------------------------------------------- CSV
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Rows as (line number, {column: stripped text}); unnamed columns are dropped."""
+def _csv_table(path: Path, required: tuple[str, ...]):
+    """(column -> index, iterator of (line number, cells)) of a CSV; blank rows skipped.
+
+    Column names are stripped (UTF-8 BOM too); unnamed columns (an index column) are never looked up.
+    """
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    fh = path.open(newline="", encoding="utf-8-sig")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = [h.strip() for h in next(reader, [])]
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise DataError(f"{path}: missing column(s) {', '.join(missing)} (has {', '.join(h for h in header if h) or 'none'})")
-            keep = [(i, h) for i, h in enumerate(header) if h]
-            return [(n, {h: row[i].strip() if i < len(row) else "" for i, h in keep})
-                    for n, row in enumerate(reader, start=2) if any(cell.strip() for cell in row)]
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader, [])]
     except (UnicodeDecodeError, csv.Error) as exc:
+        fh.close()
         raise DataError(f"{path}: not a readable CSV ({exc})") from exc
+    missing = [c for c in required if c not in header]
+    if missing:
+        fh.close()
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)} (has {', '.join(h for h in header if h) or 'none'})")
+
+    def rows():
+        with fh:
+            try:
+                for line, row in enumerate(reader, start=2):
+                    if any(row) and any(cell.strip() for cell in row):
+                        yield line, row
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise DataError(f"{path}: not a readable CSV ({exc})") from exc
+
+    return {h: i for i, h in enumerate(header) if h}, rows()
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """Rows as (line number, {named column: stripped text}); short rows padded with ""."""
+    columns, rows = _csv_table(path, required)
+    return [(line, {h: row[i].strip() if i < len(row) else "" for h, i in columns.items()}) for line, row in rows]
 
 
 def _float(text: str) -> float:
@@ -151,8 +170,9 @@ def _int(text: str) -> int | None:
 
 def strip_suffix(name: str) -> str:
     """``"0X1A.avi"`` -> ``"0X1A"``; names without a video suffix are returned unchanged."""
-    path = Path(name.strip())
-    return path.stem if path.suffix.lower() in VIDEO_SUFFIXES else str(path)
+    name = name.strip()
+    dot = name.rfind(".")
+    return name[:dot] if dot > 0 and name[dot:].lower() in VIDEO_SUFFIXES else name
 
 
 def hash_split(name: str) -> str:
@@ -208,15 +228,31 @@ def _label_record(root: Path, where: str, row: dict[str, str], has_split: bool) 
                        height=_int(row.get("FrameHeight", "")), width=_int(row.get("FrameWidth", "")))
 
 
-def read_tracings(path: Path) -> dict[str, dict[int, list[list[str]]]]:
-    """VolumeTracings.csv as name (no suffix) -> frame -> rows of [X1, Y1, X2, Y2] text, in file order."""
+def read_tracings(path: Path) -> tuple[dict[str, dict[int, list[list[str]]]], dict[str, str]]:
+    """VolumeTracings.csv as name (no suffix) -> frame -> rows of [X1, Y1, X2, Y2] text, in file order,
+    and name -> the first malformed-row message of that video (its tracings are then unusable)."""
     grouped: dict[str, dict[int, list[list[str]]]] = defaultdict(lambda: defaultdict(list))
-    for line, row in _read_csv(path, TRACING_COLUMNS):
-        frame = _int(row["Frame"])
+    broken: dict[str, str] = {}
+    columns, rows = _csv_table(path, TRACING_COLUMNS)
+    name_at, frame_at = columns["FileName"], columns["Frame"]
+    coords_at = [columns[c] for c in ("X1", "Y1", "X2", "Y2")]
+    width = max(columns.values()) + 1
+    raw_name, name = None, ""
+    for line, row in rows:  # ~430k rows for EchoNet-Dynamic: keep this loop lean
+        if row[name_at] != raw_name:  # rows come grouped by video
+            raw_name, name = row[name_at], strip_suffix(row[name_at])
+        if len(row) < width:
+            broken.setdefault(name, f"{path.name} line {line}: {len(row)} cells, expected {width}")
+            continue
+        try:
+            frame = int(row[frame_at])
+        except ValueError:
+            frame = _int(row[frame_at])
         if frame is None or frame < 0:
-            raise DataError(f"{path} line {line}: Frame {row['Frame']!r} is not a frame index")
-        grouped[strip_suffix(row["FileName"])][frame].append([row[c] for c in ("X1", "Y1", "X2", "Y2")])
-    return grouped
+            broken.setdefault(name, f"{path.name} line {line}: Frame {row[frame_at]!r} is not a frame index")
+            continue
+        grouped[name][frame].append([row[i] for i in coords_at])
+    return grouped, broken
 
 
 def _tracing_arrays(name: str, frames: dict[int, list[list[str]]], n_frames: int | None) -> Tracings:
@@ -225,7 +261,10 @@ def _tracing_arrays(name: str, frames: dict[int, list[list[str]]], n_frames: int
     for frame, rows in sorted(frames.items()):
         if len(rows) != N_TRACING_ROWS:
             raise _Untraced(f"{name}: traced frame {frame} has {len(rows)} rows, not {N_TRACING_ROWS}")
-        array = np.array([[_float(v) for v in r] for r in rows], dtype=np.float64)
+        try:
+            array = np.array(rows, dtype=np.float64)
+        except ValueError:
+            array = np.full((N_TRACING_ROWS, 4), np.nan)
         if not np.isfinite(array).all():
             raise _Untraced(f"{name}: traced frame {frame} has non-numeric coordinates")
         if n_frames is not None and frame >= n_frames:
@@ -292,7 +331,7 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
     required = PLAIN_COLUMNS if layout == "plain" else FILELIST_COLUMNS
     rows = _read_csv(labels_path, required)
     has_split = layout != "plain" or bool(rows and "Split" in rows[0][1])
-    traced = read_tracings(tracings_path) if tracings_path is not None else None
+    traced, broken = read_tracings(tracings_path) if tracings_path is not None else (None, {})
 
     problems, dropped, notes = ProblemLog(), [], []
     seen: set[str] = set()
@@ -326,6 +365,8 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
             notes.append((name, f"Split {record.split!r} is not one of {'/'.join(SPLITS)}; kept under that name"))
         if traced is not None:
             try:
+                if name in broken:
+                    raise _Untraced(f"{name}: {broken[name]}")
                 record = _with_tracings(record, traced.get(name), notes)
             except _Untraced as exc:
                 fail(name, exc, "record kept without tracings (ED/ES must be detected)")
@@ -334,7 +375,7 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
 
     if traced is not None and only is None:
         listed = {strip_suffix(row["FileName"]) for _, row in rows}
-        for name in sorted(set(traced) - listed):
+        for name in sorted((set(traced) | set(broken)) - listed):
             notes.append((name, "has tracings in VolumeTracings.csv but no FileList row; ignored"))
     for subject, message in notes + _fps_notes(records):
         problems.add(subject, message)
