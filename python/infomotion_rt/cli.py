@@ -152,6 +152,80 @@ def info_cmd(data_dir, labels_csv, quick, as_json) -> None:
         click.echo(f"  {line}")
 
 
+def _require_torch(what: str):
+    """torch is imported only by the commands that need it; a clear error where it is missing."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        from .errors import DependencyError
+
+        raise DependencyError(f"{what} needs torch; install the [train] extra "
+                              "(pip install 'infomotion-rt[train]')") from exc
+
+
+@cli.command("train-ifa")
+@click.argument("data_dir", type=click.Path(file_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Checkpoint to write (.pt).")
+@click.option("--config", "config_name", default="small", show_default=True,
+              type=click.Choice(["small", "base", "tiny"]),
+              help="Model size; the small encoder has < 3 M parameters; tiny is for smoke tests.")
+@click.option("--epochs", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--resume", is_flag=True, help="Continue the checkpoint at --out up to --epochs.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
+              help="torch CPU threads (0 = torch's default).")
+@click.option("--max-videos", type=click.IntRange(min=1), default=None,
+              help="Use at most this many TRAIN (and VAL) videos (quick runs).")
+def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, resume, seed, threads,
+                  max_videos) -> None:
+    """Train the inter-frame-attention motion model on DATA_DIR's TRAIN frame triplets."""
+    _require_torch("train-ifa")
+    from .motion.train import TrainConfig, train_ifa
+
+    cfg = TrainConfig(config=config_name, epochs=epochs, batch_size=batch_size, lr=lr, device=device,
+                      seed=seed, threads=threads)
+    s = train_ifa(data_dir, out, cfg, resume=resume, log=click.echo, max_videos=max_videos)
+    if s["history"]:
+        last = s["history"][-1]
+        verdict = "beats" if last["val_psnr"] > last["naive_psnr"] else "does NOT beat"
+        click.echo(f"VAL PSNR {last['val_psnr']:.2f} dB vs naive midpoint {last['naive_psnr']:.2f} dB: "
+                   f"the model {verdict} the midpoint")
+    click.echo(f"median step time {s['step_time_s']:.3f} s; wrote {s['out']}")
+
+
+@cli.command("extract")
+@click.argument("data_dir", type=click.Path(file_okay=False))
+@click.option("--engine", required=True, type=click.Path(dir_okay=False),
+              help="Motion model file; the backend is chosen by suffix (.pt torch).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Features file to write (.npz).")
+@click.option("--split", type=click.Choice(["TRAIN", "VAL", "TEST"], case_sensitive=False), default=None,
+              help="Only this split (default: every video).")
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Backend CPU threads (0 = its default).")
+@click.option("--resume", is_flag=True, help="Keep the videos already in --out and extract only the rest.")
+def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resume) -> None:
+    """One motion vector per video of DATA_DIR into a features file."""
+    from .features import ExtractConfig, extract_features
+
+    cfg = ExtractConfig(split=split.upper() if split else None, batch_size=batch_size, device=device,
+                        threads=threads, resume=resume)
+    r = extract_features(data_dir, engine, out, cfg)
+    rate = r.n_new / r.wall_s if r.wall_s > 0 else float("nan")
+    click.echo(f"extracted {r.n_new} videos ({r.n_skipped} already there) in {r.wall_s:.1f} s, "
+               f"{rate:.1f} videos/s; decode {r.decode_s:.1f} s (background), inference {r.infer_s:.1f} s, "
+               f"encoder waited {r.wait_s:.1f} s")
+    if r.problems:
+        click.echo(f"{len(r.problems)} problem(s):")
+        for line in r.problems.lines():
+            click.echo(f"  {line}")
+    click.echo(f"wrote {r.n_total} vectors to {r.path}")
+
+
 def main() -> None:
     try:
         rc = cli.main(standalone_mode=False)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .errors import ConfigError, DataError, InfoMotionError, ProblemLog
 
 # ---------------------------------------------------------------------------------------------
 # Features-file I/O (defined once; extraction, below, writes through write_features).
@@ -118,3 +121,150 @@ def read_features(path) -> FeatureSet:
     if len(set(fs.names.tolist())) != len(fs):
         raise DataError(f"{path}: duplicate video names")
     return fs
+
+
+# ---------------------------------------------------------------------------------------------
+# Extraction: video -> frame pairs -> motion vector; batched, decoding overlapped with inference,
+# resumable. The encoder is reached only through ``runtime.load_encoder`` (backend by file suffix).
+# ---------------------------------------------------------------------------------------------
+
+FEATURE_LAYOUT = ("pair(ED->ES, ES->ED) x direction(start->end, end->start) x scale(1/8, 1/16) x channel; "
+                  "each motion map averaged over space")
+NORMALISATION = "grayscale uint8 / 255 in [0, 1], resized to image_size x image_size (area / bilinear)"
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    split: str | None = None    # TRAIN / VAL / TEST, None = every video
+    batch_size: int = 16
+    device: str = "cpu"
+    threads: int = 0            # backend threads; 0 = its default
+    prefetch_batches: int = 2   # decoded batches the reader may run ahead
+    resume: bool = False
+    save_every: int = 512       # videos between intermediate saves, so an interrupted run can resume
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.prefetch_batches < 1 or self.save_every < 1:
+            raise ConfigError("batch size, prefetch and save interval must be >= 1")
+
+
+@dataclass
+class ExtractResult:
+    path: Path
+    n_total: int = 0            # videos in the output file
+    n_new: int = 0              # extracted by this run
+    n_skipped: int = 0          # already in the output (--resume)
+    problems: ProblemLog = field(default_factory=ProblemLog)
+    decode_s: float = 0.0       # reader thread, summed over videos
+    infer_s: float = 0.0        # encoder calls
+    wait_s: float = 0.0         # time the encoder waited for decoded frames
+    wall_s: float = 0.0
+
+
+def _read_videos(records, size: int, out: "queue.Queue", stop: threading.Event) -> None:
+    """Background reader: decodes the endpoint frames of each video while the encoder runs."""
+    from .motion.triplets import endpoint_input
+
+    for rec in records:
+        if stop.is_set():
+            break
+        t0 = time.perf_counter()
+        try:
+            item, err = endpoint_input(rec, size), None
+        except InfoMotionError as exc:
+            item, err = None, str(exc)
+        except Exception as exc:  # a decoder crash must not kill the whole run; it is reported
+            item, err = None, f"{type(exc).__name__}: {exc}"
+        out.put((rec, item, err, time.perf_counter() - t0))
+    out.put(None)
+
+
+def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig(), *, encoder=None,
+                     progress: bool = True) -> ExtractResult:
+    """The ``extract`` stage: one motion vector per video of ``data_dir`` into the features file ``out``."""
+    from tqdm import tqdm
+
+    from .data.echonet import load_dataset
+    from .runtime import load_encoder
+
+    t_start = time.perf_counter()
+    out = Path(out)
+    enc = encoder if encoder is not None else load_encoder(engine, cfg.device, cfg.threads)
+    dataset = load_dataset(data_dir, progress=progress)
+    records = dataset.split(cfg.split) if cfg.split else list(dataset.records)
+    res = ExtractResult(out)
+    for subject, message in dataset.problems:
+        res.problems.add(subject, message)
+    names, feats, efs, splits = [], [], [], []
+    if cfg.resume and out.is_file():
+        prev = read_features(out)
+        if prev.meta.get("model_hash") != enc.model_hash:
+            raise ConfigError(f"{out}: --resume with a different model (hash {prev.meta.get('model_hash', '?')[:12]} "
+                              f"vs {enc.model_hash[:12]}); write to a new file instead")
+        names, feats = prev.names.tolist(), list(prev.features)
+        efs, splits = prev.ef.tolist(), prev.split.tolist()
+    done = set(names)
+    todo = [r for r in records if r.name not in done]
+    res.n_skipped = len(records) - len(todo)
+    meta = make_meta("infomotion-rt extract", engine=str(engine), model_hash=enc.model_hash,
+                     backend=enc.name, config=enc.config, feature_dim=enc.feature_dim,
+                     image_size=enc.image_size, feature_layout=FEATURE_LAYOUT, normalisation=NORMALISATION,
+                     dataset=str(data_dir), layout=dataset.layout, split=cfg.split or "ALL")
+
+    def save() -> None:
+        if names:
+            write_features(out, make_feature_set(names, np.stack(feats), efs, splits, meta))
+
+    q: queue.Queue = queue.Queue(maxsize=cfg.batch_size * cfg.prefetch_batches)
+    stop = threading.Event()
+    reader = threading.Thread(target=_read_videos, args=(todo, enc.image_size, q, stop), daemon=True)
+    reader.start()
+    bar = tqdm(total=len(todo), desc="extract", unit="video", disable=not progress)
+    since_save, finished = 0, False
+    try:
+        while not finished:
+            batch = []
+            while len(batch) < cfg.batch_size:
+                t0 = time.perf_counter()
+                item = q.get()
+                res.wait_s += time.perf_counter() - t0
+                if item is None:
+                    finished = True
+                    break
+                rec, x, err, dt = item
+                res.decode_s += dt
+                if err is not None:
+                    res.problems.add(rec.name, err)
+                    bar.update(1)
+                else:
+                    batch.append((rec, x))
+            if not batch:
+                continue
+            t0 = time.perf_counter()
+            vecs = enc(np.stack([x for _, x in batch]))
+            res.infer_s += time.perf_counter() - t0
+            for (rec, _), v in zip(batch, vecs):
+                if not np.all(np.isfinite(v)):
+                    res.problems.add(rec.name, "motion vector is not finite; left out")
+                    continue
+                names.append(rec.name)
+                feats.append(v)
+                efs.append(rec.ef)
+                splits.append(rec.split)
+                res.n_new += 1
+            bar.update(len(batch))
+            since_save += len(batch)
+            if since_save >= cfg.save_every and not finished:
+                save()
+                since_save = 0
+    finally:
+        stop.set()
+        bar.close()
+        if not finished:      # interrupted: keep what is done so --resume can continue
+            save()
+    if not names:
+        raise DataError(f"{data_dir}: no motion vector could be extracted "
+                        f"({len(res.problems)} problems: {'; '.join(res.problems.lines()[:3])})")
+    save()
+    res.n_total, res.wall_s = len(names), time.perf_counter() - t_start
+    return res

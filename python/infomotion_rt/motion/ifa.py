@@ -1,0 +1,294 @@
+"""Inter-frame-attention (IFA) frame-interpolation model; its encoder gives the motion features.
+
+After Zhang et al. 2023 (EMA-VFI), reduced for 112x112 grayscale echo frames:
+
+* CNN stages at full, 1/2 and 1/4 resolution (shared by both frames: they run as one batch);
+* inter-frame attention at 1/8 and 1/16: every pixel of frame A attends over the whole map of frame B
+  (14x14 and 7x7 at 112 px, so no windowing is needed). Appearance feature = attention-weighted values;
+  motion feature = attention-weighted coordinate embedding minus the pixel's own coordinate embedding,
+  per head, through a small MLP. Both directions (A->B and B->A) run as one batch;
+* flow/mask heads (1/16, then a residual at 1/8) predict the flows from the middle frame to both inputs and
+  a blend mask; both inputs are warped (grid_sample) and blended; a small U-Net adds a residual.
+
+The last layer of every head starts at zero, so an untrained model outputs exactly the naive midpoint
+(mean of both inputs) and training can only move away from it where that lowers the loss.
+
+Input normalisation: grayscale frames as float32 in [0, 1] (uint8 / 255), resized to ``image_size``
+(see ``triplets.to_model_input``). The encoder is export-friendly: no data-dependent Python control flow,
+static shapes except the batch, plain ops.
+
+Motion vector layout (``IFAEncoder.motion_vector``): frames (B, 4, H, W) = (pair-1 start, pair-1 end,
+pair-2 start, pair-2 end); the output (B, D) concatenates, in this order,
+for pair in (1, 2), for direction in (start->end, end->start), for scale in (1/8, 1/16): the motion map of
+that scale averaged over space (``motion_dims[scale]`` values). D = 4 * sum(motion_dims):
+256 for ``small``, 512 for ``base``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class IFAConfig:
+    name: str = "small"
+    image_size: int = 112                                   # square input, divisible by 16
+    widths: tuple[int, ...] = (16, 24, 48, 96, 128)         # full, 1/2, 1/4, 1/8, 1/16
+    heads: tuple[int, int] = (4, 4)                         # attention heads at 1/8, 1/16
+    depths: tuple[int, int] = (1, 1)                        # attention blocks at 1/8, 1/16
+    motion_dims: tuple[int, int] = (32, 32)                 # motion channels at 1/8, 1/16
+    coord_dim: int = 16                                     # coordinate embedding width per head
+    fourier_freqs: int = 4                                  # sin/cos frequencies per axis of the coordinates
+    mlp_ratio: int = 2
+    head_width: int = 64                                    # flow/mask head width
+    refine_width: int = 12                                  # U-Net width at full resolution
+
+    def __post_init__(self):
+        if self.image_size % 16 or self.image_size < 16:
+            raise ConfigError(f"IFA image_size must be a positive multiple of 16, got {self.image_size}")
+        if len(self.widths) != 5:
+            raise ConfigError(f"IFA widths needs 5 entries (1, 1/2, 1/4, 1/8, 1/16), got {self.widths}")
+        for w, h in zip(self.widths[3:], self.heads):
+            if w % h:
+                raise ConfigError(f"IFA width {w} is not divisible by its {h} attention heads")
+
+    @property
+    def feature_dim(self) -> int:
+        return 4 * sum(self.motion_dims)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able types, so checkpoints load with ``weights_only=True``."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "IFAConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown IFA config keys {sorted(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+CONFIGS = {
+    "small": IFAConfig(),
+    "base": IFAConfig(name="base", widths=(24, 48, 96, 192, 256), heads=(8, 8), depths=(2, 2),
+                      motion_dims=(64, 64), coord_dim=16, head_width=128, refine_width=32),
+    # for tests and smoke runs only: 32 px frames, a few thousand parameters
+    "tiny": IFAConfig(name="tiny", image_size=32, widths=(4, 8, 8, 16, 16), heads=(2, 2), motion_dims=(8, 8),
+                      coord_dim=4, fourier_freqs=2, head_width=16, refine_width=4),
+}
+
+
+def get_config(name: str, **overrides) -> IFAConfig:
+    if name not in CONFIGS:
+        raise ConfigError(f"unknown IFA config '{name}'; valid: {', '.join(CONFIGS)}")
+    d = CONFIGS[name].to_dict()
+    d.update(overrides)
+    return IFAConfig.from_dict(d)
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.1, inplace=True))
+
+
+def _fourier_coords(h: int, w: int, freqs: int) -> torch.Tensor:
+    """(h*w, 4*freqs) sin/cos features of pixel centres in [-1, 1]; nonlinear in position, so the spatial
+    mean of a displacement in this embedding says where in the image things move, not only how much."""
+    ys = torch.linspace(-1.0, 1.0, h)
+    xs = torch.linspace(-1.0, 1.0, w)
+    yy, xx = torch.meshgrid(ys, xs, indexing="ij")
+    pos = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)          # (N, 2)
+    scales = (2.0 ** torch.arange(freqs, dtype=torch.float32)) * (math.pi / 2)
+    ang = pos[:, :, None] * scales                                      # (N, 2, F)
+    return torch.cat([torch.sin(ang), torch.cos(ang)], dim=2).reshape(h * w, -1)
+
+
+class InterFrameAttention(nn.Module):
+    """Cross attention from every pixel of A over all pixels of B, returning appearance and motion."""
+
+    def __init__(self, dim: int, heads: int, size: int, cfg: IFAConfig, motion_dim: int):
+        super().__init__()
+        self.heads, self.dh = heads, dim // heads
+        self.register_buffer("fourier", _fourier_coords(size, size, cfg.fourier_freqs), persistent=False)
+        fdim = self.fourier.shape[1]
+        self.pos = nn.Linear(fdim, dim)            # positional encoding added to queries and keys
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.coord = nn.Linear(fdim, cfg.coord_dim)   # coordinate embedding
+        self.motion = nn.Sequential(nn.Linear(heads * cfg.coord_dim, motion_dim), nn.GELU(),
+                                    nn.Linear(motion_dim, motion_dim))
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # a, b: (B, N, C) tokens of the attending frame and the attended frame
+        n, c = a.shape[1], a.shape[2]
+        pos = self.pos(self.fourier)
+        q = self.q(a + pos).reshape(-1, n, self.heads, self.dh).transpose(1, 2)       # (B, h, N, dh)
+        k, v = self.kv(b + pos).reshape(-1, n, 2, self.heads, self.dh).permute(2, 0, 3, 1, 4)
+        attn = torch.softmax((q @ k.transpose(-2, -1)) * (self.dh ** -0.5), dim=-1)   # (B, h, N, N)
+        app = self.proj((attn @ v).transpose(1, 2).reshape(-1, n, c))
+        emb = self.coord(self.fourier)                                               # (N, ce)
+        disp = attn @ emb - emb                                                      # (B, h, N, ce)
+        mot = self.motion(disp.transpose(1, 2).reshape(-1, n, self.heads * emb.shape[1]))
+        return app, mot
+
+
+class IFABlock(nn.Module):
+    def __init__(self, dim: int, heads: int, size: int, cfg: IFAConfig, motion_dim: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = InterFrameAttention(dim, heads, size, cfg, motion_dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim * cfg.mlp_ratio), nn.GELU(),
+                                 nn.Linear(dim * cfg.mlp_ratio, dim))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # x: (2B, N, C) = [frame A; frame B]; A attends over B and B over A in one batch
+        y = self.norm1(x)
+        ya, yb = y.chunk(2, dim=0)
+        app, mot = self.attn(y, torch.cat([yb, ya], dim=0))
+        x = x + app
+        x = x + self.mlp(self.norm2(x))
+        return x, mot
+
+
+class IFAEncoder(nn.Module):
+    """Frames in, appearance and motion features out. ``forward`` is ``motion_vector`` (what is exported)."""
+
+    def __init__(self, cfg: IFAConfig):
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.widths
+        self.stage0 = _conv(1, w[0])   # one conv at full size: the costliest resolution
+        self.stage1 = nn.Sequential(_conv(w[0], w[1], 2), _conv(w[1], w[1]))
+        self.stage2 = nn.Sequential(_conv(w[1], w[2], 2), _conv(w[2], w[2]))
+        self.down3 = nn.Sequential(_conv(w[2], w[3], 2), _conv(w[3], w[3]))
+        self.down4 = nn.Sequential(_conv(w[3], w[4], 2), _conv(w[4], w[4]))
+        s = cfg.image_size
+        self.blocks3 = nn.ModuleList(IFABlock(w[3], cfg.heads[0], s // 8, cfg, cfg.motion_dims[0])
+                                     for _ in range(cfg.depths[0]))
+        self.blocks4 = nn.ModuleList(IFABlock(w[4], cfg.heads[1], s // 16, cfg, cfg.motion_dims[1])
+                                     for _ in range(cfg.depths[1]))
+
+    @staticmethod
+    def _attend(blocks: nn.ModuleList, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, c, h, w = f.shape
+        x = f.flatten(2).transpose(1, 2)
+        mot = x
+        for blk in blocks:           # fixed depth: unrolled at export
+            x, mot = blk(x)
+        to_map = lambda t: t.transpose(1, 2).reshape(b, t.shape[2], h, w)  # noqa: E731
+        return to_map(x), to_map(mot)
+
+    def features(self, frame_a: torch.Tensor, frame_b: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every tensor has batch 2B: rows [:B] belong to A (attending B), rows [B:] to B (attending A)."""
+        x = torch.cat([frame_a, frame_b], dim=0)
+        f1 = self.stage1(self.stage0(x))
+        f2 = self.stage2(f1)
+        f3 = self.down3(f2)
+        app3, mot3 = self._attend(self.blocks3, f3)
+        f4 = self.down4(app3)
+        app4, mot4 = self._attend(self.blocks4, f4)
+        return {"f1": f1, "f2": f2, "app3": app3, "mot3": mot3, "app4": app4, "mot4": mot4}
+
+    def encode(self, frame_a: torch.Tensor, frame_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames (B, 1, H, W) in [0, 1] -> motion maps at 1/8 and 1/16, each (B, 2, C, h, w) with
+        direction 0 = A->B, 1 = B->A."""
+        f = self.features(frame_a, frame_b)
+        return tuple(torch.stack(f[k].chunk(2, dim=0), dim=1) for k in ("mot3", "mot4"))
+
+    def motion_vector(self, frames: torch.Tensor) -> torch.Tensor:
+        """Frames (B, 4, H, W) in [0, 1] (pair-1 start, end, pair-2 start, end) -> (B, D); layout in the
+        module docstring."""
+        a = torch.cat([frames[:, 0:1], frames[:, 2:3]], dim=0)        # (2B, 1, H, W): [pair 1; pair 2]
+        b = torch.cat([frames[:, 1:2], frames[:, 3:4]], dim=0)
+        m3, m4 = self.encode(a, b)                                     # (2B, 2, C, h, w)
+        v = torch.cat([m3.mean(dim=(3, 4)), m4.mean(dim=(3, 4))], dim=2)  # (2B, dir, C3 + C4)
+        p1, p2 = v.chunk(2, dim=0)
+        return torch.cat([p1.flatten(1), p2.flatten(1)], dim=1)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.motion_vector(frames)
+
+
+def _zero_last(seq: nn.Sequential) -> nn.Sequential:
+    nn.init.zeros_(seq[-1].weight)
+    nn.init.zeros_(seq[-1].bias)
+    return seq
+
+
+def _up(x: torch.Tensor, factor: int) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)
+
+
+def _down(x: torch.Tensor, factor: int) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=1.0 / factor, mode="bilinear", align_corners=False)
+
+
+def _rescale_flow(fm: torch.Tensor, factor: float) -> torch.Tensor:
+    """Scale the 4 flow channels (pixels) when changing resolution; the mask channel is left alone."""
+    return torch.cat([fm[:, :4] * factor, fm[:, 4:]], dim=1)
+
+
+class IFANet(nn.Module):
+    """Interpolation model: (I0, I1) -> (predicted, refined) middle frame."""
+
+    def __init__(self, cfg: IFAConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = IFAEncoder(cfg)
+        w, hw, r = cfg.widths, cfg.head_width, cfg.refine_width
+        m3, m4 = cfg.motion_dims
+        self.head4 = _zero_last(nn.Sequential(_conv(2 * (w[4] + m4), hw), _conv(hw, hw), nn.Conv2d(hw, 5, 3, 1, 1)))
+        self.head3 = _zero_last(nn.Sequential(_conv(2 * (w[3] + m3) + 5, hw), _conv(hw, hw),
+                                              nn.Conv2d(hw, 5, 3, 1, 1)))
+        self.r0 = _conv(6, r)
+        self.d1 = _conv(r, 2 * r, 2)
+        self.r1 = _conv(2 * r + 2 * w[1], 2 * r)
+        self.d2 = _conv(2 * r, 4 * r, 2)
+        self.r2 = _conv(4 * r + 2 * w[2], 4 * r)
+        self.u1 = _conv(4 * r + 2 * r, 2 * r)
+        self.u0 = _zero_last(nn.Sequential(_conv(2 * r + r, r), nn.Conv2d(r, 1, 3, 1, 1)))
+
+    @staticmethod
+    def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        """Backward warp: out(x) = img(x + flow(x)), flow in pixels of ``img``'s resolution."""
+        h, w = img.shape[2], img.shape[3]
+        ys, xs = torch.meshgrid(torch.arange(h, dtype=img.dtype, device=img.device),
+                                torch.arange(w, dtype=img.dtype, device=img.device), indexing="ij")
+        gx = (xs + flow[:, 0]) * (2.0 / (w - 1)) - 1.0
+        gy = (ys + flow[:, 1]) * (2.0 / (h - 1)) - 1.0
+        return F.grid_sample(img, torch.stack([gx, gy], dim=3), mode="bilinear", padding_mode="border",
+                             align_corners=True)
+
+    def forward(self, i0: torch.Tensor, i1: torch.Tensor) -> dict[str, torch.Tensor]:
+        f = self.encoder.features(i0, i1)
+        cat2 = lambda t: torch.cat(t.chunk(2, dim=0), dim=1)  # noqa: E731  (2B, C) -> (B, 2C)
+        fm = self.head4(torch.cat([cat2(f["app4"]), cat2(f["mot4"])], dim=1))          # (B, 5, s/16)
+        fm = _rescale_flow(_up(fm, 2), 2.0)
+        fm = fm + self.head3(torch.cat([cat2(f["app3"]), cat2(f["mot3"]), fm], dim=1))  # (B, 5, s/8)
+        full = _rescale_flow(_up(fm, 8), 8.0)
+        flow_t0, flow_t1, mask = full[:, 0:2], full[:, 2:4], torch.sigmoid(full[:, 4:5])
+        w0, w1 = self.warp(i0, flow_t0), self.warp(i1, flow_t1)
+        pred = mask * w0 + (1.0 - mask) * w1
+        # refinement: small U-Net on images plus the encoder's 1/2 and 1/4 features warped to the middle
+        f1a, f1b = f["f1"].chunk(2, dim=0)
+        f2a, f2b = f["f2"].chunk(2, dim=0)
+        half, quarter = _rescale_flow(_down(full, 2), 0.5), _rescale_flow(_down(full, 4), 0.25)
+        e0 = self.r0(torch.cat([i0, i1, w0, w1, pred, mask], dim=1))
+        e1 = self.r1(torch.cat([self.d1(e0), self.warp(f1a, half[:, 0:2]), self.warp(f1b, half[:, 2:4])], 1))
+        e2 = self.r2(torch.cat([self.d2(e1), self.warp(f2a, quarter[:, 0:2]), self.warp(f2b, quarter[:, 2:4])], 1))
+        x1 = self.u1(torch.cat([_up(e2, 2), e1], dim=1))
+        refined = pred + self.u0(torch.cat([_up(x1, 2), e0], dim=1))
+        return {"pred": pred, "refined": refined, "flow_t0": flow_t0, "flow_t1": flow_t1, "mask": mask}
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,38 @@
+"""The torch backend: an IFA training checkpoint (``.pt``) run eagerly. Needs the [train] extra."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DependencyError
+from . import MotionEncoder
+
+
+class TorchEncoder(MotionEncoder):
+    name = "torch"
+
+    def __init__(self, path, device: str = "cpu", threads: int = 0) -> None:
+        super().__init__(path, device, threads)
+        try:
+            import torch
+        except ImportError as exc:
+            raise DependencyError(f"{self.path}: .pt models need torch; install the [train] extra "
+                                  "(pip install 'infomotion-rt[train]') or use an .onnx model") from exc
+        from ..motion.train import load_checkpoint, model_from_checkpoint, resolve_device
+
+        self._torch = torch
+        if threads:
+            torch.set_num_threads(threads)
+        self._device = resolve_device(device)
+        ckpt = load_checkpoint(self.path)
+        # only the encoder is needed; the flow heads and refinement net are dropped
+        self.encoder = model_from_checkpoint(ckpt, self.path).encoder.to(self._device).eval()
+        self.config = dict(ckpt["config"])
+        self.image_size = int(self.encoder.cfg.image_size)
+        self.feature_dim = int(self.encoder.cfg.feature_dim)
+
+    def _run(self, frames: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            out = self.encoder(torch.from_numpy(frames).to(self._device))
+        return out.float().cpu().numpy()
