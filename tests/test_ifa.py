@@ -106,3 +106,13 @@ def test_to_model_input_normalises_and_resizes():
     x = to_model_input(np.full((2, 50, 70), 255, np.uint8), 32)
     assert x.shape == (2, 32, 32) and x.dtype == np.float32
     assert np.allclose(x, 1.0)
+
+
+def test_encoder_exports_with_a_dynamic_batch():
+    """What the ONNX export builds on: one graph for every batch size, plain ops, same numbers."""
+    enc = IFANet(CONFIGS["tiny"]).encoder.eval()
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    ep = torch.export.export(enc, (torch.rand(3, 4, 32, 32),), dynamic_shapes={"frames": {0: batch}})
+    for n in (1, 7):
+        x = torch.rand(n, 4, 32, 32)
+        torch.testing.assert_close(ep.module()(x), enc(x))

@@ -98,6 +98,13 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.1, inplace=True))
 
 
+def _halves(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split a (2B, ...) batch into its two halves by reshaping, not ``chunk``: a reshape with -1 keeps the
+    batch symbolic at export, where ``chunk`` of a dynamic batch makes the exporter specialise it."""
+    t2 = t.reshape(2, -1, *t.shape[1:])
+    return t2[0], t2[1]
+
+
 def _fourier_coords(h: int, w: int, freqs: int) -> torch.Tensor:
     """(h*w, 4*freqs) sin/cos features of pixel centres in [-1, 1]; nonlinear in position, so the spatial
     mean of a displacement in this embedding says where in the image things move, not only how much."""
@@ -152,7 +159,7 @@ class IFABlock(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # x: (2B, N, C) = [frame A; frame B]; A attends over B and B over A in one batch
         y = self.norm1(x)
-        ya, yb = y.chunk(2, dim=0)
+        ya, yb = _halves(y)
         app, mot = self.attn(y, torch.cat([yb, ya], dim=0))
         x = x + app
         x = x + self.mlp(self.norm2(x))
@@ -202,7 +209,7 @@ class IFAEncoder(nn.Module):
         """Frames (B, 1, H, W) in [0, 1] -> motion maps at 1/8 and 1/16, each (B, 2, C, h, w) with
         direction 0 = A->B, 1 = B->A."""
         f = self.features(frame_a, frame_b)
-        return tuple(torch.stack(f[k].chunk(2, dim=0), dim=1) for k in ("mot3", "mot4"))
+        return tuple(torch.stack(_halves(f[k]), dim=1) for k in ("mot3", "mot4"))
 
     def motion_vector(self, frames: torch.Tensor) -> torch.Tensor:
         """Frames (B, 4, H, W) in [0, 1] (pair-1 start, end, pair-2 start, end) -> (B, D); layout in the
@@ -211,7 +218,7 @@ class IFAEncoder(nn.Module):
         b = torch.cat([frames[:, 1:2], frames[:, 3:4]], dim=0)
         m3, m4 = self.encode(a, b)                                     # (2B, 2, C, h, w)
         v = torch.cat([m3.mean(dim=(3, 4)), m4.mean(dim=(3, 4))], dim=2)  # (2B, dir, C3 + C4)
-        p1, p2 = v.chunk(2, dim=0)
+        p1, p2 = _halves(v)
         return torch.cat([p1.flatten(1), p2.flatten(1)], dim=1)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
@@ -270,7 +277,7 @@ class IFANet(nn.Module):
 
     def forward(self, i0: torch.Tensor, i1: torch.Tensor) -> dict[str, torch.Tensor]:
         f = self.encoder.features(i0, i1)
-        cat2 = lambda t: torch.cat(t.chunk(2, dim=0), dim=1)  # noqa: E731  (2B, C) -> (B, 2C)
+        cat2 = lambda t: torch.cat(_halves(t), dim=1)  # noqa: E731  (2B, C) -> (B, 2C)
         fm = self.head4(torch.cat([cat2(f["app4"]), cat2(f["mot4"])], dim=1))          # (B, 5, s/16)
         fm = _rescale_flow(_up(fm, 2), 2.0)
         fm = fm + self.head3(torch.cat([cat2(f["app3"]), cat2(f["mot3"]), fm], dim=1))  # (B, 5, s/8)
@@ -279,8 +286,8 @@ class IFANet(nn.Module):
         w0, w1 = self.warp(i0, flow_t0), self.warp(i1, flow_t1)
         pred = mask * w0 + (1.0 - mask) * w1
         # refinement: small U-Net on images plus the encoder's 1/2 and 1/4 features warped to the middle
-        f1a, f1b = f["f1"].chunk(2, dim=0)
-        f2a, f2b = f["f2"].chunk(2, dim=0)
+        f1a, f1b = _halves(f["f1"])
+        f2a, f2b = _halves(f["f2"])
         half, quarter = _rescale_flow(_down(full, 2), 0.5), _rescale_flow(_down(full, 4), 0.25)
         e0 = self.r0(torch.cat([i0, i1, w0, w1, pred, mask], dim=1))
         e1 = self.r1(torch.cat([self.d1(e0), self.warp(f1a, half[:, 0:2]), self.warp(f1b, half[:, 2:4])], 1))
