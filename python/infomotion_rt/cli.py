@@ -188,7 +188,9 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
     cfg = TrainConfig(config=config_name, epochs=epochs, batch_size=batch_size, lr=lr, device=device,
                       seed=seed, threads=threads)
     s = train_ifa(data_dir, out, cfg, resume=resume, log=click.echo, max_videos=max_videos)
-    if s["history"]:
+    if s["history"] and s["n_val"] == 0:
+        click.echo("no VAL triplets: PSNR against the naive midpoint not measured")
+    elif s["history"]:
         last = s["history"][-1]
         verdict = "beats" if last["val_psnr"] > last["naive_psnr"] else "does NOT beat"
         click.echo(f"VAL PSNR {last['val_psnr']:.2f} dB vs naive midpoint {last['naive_psnr']:.2f} dB: "
@@ -224,6 +226,13 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
         for line in r.problems.lines():
             click.echo(f"  {line}")
     click.echo(f"wrote {r.n_total} vectors to {r.path}")
+
+
+# evaluate, benchmark, relabel, demo: defined in evaluate/commands.py (torch only inside their bodies).
+from .evaluate.commands import COMMANDS as _EVAL_COMMANDS  # noqa: E402
+
+for _cmd in _EVAL_COMMANDS:
+    cli.add_command(_cmd)
 
 
 def main() -> None:

@@ -1,0 +1,186 @@
+"""The paper's Table 1 on a dataset: selection methods x VPC x runs, with the Whole row as reference.
+
+Dist. Real (default): select from DATA_DIR's TRAIN split, train, test on DATA_DIR's TEST split.
+Dist. Synth. (``synthetic=SYN_DIR``): select from every SYN_DIR video, relabelled first by the Whole
+Real regressor (trained on DATA_DIR's TRAIN split) unless its labels are trusted, train, and test on
+DATA_DIR's TEST split. Run r of every cell uses seed ``seed + r`` for the selection and the training.
+Features: ``infomotion`` selects on the motion features file; every other method on the appearance
+embeddings (``relabel.py``: the Whole regressor's penultimate layer). Results are rewritten after each
+cell, so a long run can be watched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..data.echonet import load_dataset
+from ..errors import ConfigError, DataError
+from .clips import ClipSource
+from .io import atomic_write_text
+from .metrics import summarize_runs
+from .protocol import EvalConfig, one_run, run_protocol, require_test_split
+from .relabel import relabel
+from .tables import plot_bars, require_matplotlib, write_tables
+
+PAPER_METHODS = ("random", "kmeans", "infodist", "infomotion")
+MOTION_METHODS = ("infomotion",)
+APPEARANCE = "penultimate layer of the Whole regressor"
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    vpcs: tuple[int, ...] = (5, 10)
+    methods: tuple[str, ...] = PAPER_METHODS
+    trust_synthetic_labels: bool = False
+    plot: bool = True
+
+    def __post_init__(self) -> None:
+        from ..select import METHODS
+
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad or not self.methods:
+            raise ConfigError(f"unknown method(s) {', '.join(bad) or '(none)'}; choose from {', '.join(METHODS)}")
+        if not self.vpcs or min(self.vpcs) < 1:
+            raise ConfigError(f"--vpc values must be >= 1, got {self.vpcs}")
+
+
+def find_default_engine() -> Path:
+    """The shipped motion encoder (issue 5: models/); a one-line error while none is shipped."""
+    try:
+        from ..runtime import default_engine  # provided once the shipped encoder lands
+        return Path(default_engine())
+    except ImportError:
+        pass
+    here = Path(__file__).resolve()
+    for d in (here.parents[1] / "models", here.parents[3] / "models"):
+        for suffix in (".onnx", ".pt"):
+            found = sorted(d.glob(f"*{suffix}")) if d.is_dir() else []
+            if found:
+                return found[0]
+    raise DataError("no shipped motion encoder in models/ (issue 5 not landed); pass --features FILE "
+                    "or --engine MODEL (e.g. one trained with train-ifa)")
+
+
+def _motion_features(pool_dir, features, engine, out_dir: Path, progress: bool):
+    from ..features import ExtractConfig, extract_features, read_features
+
+    if features is None:
+        engine = engine or find_default_engine()
+        features = out_dir / "motion_features.npz"
+        extract_features(pool_dir, engine, features, ExtractConfig(), progress=progress)
+    return read_features(features)
+
+
+def _restrict(fs, names: list[str], ef: dict, what: str, notes: list[str]):
+    """Feature rows of the pool's videos, in any order, with the pool's (possibly relabelled) EF."""
+    from ..features import FeatureSet
+
+    pos = {n: i for i, n in enumerate(fs.names.tolist())}
+    keep = [pos[n] for n in names if n in pos]
+    if not keep:
+        raise DataError(f"{what}: none of the {len(names)} candidate videos has a vector (wrong features file?)")
+    if len(keep) < len(names):
+        notes.append(f"{what}: {len(names) - len(keep)} of {len(names)} candidate videos have no vector and "
+                     "cannot be selected")
+    keep = np.array(keep)
+    sub = fs.subset(keep)
+    return FeatureSet(sub.names, sub.features, np.array([ef[n] for n in sub.names.tolist()]), sub.split, sub.meta)
+
+
+def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, engine=None, synthetic=None,
+                  synthetic_features=None, progress: bool = True, log=print) -> dict:
+    from tqdm import tqdm
+
+    from ..select import SelectConfig, select_features, write_selection
+
+    if cfg.plot:
+        require_matplotlib()  # fail now, not after hours of training
+    out_dir = Path(out_dir)
+    ev = cfg.eval
+    real = load_dataset(data_dir, progress=progress)
+    test = require_test_split(real)
+    real_train = real.split("TRAIN")
+    if not real_train:
+        raise DataError(f"{data_dir}: no TRAIN split videos")
+    real_src = ClipSource(ev.setting.clips)
+    group = "Synth." if synthetic else "Real"
+    results = {"data_dir": str(data_dir), "synthetic": str(synthetic) if synthetic else None,
+               "setting": ev.setting.label(), "epochs": ev.train.epochs, "runs": ev.runs, "seed": ev.seed,
+               "vpcs": list(cfg.vpcs), "methods": list(cfg.methods), "tolerance": ev.tolerance,
+               "test_dir": str(data_dir), "n_test": len(test), "appearance": APPEARANCE,
+               "train": asdict(ev.train), "groups": {}, "notes": [], "selections": {}}
+    notes = results["notes"]
+
+    def save():
+        atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")
+
+    log(f"Whole Real: {len(real_train)} TRAIN videos x {ev.runs} runs ({ev.setting.label()})")
+    whole_pt = out_dir / "ef_whole_real.pt"
+    whole_real = run_protocol(real_train, test, ev, train_source=real_src, progress=progress, label="whole real",
+                              save_first=whole_pt)
+    if synthetic:
+        syn = load_dataset(synthetic, progress=progress)
+        pool_dir, pool = synthetic, list(syn.records)
+        if not cfg.trust_synthetic_labels:
+            rl = relabel(synthetic, whole_pt, out_dir / "synthetic_relabeled.csv", out_dir / "appearance_features.npz",
+                         ev.train.device, records=pool, progress=progress)
+            pool = list(load_dataset(synthetic, rl.csv, progress=False).records)
+            notes.append(f"{synthetic}: {len(pool)} videos relabelled by {whole_pt.name} (MAE to their own labels "
+                         f"{np.abs(rl.ef_pred - rl.ef_orig).mean():.2f} EF); labels in {rl.csv.name}")
+        else:
+            rl = relabel(synthetic, whole_pt, None, out_dir / "appearance_features.npz", ev.train.device,
+                         records=pool, progress=progress)
+        motion_fs = _motion_features(pool_dir, synthetic_features or features, engine, out_dir, progress)
+    else:
+        pool_dir, pool = data_dir, real_train
+        rl = relabel(data_dir, whole_pt, None, out_dir / "appearance_features.npz", ev.train.device,
+                     records=pool, progress=progress, source=real_src)
+        motion_fs = _motion_features(pool_dir, features, engine, out_dir, progress)
+    from ..features import read_features
+
+    names = [r.name for r in pool]
+    ef = {r.name: r.ef for r in pool}
+    feats = {"motion": _restrict(motion_fs, names, ef, "motion features", notes),
+             "appearance": _restrict(read_features(rl.features), names, ef, "appearance features", notes)}
+    by_name = {r.name: r for r in pool}
+    pool_src = real_src if not synthetic else ClipSource(ev.setting.clips)
+    g = {"whole": None if synthetic else whole_real, "cells": {}}
+    results["groups"][group] = g
+    if synthetic:
+        results["whole_real"] = whole_real
+    save()
+    jobs = [(m, v) for m in cfg.methods for v in cfg.vpcs]
+    bar = tqdm(total=len(jobs) * ev.runs, desc="benchmark", unit="run", disable=not progress)
+    for method, vpc in jobs:
+        fs = feats["motion" if method in MOTION_METHODS else "appearance"]
+        runs = []
+        for r in range(ev.runs):
+            seed = ev.seed + r
+            sel = select_features(fs, SelectConfig(vpc=vpc, method=method, seed=seed, split=None))
+            notes.extend(f"{method} VPC={vpc} seed {seed}: {n}" for n in sel.notes)
+            sel_path = write_selection(out_dir / "selections" / f"{method}_vpc{vpc}_seed{seed}.csv", sel.rows)
+            train = [by_name[row["FileName"]] for row in sel.rows]
+            m = one_run(train, test, ev, seed, train_source=pool_src, test_source=real_src, progress=progress,
+                        desc=f"{method} VPC={vpc} run {r + 1}/{ev.runs}")
+            m["selection"] = str(sel_path)
+            runs.append(m)
+            bar.update(1)
+        g["cells"].setdefault(method, {})[str(vpc)] = {**summarize_runs(runs), "runs": runs}
+        save()
+    bar.close()
+    if synthetic:
+        log(f"Whole Synth.: {len(pool)} synthetic videos x {ev.runs} runs")
+        g["whole"] = run_protocol(pool, test, ev, train_source=pool_src, test_source=real_src, progress=progress,
+                                  label="whole synth")
+    save()
+    md, csv = write_tables(results, out_dir)
+    results["outputs"] = {"json": str(out_dir / "results.json"), "markdown": str(md), "csv": str(csv)}
+    if cfg.plot:
+        results["outputs"]["plot"] = str(plot_bars(results, out_dir / "table1.png"))
+    save()
+    return results

@@ -1,0 +1,172 @@
+"""Click commands of the evaluation stage (evaluate, benchmark, relabel, demo), registered by cli.py.
+
+Thin: parse, build the frozen configs, call the stage, print where results went. torch is imported
+only inside the command bodies (through the stage modules).
+"""
+
+from __future__ import annotations
+
+
+import click
+
+from ..errors import ConfigError
+
+
+def _require_torch(what: str) -> None:
+    try:
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
+    except ImportError as exc:
+        from ..errors import DependencyError
+
+        raise DependencyError(f"{what} needs torch and torchvision; install the [train] extra "
+                              "(pip install 'infomotion-rt[train]')") from exc
+
+
+def regressor_options(f):
+    """Model, clip and training options shared by evaluate and benchmark."""
+    opts = [
+        click.option("--setting", default="auto", show_default=True, type=click.Choice(["auto", "paper", "cpu", "tiny"]),
+                     help="paper: r2plus1d_18 32f x2 @112 (GPU); cpu: w16 L1111 16f x2 @64; tiny: w8 8f x4 @32 "
+                          "(tests, demo). auto: paper on cuda, cpu on cpu."),
+        click.option("--model", "arch", type=click.Choice(["r2plus1d_18", "r3d_18", "mc3_18"]), default=None,
+                     help="Video ResNet-18 family member (default r2plus1d_18)."),
+        click.option("--frames", type=click.IntRange(min=1), default=None, help="Frames per clip (overrides setting)."),
+        click.option("--period", type=click.IntRange(min=1), default=None, help="Take every N-th frame."),
+        click.option("--size", type=click.IntRange(min=8), default=None, help="Frame size in pixels."),
+        click.option("--width", type=click.IntRange(min=4), default=None, help="First-stage channels (64 = torchvision)."),
+        click.option("--test-clips", type=click.IntRange(min=1), default=None, help="Clips averaged per test video."),
+        click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1)),
+        click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1)),
+        click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True)),
+        click.option("--runs", default=5, show_default=True, type=click.IntRange(min=1), help="Repeats (seeds)."),
+        click.option("--seed", default=0, show_default=True, type=int, help="Seed of run 1; run r uses seed+r-1."),
+        click.option("--tolerance", default=2.0, show_default=True, type=click.FloatRange(min=0),
+                     help="Soft accuracy: EF points each class is widened by."),
+        click.option("--device", default="cpu", show_default=True, help="cpu or cuda."),
+        click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
+                     help="torch CPU threads (0 = torch's default)."),
+        click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
+                     help="Start from this local state_dict (.pt) instead of from scratch."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def eval_config(kw: dict):
+    from .protocol import EvalConfig
+    from .regressor import get_setting
+    from .training import TrainConfig
+
+    name = kw.pop("setting")
+    if name == "auto":
+        name = "paper" if kw["device"].startswith("cuda") else "cpu"
+    setting = get_setting(name, arch=kw.pop("arch"), frames=kw.pop("frames"), period=kw.pop("period"),
+                          size=kw.pop("size"), width=kw.pop("width"), test_clips=kw.pop("test_clips"))
+    train = TrainConfig(epochs=kw.pop("epochs"), batch_size=kw.pop("batch_size"), lr=kw.pop("lr"),
+                        device=kw.pop("device"), threads=kw.pop("threads"), init=kw.pop("init"))
+    return EvalConfig(setting=setting, train=train, runs=kw.pop("runs"), seed=kw.pop("seed"),
+                      tolerance=kw.pop("tolerance"))
+
+
+@click.command("evaluate")
+@click.argument("data_dir", type=click.Path(file_okay=False))
+@click.option("--selection", type=click.Path(dir_okay=False), default=None, help="selection.csv from select.")
+@click.option("--whole", is_flag=True, help="Train on the whole TRAIN split instead of a selection.")
+@click.option("--labels", "labels_csv", type=click.Path(dir_okay=False), default=None,
+              help="CSV of FileName,EF[,Split] overriding DATA_DIR's labels (e.g. from relabel).")
+@click.option("--out", "out_dir", default="evaluation", show_default=True, type=click.Path(file_okay=False))
+@click.option("--save-model", type=click.Path(dir_okay=False), default=None,
+              help="Also save run 1's regressor here (.pt: weights + JSON config).")
+@regressor_options
+def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **kw) -> None:
+    """Train the EF regressor on the selected videos (or the whole TRAIN split), test on TEST, repeat."""
+    if whole == (selection is not None):
+        raise ConfigError("give either --selection FILE or --whole")
+    _require_torch("evaluate")
+    from .protocol import evaluate, pm
+
+    cfg = eval_config(kw)
+    click.echo(f"setting {cfg.setting.label()}; {cfg.runs} runs, {cfg.train.epochs} epochs", err=True)
+    result, j, m = evaluate(data_dir, cfg, selection=selection, whole=whole, labels_csv=labels_csv,
+                            out_dir=out_dir, save_model=save_model)
+    s = result["summary"]
+    click.echo(f"trained on {result['n_train']}, tested on {result['n_test']} TEST videos: accuracy {pm(s['acc'])} %, "
+               f"soft {pm(s['soft_acc'])} %, MAE {pm(s['mae'], 1.0)} EF, R² {pm(s['r2'], 1.0, 3)}")
+    click.echo(f"wrote {j} and {m}" + (f"; model {save_model}" if save_model else ""))
+
+
+@click.command("benchmark")
+@click.argument("data_dir", type=click.Path(file_okay=False))
+@click.option("--vpc", "vpcs", multiple=True, type=click.IntRange(min=1), help="Videos per class (repeatable; default 5 and 10).")
+@click.option("--methods", default="random,kmeans,infodist,infomotion", show_default=True,
+              help="Comma-separated selection methods.")
+@click.option("--features", type=click.Path(dir_okay=False), default=None,
+              help="Motion features of the videos selected from (default: extract with the shipped encoder).")
+@click.option("--engine", type=click.Path(dir_okay=False), default=None, help="Motion model for extraction.")
+@click.option("--synthetic", type=click.Path(file_okay=False), default=None,
+              help="Select from this synthetic set (Dist. Synth.), test on DATA_DIR's TEST split.")
+@click.option("--trust-labels", is_flag=True, help="With --synthetic: keep its EF labels (default: relabel).")
+@click.option("--out", "out_dir", default="benchmark", show_default=True, type=click.Path(file_okay=False))
+@click.option("--no-plot", is_flag=True, help="Skip the bar chart (no matplotlib needed).")
+@regressor_options
+def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, **kw) -> None:
+    """The paper's Table 1 on DATA_DIR: methods x VPC x runs, select + evaluate each, Whole as reference."""
+    _require_torch("benchmark")
+    from .benchmark import BenchmarkConfig, run_benchmark
+    from .tables import table_markdown
+
+    cfg = BenchmarkConfig(eval=eval_config(kw), vpcs=tuple(vpcs) or (5, 10),
+                          methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                          trust_synthetic_labels=trust_labels, plot=not no_plot)
+    res = run_benchmark(data_dir, cfg, out_dir, features=features, engine=engine, synthetic=synthetic,
+                        log=lambda s: click.echo(s, err=True))
+    for line in dict.fromkeys(res["notes"]):
+        click.echo(f"note: {line}", err=True)
+    click.echo(table_markdown(res))
+    click.echo("wrote " + ", ".join(res["outputs"].values()))
+
+
+@click.command("relabel")
+@click.argument("data_dir", type=click.Path(file_okay=False))
+@click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False),
+              help="EF regressor checkpoint (evaluate --save-model, or ef_whole_real.pt from benchmark).")
+@click.option("--out", default="FileList.relabeled.csv", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--embed-out", type=click.Path(dir_okay=False), default=None,
+              help="Also write appearance embeddings (penultimate layer) as a features file (.npz).")
+@click.option("--split", type=click.Choice(["TRAIN", "VAL", "TEST"], case_sensitive=False), default=None)
+@click.option("--device", default="cpu", show_default=True)
+def relabel_cmd(data_dir, model_path, out, embed_out, split, device) -> None:
+    """Predicted EF for every video of DATA_DIR, as a FileList-style CSV (EF_original kept)."""
+    _require_torch("relabel")
+    import numpy as np
+
+    from .relabel import relabel
+
+    r = relabel(data_dir, model_path, out, embed_out, device, split=split.upper() if split else None)
+    click.echo(f"relabelled {len(r.names)} videos: MAE to their own labels {np.abs(r.ef_pred - r.ef_orig).mean():.2f} EF"
+               + (f"; {r.clipped} predictions clipped to [0, 100]" if r.clipped else ""))
+    click.echo(f"wrote {r.csv}" + (f" and {r.features}" if r.features else ""))
+
+
+@click.command("demo")
+@click.option("--out", "out_dir", default="infomotion-demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--engine", type=click.Path(dir_okay=False), default=None,
+              help="Motion model (default: the encoder shipped in models/).")
+@click.option("--n-real", default=240, show_default=True, type=click.IntRange(min=40))
+@click.option("--n-synth", default=120, show_default=True, type=click.IntRange(min=20))
+@click.option("--overwrite", is_flag=True, help="Replace an existing demo folder.")
+def demo_cmd(out_dir, engine, n_real, n_synth, overwrite) -> None:
+    """Whole pipeline on generated phantoms: phantom -> extract -> select (every method) -> evaluate -> table."""
+    _require_torch("demo")
+    from .demo import DemoConfig, run_demo
+
+    paths = run_demo(out_dir, DemoConfig(n_real=n_real, n_synth=n_synth, overwrite=overwrite), engine=engine,
+                     log=lambda s: click.echo(s, err=True))
+    click.echo("demo outputs:")
+    for what, path in paths.items():
+        click.echo(f"  {what:<22} {path}")
+
+
+COMMANDS = (evaluate_cmd, benchmark_cmd, relabel_cmd, demo_cmd)

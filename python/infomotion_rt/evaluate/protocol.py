@@ -1,0 +1,158 @@
+"""The paper's evaluation protocol: train on a video subset, test on the real TEST split, repeat.
+
+Each run r uses seed ``seed + r`` (weights, clip starts, batch order). Results are the per-run
+metrics plus mean ± sample std over runs, written as JSON and Markdown (``write_report``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..data.echonet import load_dataset, strip_suffix
+from ..errors import ConfigError, DataError
+from .clips import ClipSource
+from .io import atomic_write_text
+from .metrics import score, summarize_runs
+from .regressor import Setting, get_setting, save_checkpoint
+from .training import TrainConfig, predict, train_regressor
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    setting: Setting = field(default_factory=lambda: get_setting("cpu"))
+    train: TrainConfig = field(default_factory=TrainConfig)
+    runs: int = 5
+    seed: int = 0
+    tolerance: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.runs < 1:
+            raise ConfigError(f"--runs must be >= 1, got {self.runs}")
+
+
+def read_selection(path) -> list[str]:
+    """Video names (no suffix) from a selection CSV's FileName column, in file order."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: selection file not found")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if "FileName" not in (reader.fieldnames or []):
+            raise DataError(f"{path}: no FileName column (has {', '.join(reader.fieldnames or []) or 'none'})")
+        names = [strip_suffix(row["FileName"]) for row in reader if (row.get("FileName") or "").strip()]
+    if not names:
+        raise DataError(f"{path}: empty selection (no video names)")
+    return list(dict.fromkeys(names))
+
+
+def records_for(dataset, names: list[str], where: str) -> list:
+    """The dataset's records for ``names``; every name must be there (one line names the missing)."""
+    by_name = {r.name: r for r in dataset.records}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise DataError(f"{where}: {len(missing)} of {len(names)} selected videos are not in {dataset.root} "
+                        f"(e.g. {', '.join(missing[:3])})")
+    return [by_name[n] for n in names]
+
+
+def require_test_split(dataset) -> list:
+    recs = dataset.split("TEST")
+    if not recs:
+        raise DataError(f"{dataset.root}: no TEST split videos to evaluate on")
+    return recs
+
+
+def one_run(train_recs, test_recs, cfg: EvalConfig, seed: int, *, train_source: ClipSource,
+            test_source: ClipSource, progress: bool = True, desc: str = "train", save=None) -> dict:
+    """Train one model with ``seed`` and score it on ``test_recs``: the metrics dict of one run."""
+    t0 = time.perf_counter()
+    model, norm, hist = train_regressor(train_recs, cfg.setting, cfg.train, seed, train_source, progress, desc=desc)
+    train_s = time.perf_counter() - t0
+    pred, _ = predict(model, test_recs, test_source, norm, cfg.train.device, progress=progress, desc="test")
+    m = score(np.array([r.ef for r in test_recs]), pred, cfg.tolerance)
+    m.update(seed=seed, n_train=len(train_recs), train_s=train_s, epoch_s=float(np.median(hist["epoch_s"])),
+             steps=hist["steps"], final_loss=hist["loss"][-1])
+    if save:
+        save_checkpoint(save, model, cfg.setting, norm, {"trained_on": len(train_recs), "seed": seed})
+    return m
+
+
+def run_protocol(train_recs, test_recs, cfg: EvalConfig, *, train_source: ClipSource | None = None,
+                 test_source: ClipSource | None = None, progress: bool = True, label: str = "",
+                 save_first: str | Path | None = None) -> dict:
+    """Train ``cfg.runs`` models on ``train_recs``, score each on ``test_recs``; JSON-able dict."""
+    if not train_recs:
+        raise DataError(f"{label or 'evaluate'}: no training videos")
+    train_source = train_source or ClipSource(cfg.setting.clips)
+    test_source = test_source or train_source
+    runs = [one_run(train_recs, test_recs, cfg, cfg.seed + r, train_source=train_source, test_source=test_source,
+                    progress=progress, desc=f"{label} run {r + 1}/{cfg.runs}".strip(),
+                    save=save_first if r == 0 else None) for r in range(cfg.runs)]
+    return {"label": label, "setting": cfg.setting.label(), "n_train": len(train_recs), "n_test": len(test_recs),
+            "train": asdict(cfg.train), "runs": runs, "summary": summarize_runs(runs)}
+
+
+def pm(stat: dict, scale: float = 100.0, digits: int = 2) -> str:
+    """'mean±std' of a summary entry (accuracies in percent by default)."""
+    return f"{stat['mean'] * scale:.{digits}f}±{stat['std'] * scale:.{digits}f}"
+
+
+def report_markdown(result: dict, title: str) -> str:
+    s = result["summary"]
+    lines = [f"# {title}", "", f"Setting: {result['setting']}; trained on {result['n_train']} videos, "
+             f"tested on {result['n_test']} TEST videos; {len(result['runs'])} runs "
+             f"(epochs {result['train']['epochs']}, batch {result['train']['batch_size']}, lr {result['train']['lr']}).",
+             "", "| metric | mean ± std |", "|---|---|",
+             f"| accuracy (5 classes) % | {pm(s['acc'])} |",
+             f"| soft accuracy (±{result['runs'][0]['tolerance']:g} EF) % | {pm(s['soft_acc'])} |",
+             f"| MAE (EF points) | {pm(s['mae'], 1.0)} |", f"| RMSE (EF points) | {pm(s['rmse'], 1.0)} |",
+             f"| R² | {pm(s['r2'], 1.0, 3)} |", "", "| run | seed | acc % | soft % | MAE | R² | train s |",
+             "|---|---|---|---|---|---|---|"]
+    for i, r in enumerate(result["runs"], 1):
+        lines.append(f"| {i} | {r['seed']} | {100 * r['acc']:.2f} | {100 * r['soft_acc']:.2f} | {r['mae']:.2f} | "
+                     f"{r['r2']:.3f} | {r['train_s']:.1f} |")
+    classes = result["runs"][0]["classes"]
+    conf = np.sum([r["confusion"] for r in result["runs"]], axis=0)
+    lines += ["", "Confusion matrix summed over runs (rows true, columns predicted):", "",
+              "| true \\ pred | " + " | ".join(classes) + " |", "|---" * (len(classes) + 1) + "|"]
+    lines += [f"| {c} | " + " | ".join(str(v) for v in row) + " |" for c, row in zip(classes, conf)]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result: dict, out_dir, title: str, stem: str = "evaluation") -> tuple[Path, Path]:
+    out_dir = Path(out_dir)
+    j = atomic_write_text(out_dir / f"{stem}.json", json.dumps(result, indent=1) + "\n")
+    m = atomic_write_text(out_dir / f"{stem}.md", report_markdown(result, title))
+    return j, m
+
+
+def evaluate(data_dir, cfg: EvalConfig, selection=None, whole: bool = False, labels_csv=None,
+             out_dir="evaluation", save_model=None, progress: bool = True) -> tuple[dict, Path, Path]:
+    """The ``evaluate`` command: train on the selection (or the whole TRAIN split), test on TEST."""
+    if whole == (selection is not None):
+        raise ConfigError("give either --selection FILE or --whole")
+    dataset = load_dataset(data_dir, labels_csv, progress=progress)
+    test = require_test_split(dataset)
+    if whole:
+        train = dataset.split("TRAIN")
+        if not train:
+            raise DataError(f"{data_dir}: no TRAIN split videos for --whole")
+        title = f"Whole TRAIN split of {data_dir}"
+    else:
+        train = records_for(dataset, read_selection(selection), str(selection))
+        title = f"Selection {selection} from {data_dir}"
+    overlap = {r.name for r in train} & {r.name for r in test}
+    if overlap:
+        raise DataError(f"{selection or data_dir}: {len(overlap)} training videos are TEST videos "
+                        f"(e.g. {sorted(overlap)[0]}); select from TRAIN")
+    result = run_protocol(train, test, cfg, progress=progress, label="whole" if whole else "selection",
+                          save_first=save_model)
+    result.update(data_dir=str(data_dir), selection=str(selection) if selection else None, whole=whole)
+    j, m = write_report(result, out_dir, title)
+    return result, j, m

@@ -1,0 +1,255 @@
+"""EF regressor: torchvision's video ResNet-18 family, and named settings from paper to CPU-tiny.
+
+Architectures: ``r2plus1d_18`` (default, as EchoNet-Dynamic), ``r3d_18``, ``mc3_18``, always from
+scratch (``weights=None``; nothing is downloaded) or initialised from a local checkpoint. At full
+width (64..512 channels, 2 blocks per stage, 3 input channels) the backbone *is* torchvision's model.
+torchvision fixes those widths, so the reduced settings build the same family (same stem, blocks and
+conv factorisation, torchvision's block classes) with ``width`` channels in the first stage
+(width, 2w, 4w, 8w), ``layers`` blocks per stage and one input channel: see ``SETTINGS``.
+
+Checkpoint (``.pt``): a dict of the ``state_dict`` tensors plus ``config`` as a JSON string, so it
+loads with ``torch.load(weights_only=True)``. torch is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from ..errors import ConfigError, DataError, DependencyError
+from .clips import ClipConfig
+
+ARCHS = ("r2plus1d_18", "r3d_18", "mc3_18")
+CHECKPOINT_FORMAT = "infomotion-rt ef-regressor 1"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str = "r2plus1d_18"
+    width: int = 64                       # channels of the first stage (torchvision: 64)
+    layers: tuple[int, ...] = (2, 2, 2, 2)
+    in_channels: int = 3                  # 3: grey repeated (torchvision); 1: reduced settings
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ConfigError(f"unknown model {self.arch!r}; choose from {', '.join(ARCHS)}")
+        if self.width < 4 or len(self.layers) != 4 or min(self.layers) < 1 or self.in_channels not in (1, 3):
+            raise ConfigError(f"model needs width>=4, four stages of >=1 blocks, 1 or 3 input channels; got "
+                              f"width {self.width}, layers {self.layers}, in_channels {self.in_channels}")
+
+    @property
+    def is_torchvision(self) -> bool:
+        return self.width == 64 and tuple(self.layers) == (2, 2, 2, 2) and self.in_channels == 3
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A named model + clip setting; its label goes into every table it produces."""
+
+    name: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    clips: ClipConfig = field(default_factory=ClipConfig)
+
+    def label(self) -> str:
+        m, c = self.model, self.clips
+        net = m.arch if m.is_torchvision else f"{m.arch} w{m.width} L{''.join(map(str, m.layers))} {m.in_channels}ch"
+        return f"{self.name}: {net}, {c.frames}f x{c.period} @ {c.size}x{c.size}"
+
+
+SETTINGS = {
+    # The paper's / EchoNet's setting: a GPU job (4.2 s per clip-step on 2 CPU cores).
+    "paper": Setting("paper"),
+    # Reduced CPU setting for benchmarks on 2 cores: a quarter of the width, one block per stage.
+    "cpu": Setting("cpu", ModelConfig(width=16, layers=(1, 1, 1, 1), in_channels=1),
+                   ClipConfig(frames=16, period=2, size=64)),
+    # Smoke tests and the demo: seconds per run.
+    "tiny": Setting("tiny", ModelConfig(width=8, layers=(1, 1, 1, 1), in_channels=1),
+                    ClipConfig(frames=8, period=4, size=32)),
+}
+
+
+def get_setting(name: str, *, arch=None, frames=None, period=None, size=None, width=None, layers=None,
+                test_clips=None) -> Setting:
+    """A named setting with optional overrides; an overridden setting is renamed ``name*``."""
+    if name not in SETTINGS:
+        raise ConfigError(f"unknown setting {name!r}; choose from {', '.join(SETTINGS)}")
+    s = SETTINGS[name]
+    m_kw = {k: v for k, v in dict(arch=arch, width=width, layers=layers).items() if v is not None}
+    c_kw = {k: v for k, v in dict(frames=frames, period=period, size=size, test_clips=test_clips).items()
+            if v is not None}
+    if not m_kw and not c_kw:
+        return s
+    model, clips = replace(s.model, **m_kw), replace(s.clips, **c_kw)
+    changed = model != s.model or clips.frames != s.clips.frames or clips.period != s.clips.period \
+        or clips.size != s.clips.size
+    return Setting(s.name + ("*" if changed else ""), model, clips)
+
+
+def _torch():
+    try:
+        import torch
+        import torchvision  # noqa: F401
+    except ImportError as exc:
+        raise DependencyError("the EF regressor needs torch and torchvision; install the [train] extra "
+                              "(pip install 'infomotion-rt[train]')") from exc
+    return torch
+
+
+def build_model(cfg: ModelConfig):
+    """An ``nn.Module`` mapping (B, C, T, H, W) float clips to (B,) EF (normalised units)."""
+    torch = _torch()
+    from torch import nn
+    from torchvision.models.video import mc3_18, r2plus1d_18, r3d_18, resnet as vr
+
+    conv = {"r2plus1d_18": [vr.Conv2Plus1D] * 4, "r3d_18": [vr.Conv3DSimple] * 4,
+            "mc3_18": [vr.Conv3DSimple] + [vr.Conv3DNoTemporal] * 3}[cfg.arch]
+
+    def stem(w: int, cin: int):
+        if cfg.arch == "r2plus1d_18":  # (1,7,7) spatial then (3,1,1) temporal, like R2Plus1dStem
+            mid = max(4, 45 * w // 64)
+            return nn.Sequential(
+                nn.Conv3d(cin, mid, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False), nn.BatchNorm3d(mid),
+                nn.ReLU(inplace=True), nn.Conv3d(mid, w, (3, 1, 1), 1, (1, 0, 0), bias=False),
+                nn.BatchNorm3d(w), nn.ReLU(inplace=True))
+        return nn.Sequential(nn.Conv3d(cin, w, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
+                             nn.BatchNorm3d(w), nn.ReLU(inplace=True))
+
+    class Backbone(nn.Module):
+        """torchvision's VideoResNet layout with free widths; ``features`` is the penultimate layer."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            w = cfg.width
+            self.stem = stem(w, cfg.in_channels)
+            stages, inplanes = [], w
+            for i, (n_blocks, maker) in enumerate(zip(cfg.layers, conv)):
+                planes, stride = w * 2 ** i, 1 if i == 0 else 2
+                blocks = []
+                for b in range(n_blocks):
+                    down = None
+                    if b == 0 and (stride != 1 or inplanes != planes):
+                        down = nn.Sequential(nn.Conv3d(inplanes, planes, 1, maker.get_downsample_stride(stride),
+                                                       bias=False), nn.BatchNorm3d(planes))
+                    blocks.append(vr.BasicBlock(inplanes, planes, maker, stride if b == 0 else 1, down))
+                    inplanes = planes
+                stages.append(nn.Sequential(*blocks))
+            self.stages = nn.Sequential(*stages)
+            self.pool = nn.AdaptiveAvgPool3d(1)
+            self.fc = nn.Linear(inplanes, 1)
+
+        def features(self, x):
+            return self.pool(self.stages(self.stem(x))).flatten(1)
+
+        def forward(self, x):
+            return self.fc(self.features(x))
+
+    class TorchvisionBackbone(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = {"r2plus1d_18": r2plus1d_18, "r3d_18": r3d_18, "mc3_18": mc3_18}[cfg.arch](weights=None)
+            self.net.fc = nn.Linear(self.net.fc.in_features, 1)
+
+        def features(self, x):
+            n = self.net
+            x = n.layer4(n.layer3(n.layer2(n.layer1(n.stem(x)))))
+            return n.avgpool(x).flatten(1)
+
+        def forward(self, x):
+            return self.net.fc(self.features(x))
+
+    class EFRegressor(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone = TorchvisionBackbone() if cfg.is_torchvision else Backbone()
+
+        def _prep(self, x):
+            return x.expand(-1, 3, -1, -1, -1) if cfg.in_channels == 3 and x.shape[1] == 1 else x
+
+        def features(self, x):
+            return self.backbone.features(self._prep(x))
+
+        def head(self, f):
+            fc = self.backbone.net.fc if cfg.is_torchvision else self.backbone.fc
+            return fc(f).squeeze(1)
+
+        def forward(self, x):
+            return self.backbone(self._prep(x)).squeeze(1)
+
+    return EFRegressor()  # initialisation follows the caller's torch.manual_seed
+
+
+# --- checkpoints --------------------------------------------------------------------------------
+
+def _model_config_from(d: dict) -> ModelConfig:
+    return ModelConfig(arch=d["arch"], width=int(d["width"]), layers=tuple(int(v) for v in d["layers"]),
+                       in_channels=int(d["in_channels"]))
+
+
+def save_checkpoint(path, model, setting: Setting, norm: dict, extra: dict | None = None) -> Path:
+    """Weights + plain-JSON config (setting, input normalisation, target scaling), written atomically."""
+    torch = _torch()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config = {"format": CHECKPOINT_FORMAT, "setting": setting.name, "label": setting.label(),
+              "model": asdict(setting.model), "clips": asdict(setting.clips), "norm": norm, **(extra or {})}
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save({"state_dict": state, "config": json.dumps(config)}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path, device: str = "cpu"):
+    """(model in eval mode on ``device``, Setting, norm dict, full config dict) from a checkpoint."""
+    torch = _torch()
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: checkpoint not found")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        config = json.loads(blob["config"])
+        state = blob["state_dict"]
+    except Exception as exc:
+        raise DataError(f"{path}: not an EF regressor checkpoint ({type(exc).__name__}: {exc})") from exc
+    if config.get("format") != CHECKPOINT_FORMAT:
+        raise DataError(f"{path}: not an EF regressor checkpoint (format {config.get('format')!r})")
+    c = config["clips"]
+    setting = Setting(config["setting"], _model_config_from(config["model"]),
+                      ClipConfig(frames=c["frames"], period=c["period"], size=c["size"],
+                                 test_clips=c["test_clips"], cache_mb=c["cache_mb"]))
+    model = build_model(setting.model)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise DataError(f"{path}: weights do not fit the model in its config ({str(exc).splitlines()[0]})") from exc
+    return model.to(device).eval(), setting, config["norm"], config
+
+
+def load_init(model, path) -> list[str]:
+    """Initialise from a local state_dict (e.g. torchvision weights saved by the user); the EF head
+    and any tensor of another shape are skipped. Returns the names that were skipped."""
+    torch = _torch()
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: initial weights not found")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    state = blob.get("state_dict", blob) if isinstance(blob, dict) else None
+    if not isinstance(state, dict):
+        raise DataError(f"{path}: not a state_dict")
+    own = model.state_dict()
+    # Accept torchvision's own key names ("layer1.0...") as well as ours ("backbone.net.layer1.0...").
+    prefix = "backbone.net." if any(k.startswith("backbone.net.") for k in own) else "backbone."
+    mapped = {(k if k in own else prefix + k): v for k, v in state.items()}
+    ok = {k: v for k, v in mapped.items() if k in own and own[k].shape == v.shape and not k.endswith(("fc.weight", "fc.bias"))}
+    if not ok:
+        raise DataError(f"{path}: no tensor matches the {model.__class__.__name__} being trained")
+    model.load_state_dict(ok, strict=False)
+    return sorted(set(own) - set(ok))

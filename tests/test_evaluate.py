@@ -1,0 +1,124 @@
+"""EF regressor end to end on a tiny phantom (tiny setting: 8 frames of 32x32, narrow net, 1-2 epochs)."""
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from infomotion_rt.cli import main as _main  # noqa: F401  (the entry point imports cleanly)
+from infomotion_rt.cli import cli
+from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.phantom import generate
+from infomotion_rt.evaluate.clips import ClipConfig, clip_indices, clip_starts
+
+TINY = ["--setting", "tiny", "--epochs", "1", "--runs", "2", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def phantom(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("ev") / "p", 20, seed=3, frames=32, progress=False).out_dir
+
+
+def _selection(path, names):
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["FileName", "EF"])
+        w.writerows([[n, 50] for n in names])
+    return path
+
+
+def _run(args):
+    from infomotion_rt.errors import InfoMotionError
+
+    res = CliRunner().invoke(cli, args, catch_exceptions=True)
+    return res, (res.exception if isinstance(res.exception, InfoMotionError) else None)
+
+
+def test_clip_indices_wrap_and_test_starts():
+    cfg = ClipConfig(frames=4, period=3, size=32, test_clips=3)
+    np.testing.assert_array_equal(clip_indices(20, 2, cfg), [2, 5, 8, 11])
+    np.testing.assert_array_equal(clip_indices(8, 2, cfg), [2, 5, 0, 3])  # wraps round a short video
+    assert clip_starts(20, cfg) == [0, 5, 10]  # span 10, last start 10
+    assert clip_starts(8, cfg) == [0]
+
+
+def test_import_cli_does_not_import_torch():
+    code = "import sys, infomotion_rt.cli; print('torch' in sys.modules or 'torchvision' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_evaluate_selection_end_to_end(phantom, tmp_path):
+    pytest.importorskip("torchvision")
+    ds = load_dataset(phantom, progress=False)
+    train = [r.name for r in ds.split("TRAIN")][:8]
+    sel = _selection(tmp_path / "sel.csv", train)
+    res, err = _run(["evaluate", str(phantom), "--selection", str(sel), "--out", str(tmp_path / "out"),
+                     "--save-model", str(tmp_path / "ef.pt"), *TINY])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    out = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    n_test = len(ds.split("TEST"))
+    assert out["n_train"] == 8 and out["n_test"] == n_test and len(out["runs"]) == 2
+    assert [r["seed"] for r in out["runs"]] == [0, 1]
+    for r in out["runs"]:
+        assert 0 <= r["acc"] <= r["soft_acc"] <= 1  # soft is never below hard
+        assert np.sum(r["confusion"]) == n_test
+    md = (tmp_path / "out" / "evaluation.md").read_text()
+    assert "tiny: r2plus1d_18 w8" in md and "soft accuracy" in md
+
+    # The checkpoint loads with weights_only and predicts the same EF as a fresh load; relabel writes it out.
+    res, err = _run(["relabel", str(phantom), "--model", str(tmp_path / "ef.pt"), "--out", str(tmp_path / "rel.csv"),
+                     "--embed-out", str(tmp_path / "app.npz")])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    relabelled = load_dataset(phantom, tmp_path / "rel.csv", progress=False)
+    assert len(relabelled) == len(ds)
+    from infomotion_rt.evaluate.clips import ClipSource
+    from infomotion_rt.evaluate.regressor import load_checkpoint
+    from infomotion_rt.evaluate.training import predict
+
+    model, setting, norm, _ = load_checkpoint(tmp_path / "ef.pt")
+    pred, feats = predict(model, ds.records, ClipSource(setting.clips), norm, features=True, progress=False)
+    got = {r.name: r.ef for r in relabelled.records}
+    np.testing.assert_allclose([got[r.name] for r in ds.records], np.clip(pred, 0, 100), atol=1e-3)
+    from infomotion_rt.features import read_features
+
+    fs = read_features(tmp_path / "app.npz")
+    assert fs.features.shape == (len(ds), feats.shape[1]) and "penultimate" in fs.meta["embedding"]
+
+
+def test_evaluate_whole_with_other_architecture(phantom, tmp_path):
+    pytest.importorskip("torchvision")
+    res, _ = _run(["evaluate", str(phantom), "--whole", "--model", "mc3_18", "--out", str(tmp_path), *TINY[:-4],
+                   "--runs", "1", "--threads", "1"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    out = json.loads((tmp_path / "evaluation.json").read_text())
+    assert out["whole"] and out["n_train"] == len(load_dataset(phantom, progress=False).split("TRAIN"))
+    assert "mc3_18" in out["setting"]
+
+
+def test_bad_input_is_one_line(phantom, tmp_path):
+    pytest.importorskip("torchvision")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("FileName,EF\n")
+    _, err = _run(["evaluate", str(phantom), "--selection", str(empty), *TINY])
+    assert err is not None and "empty selection" in str(err)
+    _, err = _run(["evaluate", str(phantom), "--selection", str(_selection(tmp_path / "x.csv", ["nope1", "nope2"])), *TINY])
+    assert err is not None and "2 of 2 selected videos are not in" in str(err) and "nope1" in str(err)
+    # No TEST split: rewrite every TEST row as VAL.
+    copy = tmp_path / "notest"
+    shutil.copytree(phantom, copy)
+    fl = copy / "FileList.csv"
+    fl.write_text(fl.read_text().replace(",TEST", ",VAL"))
+    _, err = _run(["evaluate", str(copy), "--whole", *TINY])
+    assert err is not None and "no TEST split" in str(err)
+    res, _ = _run(["evaluate", str(phantom), *TINY])
+    assert res.exit_code != 0 and "either --selection" in str(res.exception)
+    for e in (err,):
+        assert "\n" not in str(e)
+    _, err = _run(["relabel", str(phantom), "--model", str(tmp_path / "missing.pt")])
+    assert err is not None and "checkpoint not found" in str(err)
