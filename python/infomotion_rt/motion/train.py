@@ -184,9 +184,12 @@ def fit(model: IFANet, train: TripletSet, val: TripletSet, cfg: TrainConfig, out
         val_psnr, naive_psnr = evaluate_psnr(model, val, cfg.batch_size * 2, device)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_psnr": val_psnr,
                         "naive_psnr": naive_psnr})
-        log(f"epoch {epoch + 1}/{cfg.epochs}: loss {history[-1]['loss']:.5f}, VAL PSNR {val_psnr:.2f} dB "
-            f"(naive midpoint {naive_psnr:.2f} dB)")
+        judged = (f"VAL PSNR {val_psnr:.2f} dB (naive midpoint {naive_psnr:.2f} dB)" if len(val)
+                  else "no VAL triplets")
+        log(f"epoch {epoch + 1}/{cfg.epochs}: loss {history[-1]['loss']:.5f}, {judged}")
         save_checkpoint(out, model, opt, sched, epoch + 1, step, cfg, history)
+    if start_epoch >= cfg.epochs:
+        log(f"{out} already has {start_epoch} epochs (--epochs {cfg.epochs}); nothing to train")
     med = float(np.median(step_times)) if step_times else float("nan")
     return {"history": history, "step_time_s": med, "steps": step, "out": str(out)}
 
