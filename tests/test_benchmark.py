@@ -1,0 +1,99 @@
+"""benchmark: every method x VPC in the Table 1 outputs (tiny settings, stand-in motion features)."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from infomotion_rt.cli import cli
+from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.phantom import generate
+from infomotion_rt.features import make_feature_set, make_meta, write_features
+
+METHODS = ["random", "kmeans", "kcenter", "herding", "infodist", "infomotion"]
+TINY = ["--setting", "tiny", "--epochs", "1", "--runs", "2", "--threads", "1"]
+
+
+def _fake_motion(data_dir, path):
+    """Stand-in motion vectors (EF plus noise): the benchmark takes any features file."""
+    ds = load_dataset(data_dir, progress=False)
+    rng = np.random.default_rng(0)
+    x = np.stack([[r.ef / 10, *rng.normal(size=7)] for r in ds.records])
+    fs = make_feature_set([r.name for r in ds.records], x, [r.ef for r in ds.records], [r.split for r in ds.records],
+                          make_meta("test stand-in"))
+    return write_features(path, fs)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    real = generate(root / "real", 48, seed=5, frames=32, progress=False).out_dir
+    syn = generate(root / "syn", 24, seed=6, style="synthetic", frames=32, progress=False).out_dir
+    return real, syn, _fake_motion(real, root / "real.npz"), _fake_motion(syn, root / "syn.npz")
+
+
+def _invoke(args):
+    res = CliRunner().invoke(cli, args, catch_exceptions=True)
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    return res
+
+
+def _check_outputs(out, group, vpcs):
+    plot = pytest.importorskip("matplotlib") and (out / "table1.png")
+    md = (out / "table1.md").read_text()
+    assert f"Whole {group}" in md and "tiny: r2plus1d_18 w8" in md
+    for v in vpcs:
+        assert f"VPC={v}" in md
+    rows = list(csv.DictReader(open(out / "table1.csv")))
+    cells = {(r["method"], r["vpc"], r["metric"]) for r in rows}
+    for m in METHODS:
+        for v in vpcs:
+            for metric in ("acc", "soft_acc", "mae"):
+                assert (m, str(v), metric) in cells
+    assert ("Whole", "All", "acc") in cells
+    res = json.loads((out / "results.json").read_text())
+    for m in METHODS:
+        for v in vpcs:
+            cell = res["groups"][group]["cells"][m][str(v)]
+            assert cell["acc"]["n"] == 2 and len(cell["runs"]) == 2
+            # The selection behind each run is on disk, VPC per class at most.
+            sel = list(csv.DictReader(open(cell["runs"][0]["selection"])))
+            counts = {}
+            for row in sel:
+                counts[row["class"]] = counts.get(row["class"], 0) + 1
+            assert sel and max(counts.values()) <= v
+    assert plot.is_file() and plot.stat().st_size > 1000
+
+
+def test_benchmark_dist_real(data, tmp_path):
+    pytest.importorskip("torchvision")
+    real, _, real_f, _ = data
+    res = _invoke(["benchmark", str(real), "--vpc", "1", "--vpc", "2", "--methods", ",".join(METHODS),
+                   "--features", str(real_f), "--out", str(tmp_path), *TINY])
+    assert "InfoMotion (soft)" in res.output
+    _check_outputs(tmp_path, "Real", [1, 2])
+    # Selections come from TRAIN only.
+    train = {r.name for r in load_dataset(real, progress=False).split("TRAIN")}
+    sel = list(csv.DictReader(open(tmp_path / "selections" / "infomotion_vpc2_seed1.csv")))
+    assert {r["FileName"] for r in sel} <= train
+
+
+def test_benchmark_dist_synth_relabels(data, tmp_path):
+    pytest.importorskip("torchvision")
+    real, syn, _, syn_f = data
+    _invoke(["benchmark", str(real), "--vpc", "2", "--methods", ",".join(METHODS), "--synthetic", str(syn),
+             "--features", str(syn_f), "--out", str(tmp_path), *TINY])
+    _check_outputs(tmp_path, "Synth.", [2])
+    relabelled = {r["FileName"]: float(r["EF"]) for r in csv.DictReader(open(tmp_path / "synthetic_relabeled.csv"))}
+    assert len(relabelled) == 24
+    sel = list(csv.DictReader(open(tmp_path / "selections" / "random_vpc2_seed0.csv")))
+    assert all(abs(float(r["EF"]) - relabelled[r["FileName"]]) < 1e-6 for r in sel)  # selected on the new labels
+    assert "Reference, Whole Real" in (tmp_path / "table1.md").read_text()
+
+
+def test_benchmark_bad_method(data, tmp_path):
+    real, _, real_f, _ = data
+    res = CliRunner().invoke(cli, ["benchmark", str(real), "--methods", "random,nope", "--features", str(real_f)])
+    assert res.exit_code != 0 and "unknown method(s) nope" in str(res.exception)
