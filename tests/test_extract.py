@@ -106,3 +106,17 @@ def test_cli_imports_without_torch_and_train_says_what_to_install(tmp_path):
             "print(type(r.exception).__name__, r.exception)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.startswith("DependencyError") and "[train]" in out
+
+
+def test_untraced_synthetic_style_videos(model_file, tmp_path):
+    """No tracings: ED/ES come from detect_ed_es; training and extraction still run."""
+    from infomotion_rt.data.phantom import generate
+
+    data = generate(tmp_path / "syn", 6, seed=3, frames=48, style="synthetic", progress=False).out_dir
+    res = extract_features(data, model_file, tmp_path / "f.npz", CFG, progress=False)
+    assert res.n_new == 6 and not res.problems
+    assert np.isfinite(read_features(tmp_path / "f.npz").features).all()
+    out = CliRunner().invoke(cli, ["train-ifa", str(data), "--out", str(tmp_path / "m.pt"), "--config", "tiny",
+                                   "--epochs", "1", "--threads", "1"])
+    assert out.exit_code == 0, out.output
+    assert "TRAIN triplets" in out.output
