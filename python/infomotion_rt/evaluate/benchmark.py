@@ -38,6 +38,13 @@ class BenchmarkConfig:
     methods: tuple[str, ...] = PAPER_METHODS
     trust_synthetic_labels: bool = False
     plot: bool = True
+    whole_epochs: int | None = None   # epochs of the Whole rows (None: eval.train.epochs); whole sets are large
+
+    @property
+    def whole_eval(self) -> EvalConfig:
+        if self.whole_epochs is None:
+            return self.eval
+        return replace(self.eval, train=replace(self.eval.train, epochs=self.whole_epochs))
 
     def __post_init__(self) -> None:
         from ..select import METHODS
@@ -110,7 +117,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     real_src = ClipSource(ev.setting.clips)
     group = "Synth." if synthetic else "Real"
     results = {"data_dir": str(data_dir), "synthetic": str(synthetic) if synthetic else None,
-               "setting": ev.setting.label(), "epochs": ev.train.epochs, "runs": ev.runs, "seed": ev.seed,
+               "setting": ev.setting.label(), "epochs": ev.train.epochs, "whole_epochs": cfg.whole_eval.train.epochs, "runs": ev.runs, "seed": ev.seed,
                "vpcs": list(cfg.vpcs), "methods": list(cfg.methods), "tolerance": ev.tolerance,
                "test_dir": str(data_dir), "n_test": len(test), "appearance": APPEARANCE,
                "train": asdict(ev.train), "groups": {}, "notes": [], "selections": {}}
@@ -119,9 +126,10 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     def save():
         atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")
 
-    log(f"Whole Real: {len(real_train)} TRAIN videos x {ev.runs} runs ({ev.setting.label()})")
+    log(f"Whole Real: {len(real_train)} TRAIN videos x {ev.runs} runs x {cfg.whole_eval.train.epochs} epochs "
+        f"({ev.setting.label()})")
     whole_pt = out_dir / "ef_whole_real.pt"
-    whole_real = run_protocol(real_train, test, ev, train_source=real_src, progress=progress, label="whole real",
+    whole_real = run_protocol(real_train, test, cfg.whole_eval, train_source=real_src, progress=progress, label="whole real",
                               save_first=whole_pt)
     if synthetic:
         syn = load_dataset(synthetic, progress=progress)
@@ -175,7 +183,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     bar.close()
     if synthetic:
         log(f"Whole Synth.: {len(pool)} synthetic videos x {ev.runs} runs")
-        g["whole"] = run_protocol(pool, test, ev, train_source=pool_src, test_source=real_src, progress=progress,
+        g["whole"] = run_protocol(pool, test, cfg.whole_eval, train_source=pool_src, test_source=real_src, progress=progress,
                                   label="whole synth")
     save()
     md, csv = write_tables(results, out_dir)

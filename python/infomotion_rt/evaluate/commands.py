@@ -110,8 +110,11 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
 @click.option("--trust-labels", is_flag=True, help="With --synthetic: keep its EF labels (default: relabel).")
 @click.option("--out", "out_dir", default="benchmark", show_default=True, type=click.Path(file_okay=False))
 @click.option("--no-plot", is_flag=True, help="Skip the bar chart (no matplotlib needed).")
+@click.option("--whole-epochs", type=click.IntRange(min=1), default=None,
+              help="Epochs for the Whole rows (default: --epochs); the whole split is many times larger.")
 @regressor_options
-def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, **kw) -> None:
+def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, whole_epochs,
+                  **kw) -> None:
     """The paper's Table 1 on DATA_DIR: methods x VPC x runs, select + evaluate each, Whole as reference."""
     _require_torch("benchmark")
     from .benchmark import BenchmarkConfig, run_benchmark
@@ -119,7 +122,7 @@ def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_la
 
     cfg = BenchmarkConfig(eval=eval_config(kw), vpcs=tuple(vpcs) or (5, 10),
                           methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
-                          trust_synthetic_labels=trust_labels, plot=not no_plot)
+                          trust_synthetic_labels=trust_labels, plot=not no_plot, whole_epochs=whole_epochs)
     res = run_benchmark(data_dir, cfg, out_dir, features=features, engine=engine, synthetic=synthetic,
                         log=lambda s: click.echo(s, err=True))
     for line in dict.fromkeys(res["notes"]):

@@ -1,0 +1,83 @@
+"""Benchmark of EF-regressor training: seconds per clip per step and per epoch, per setting.
+
+    .venv/bin/python benchmarks/bench_evaluate.py                          # CPU, settings cpu + tiny (+ paper, 2 steps)
+    .venv/bin/python benchmarks/bench_evaluate.py --device cuda --setting paper --batch 16
+
+Step time: forward + backward + AdamW on random clips of the setting's shape (content does not matter),
+median of the timed steps after warm-up. Epoch time: ``--videos`` videos at one clip each per epoch,
+i.e. ceil(videos / batch) steps; on a real run add decoding (cached after the first epoch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import statistics
+import time
+
+import torch
+
+from infomotion_rt.evaluate.regressor import SETTINGS, build_model
+
+
+def bench(name: str, batch: int, device: str, steps: int, warmup: int, arch: str | None) -> dict:
+    from dataclasses import replace
+
+    s = SETTINGS[name]
+    model_cfg = replace(s.model, arch=arch) if arch else s.model
+    torch.manual_seed(0)
+    model = build_model(model_cfg).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    c = s.clips
+    x = torch.randn(batch, 1, c.frames, c.size, c.size, device=device)
+    y = torch.randn(batch, device=device)
+    times = []
+    for i in range(warmup + steps):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    step = statistics.median(times)
+    label = s.label() if not arch else s.label().replace(s.model.arch, arch)
+    return {"setting": label, "batch": batch, "step_s": step, "clip_step_s": step / batch,
+            "params": sum(p.numel() for p in model.parameters())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--setting", action="append", choices=sorted(SETTINGS))
+    ap.add_argument("--model", default=None, choices=["r2plus1d_18", "r3d_18", "mc3_18"])
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--videos", type=int, default=750, help="Videos per epoch for the epoch-time column.")
+    args = ap.parse_args()
+    if args.device == "cpu":
+        torch.set_num_threads(args.threads)
+    settings = args.setting or ["tiny", "cpu", "paper"]
+    print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, device {args.device}"
+          + (f", {args.threads} threads" if args.device == "cpu" else f" ({torch.cuda.get_device_name()})"))
+    print(f"{'setting':<52}{'params':>10}{'batch':>7}{'s/step':>9}{'s/clip':>9}{'s/epoch@' + str(args.videos):>14}")
+    for name in settings:
+        # The paper setting takes seconds per clip on CPU: time two steps of batch 2 there.
+        cpu_paper = name == "paper" and args.device == "cpu"
+        r = bench(name, 2 if cpu_paper else args.batch, args.device, 2 if cpu_paper else args.steps,
+                  1, args.model)
+        epoch = math.ceil(args.videos / args.batch) * r["clip_step_s"] * args.batch
+        r["epoch_s"] = epoch
+        print(f"{r['setting']:<52}{r['params']:>10}{r['batch']:>7}{r['step_s']:>9.3f}{r['clip_step_s']:>9.4f}{epoch:>14.1f}")
+        print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
