@@ -128,3 +128,14 @@ def test_train_ifa_cli_on_a_phantom(tiny_phantom, tmp_path):
                                    "--epochs", "2", "--resume"])
     assert res.exit_code == 0, res.output
     assert load_checkpoint(out)["epoch"] == 2
+
+
+def test_device_checks():
+    from infomotion_rt.errors import ConfigError, DependencyError
+    from infomotion_rt.motion.train import resolve_device
+
+    with pytest.raises(ConfigError, match="valid: cpu, cuda"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(DependencyError, match="CUDA"):
+            resolve_device("cuda")
