@@ -97,3 +97,10 @@ def test_benchmark_bad_method(data, tmp_path):
     real, _, real_f, _ = data
     res = CliRunner().invoke(cli, ["benchmark", str(real), "--methods", "random,nope", "--features", str(real_f)])
     assert res.exit_code != 0 and "unknown method(s) nope" in str(res.exception)
+
+
+def test_demo_without_engine_fails_in_one_line_before_any_work(tmp_path):
+    pytest.importorskip("torchvision")
+    res = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "demo"), "--engine", str(tmp_path / "none.onnx")])
+    assert res.exit_code != 0 and "motion model not found" in str(res.exception)
+    assert not (tmp_path / "demo").exists()

@@ -10,19 +10,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
 class DemoConfig:
-    n_real: int = 240
-    n_synth: int = 120
+    n_real: int = 160
+    n_synth: int = 60
     seed: int = 0
     vpcs: tuple[int, ...] = (2, 5)
     methods: tuple[str, ...] = ("random", "kmeans", "kcenter", "herding", "infodist", "infomotion")
     runs: int = 2
-    epochs: int = 8
+    epochs: int = 6
+    whole_epochs: int = 1
     overwrite: bool = False
+    threads: int = 0          # torch / backend CPU threads (0 = their default)
 
 
 def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print) -> dict:
@@ -34,6 +36,8 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print) ->
     from .training import TrainConfig
 
     engine = Path(engine) if engine else find_default_engine()  # fail before any work
+    if not engine.is_file():
+        raise DataError(f"{engine}: motion model not found")
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()) and not cfg.overwrite:
         raise ConfigError(f"{out}: exists and is not empty; pass --overwrite or another --out")
@@ -50,13 +54,14 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print) ->
     paths.update(real_phantom=real, synthetic_phantom=syn)
     step("phantoms", t)
     t = time.perf_counter()
-    real_f = extract_features(real, engine, out / "real_motion.npz", ExtractConfig(split="TRAIN")).path
-    syn_f = extract_features(syn, engine, out / "synthetic_motion.npz", ExtractConfig()).path
+    real_f = extract_features(real, engine, out / "real_motion.npz", ExtractConfig(split="TRAIN", threads=cfg.threads)).path
+    syn_f = extract_features(syn, engine, out / "synthetic_motion.npz", ExtractConfig(threads=cfg.threads)).path
     paths.update(real_motion_features=real_f, synthetic_motion_features=syn_f)
     step(f"extract ({engine.name})", t)
-    ev = EvalConfig(setting=get_setting("tiny"), train=TrainConfig(epochs=cfg.epochs, batch_size=8, lr=2e-3),
+    ev = EvalConfig(setting=get_setting("tiny"), train=TrainConfig(epochs=cfg.epochs, batch_size=8, lr=2e-3,
+                                                                          threads=cfg.threads),
                     runs=cfg.runs, seed=cfg.seed)
-    bcfg = BenchmarkConfig(eval=ev, vpcs=cfg.vpcs, methods=cfg.methods)
+    bcfg = BenchmarkConfig(eval=ev, vpcs=cfg.vpcs, methods=cfg.methods, whole_epochs=cfg.whole_epochs)
     for name, kw in (("dist_real", {"features": real_f}), ("dist_synth", {"synthetic": syn, "synthetic_features": syn_f})):
         t = time.perf_counter()
         res = run_benchmark(real, bcfg, out / name, log=log, **kw)
