@@ -200,13 +200,15 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
 
 @cli.command("extract")
 @click.argument("data_dir", type=click.Path(file_okay=False))
-@click.option("--engine", required=True, type=click.Path(dir_okay=False),
-              help="Motion model file; the backend is chosen by suffix (.pt torch).")
+@click.option("--engine", default=None, type=click.Path(dir_okay=False),
+              help="Motion model file; the backend is chosen by suffix (.pt torch, .onnx ONNX Runtime, "
+                   ".plan/.engine TensorRT). Default: the shipped small encoder (models/MODEL_CARD.md).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Features file to write (.npz).")
 @click.option("--split", type=click.Choice(["TRAIN", "VAL", "TEST"], case_sensitive=False), default=None,
               help="Only this split (default: every video).")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (a GPU when the backend finds one, else CPU), cpu, cuda; .onnx also tensorrt.")
 @click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
               help="Backend CPU threads (0 = its default).")
 @click.option("--resume", is_flag=True, help="Keep the videos already in --out and extract only the rest.")
@@ -214,9 +216,14 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
     """One motion vector per video of DATA_DIR into a features file."""
     from .features import ExtractConfig, extract_features
 
+    from .runtime import default_engine, load_encoder
+
     cfg = ExtractConfig(split=split.upper() if split else None, batch_size=batch_size, device=device,
                         threads=threads, resume=resume)
-    r = extract_features(data_dir, engine, out, cfg)
+    engine = engine or default_engine()
+    enc = load_encoder(engine, cfg.device, cfg.threads)
+    click.echo(f"engine {engine}: {enc.name}, {enc.runtime}", err=True)
+    r = extract_features(data_dir, engine, out, cfg, encoder=enc)
     rate = r.n_new / r.wall_s if r.wall_s > 0 else float("nan")
     click.echo(f"extracted {r.n_new} videos ({r.n_skipped} already there) in {r.wall_s:.1f} s, "
                f"{rate:.1f} videos/s; decode {r.decode_s:.1f} s (background), inference {r.infer_s:.1f} s, "
@@ -226,6 +233,36 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
         for line in r.problems.lines():
             click.echo(f"  {line}")
     click.echo(f"wrote {r.n_total} vectors to {r.path}")
+
+
+@cli.command("export")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write (.onnx).")
+@click.option("--training-data", default="", help="What the model was trained on (stored in the metadata).")
+@click.option("--opset", default=20, show_default=True, type=click.IntRange(min=17))
+def export_cmd(checkpoint, out, training_data, opset) -> None:
+    """Export the motion encoder of an IFA checkpoint (.pt) to ONNX with metadata (needs the [train] extra)."""
+    from .motion.export import export_onnx
+
+    path = export_onnx(checkpoint, out, training_data=training_data, opset=opset)
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; input frames [batch, 4, S, S], output motion)")
+
+
+@cli.command("build-engine")
+@click.argument("onnx_model", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="TensorRT plan (.plan/.engine).")
+@click.option("--fp16", is_flag=True, help="FP16 kernels where the installed TensorRT has the FP16 flag.")
+@click.option("--min-batch", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--opt-batch", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--max-batch", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--workspace-mb", default=1024, show_default=True, type=click.IntRange(min=16))
+def build_engine_cmd(onnx_model, out, fp16, min_batch, opt_batch, max_batch, workspace_mb) -> None:
+    """Build a TensorRT engine from an exported encoder, plus OUT.json with its metadata (needs TensorRT)."""
+    from .motion.export import build_engine, sidecar_path
+
+    path = build_engine(onnx_model, out, fp16=fp16, min_batch=min_batch, opt_batch=opt_batch,
+                        max_batch=max_batch, workspace_mb=workspace_mb, log=lambda m: click.echo(m, err=True))
+    click.echo(f"wrote {path} and {sidecar_path(path)}")
 
 
 # evaluate, benchmark, relabel, demo: defined in evaluate/commands.py (torch only inside their bodies).

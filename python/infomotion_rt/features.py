@@ -137,7 +137,7 @@ NORMALISATION = "grayscale uint8 / 255 in [0, 1], resized to image_size x image_
 class ExtractConfig:
     split: str | None = None    # TRAIN / VAL / TEST, None = every video
     batch_size: int = 16
-    device: str = "cpu"
+    device: str = "auto"        # auto: a GPU when the backend finds one, else the CPU; or cpu / cuda
     threads: int = 0            # backend threads; 0 = its default
     prefetch_batches: int = 2   # decoded batches the reader may run ahead
     resume: bool = False
@@ -181,14 +181,17 @@ def _read_videos(records, size: int, out: "queue.Queue", stop: threading.Event) 
 
 def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig(), *, encoder=None,
                      progress: bool = True) -> ExtractResult:
-    """The ``extract`` stage: one motion vector per video of ``data_dir`` into the features file ``out``."""
+    """The ``extract`` stage: one motion vector per video of ``data_dir`` into the features file ``out``.
+    ``engine`` None = the shipped encoder (``runtime.default_engine``)."""
     from tqdm import tqdm
 
     from .data.echonet import load_dataset
-    from .runtime import load_encoder
+    from .runtime import default_engine, load_encoder
 
     t_start = time.perf_counter()
     out = Path(out)
+    if engine is None and encoder is None:
+        engine = default_engine()
     enc = encoder if encoder is not None else load_encoder(engine, cfg.device, cfg.threads)
     dataset = load_dataset(data_dir, progress=progress)
     records = dataset.split(cfg.split) if cfg.split else list(dataset.records)
@@ -207,7 +210,8 @@ def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig()
     todo = [r for r in records if r.name not in done]
     res.n_skipped = len(records) - len(todo)
     meta = make_meta("infomotion-rt extract", engine=str(engine), model_hash=enc.model_hash,
-                     backend=enc.name, config=enc.config, feature_dim=enc.feature_dim,
+                     backend=enc.name, runtime=getattr(enc, "runtime", enc.name), config=enc.config,
+                     feature_dim=enc.feature_dim,
                      image_size=enc.image_size, feature_layout=FEATURE_LAYOUT, normalisation=NORMALISATION,
                      dataset=str(data_dir), layout=dataset.layout, split=cfg.split or "ALL")
 

@@ -18,6 +18,19 @@ import numpy as np
 from ..errors import ConfigError, DataError
 
 
+SHIPPED_MODEL = "ifa_small.onnx"
+
+
+def default_engine() -> Path:
+    """The small pretrained encoder shipped inside the package (``infomotion_rt/models/``; see
+    ``models/MODEL_CARD.md``), used when no ``--engine`` is given."""
+    path = Path(__file__).resolve().parent.parent / "models" / SHIPPED_MODEL
+    if not path.is_file():
+        raise DataError(f"{path}: the shipped encoder is missing from this installation; pass --engine "
+                        "MODEL (.onnx/.pt/.plan) or reinstall infomotion-rt")
+    return path
+
+
 def file_sha256(path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -40,6 +53,7 @@ class MotionEncoder(ABC):
         self.image_size = 112
         self.feature_dim = 0
         self.config: dict = {}
+        self.runtime = self.name          # what really runs the model (providers, GPU); backends refine it
 
     @abstractmethod
     def _run(self, frames: np.ndarray) -> np.ndarray:
@@ -56,14 +70,18 @@ class MotionEncoder(ABC):
     def meta(self) -> dict:
         """What a features file records about the encoder."""
         return {"engine": str(self.path), "backend": self.name, "model_hash": self.model_hash,
-                "config": self.config, "image_size": self.image_size, "feature_dim": self.feature_dim}
+                "config": self.config, "image_size": self.image_size, "feature_dim": self.feature_dim,
+                "runtime": self.runtime}
 
 
-from .torch_backend import TorchEncoder  # noqa: E402  (needs MotionEncoder; imports torch only on load)
+from .onnx_backend import OnnxEncoder  # noqa: E402  (these need MotionEncoder; each imports its framework
+from .tensorrt_backend import TensorRTEncoder  # noqa: E402  only when a model is loaded)
+from .torch_backend import TorchEncoder  # noqa: E402
 
 # Suffix -> backend class (not an if-chain). Backend modules import their framework inside __init__, so
-# this table costs nothing; the ONNX Runtime and TensorRT backends register here the same way.
-BACKENDS: dict[str, type[MotionEncoder]] = {".pt": TorchEncoder}
+# this table costs nothing.
+BACKENDS: dict[str, type[MotionEncoder]] = {".pt": TorchEncoder, ".onnx": OnnxEncoder,
+                                            ".plan": TensorRTEncoder, ".engine": TensorRTEncoder}
 
 
 def register_backend(suffix: str, cls: type[MotionEncoder]) -> None:
@@ -79,5 +97,6 @@ def backend_for(path) -> type[MotionEncoder]:
 
 
 def load_encoder(path, device: str = "cpu", threads: int = 0) -> MotionEncoder:
-    """The encoder for a model file, by suffix (``.pt`` torch; see ``BACKENDS``)."""
+    """The encoder for a model file, by suffix (``.pt`` torch, ``.onnx`` ONNX Runtime, ``.plan``/``.engine``
+    TensorRT; see ``BACKENDS``). ``device``: cpu, cuda, or auto (a GPU when the backend finds one)."""
     return backend_for(path)(path, device=device, threads=threads)

@@ -23,7 +23,10 @@ class TorchEncoder(MotionEncoder):
         self._torch = torch
         if threads:
             torch.set_num_threads(threads)
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
         self._device = resolve_device(device)
+        self.runtime = f"torch {torch.__version__} eager on {self._device}, {torch.get_num_threads()} threads"
         ckpt = load_checkpoint(self.path)
         # only the encoder is needed; the flow heads and refinement net are dropped
         self.encoder = model_from_checkpoint(ckpt, self.path).encoder.to(self._device).eval()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One-command recipe for the shipped motion encoder (python/infomotion_rt/models/ifa_small.onnx).
+#   models/train_shipped_encoder.sh [WORK_DIR]        (default WORK_DIR: /tmp/infomotion-shipdata)
+# Generates the phantom, trains the small IFA model on one CPU thread, exports the encoder to ONNX, and
+# leaves the training log in WORK_DIR/train.log (its last lines are the VAL PSNR quoted in MODEL_CARD.md).
+# Needs the [train] extra (torch, onnx, onnxscript). Takes ~15-30 min on one CPU core.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK="${1:-/tmp/infomotion-shipdata}"
+CLI="${INFOMOTION_RT:-infomotion-rt}"
+SEED=1234
+N=300
+EPOCHS=8
+
+"$CLI" phantom "$WORK/data" --n "$N" --seed "$SEED" --overwrite
+"$CLI" train-ifa "$WORK/data" --out "$WORK/ifa_small.pt" --config small --epochs "$EPOCHS" \
+    --seed 0 --threads 1 2>&1 | tee "$WORK/train.log"
+"$CLI" export "$WORK/ifa_small.pt" --out python/infomotion_rt/models/ifa_small.onnx \
+    --training-data "phantom --n $N --seed $SEED (EchoNet-Dynamic layout), train-ifa --config small --epochs $EPOCHS --seed 0"
+echo "shipped encoder: python/infomotion_rt/models/ifa_small.onnx (update models/MODEL_CARD.md from $WORK/train.log)"

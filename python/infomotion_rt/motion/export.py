@@ -1,0 +1,287 @@
+"""Model export: IFA checkpoint (.pt) -> encoder-only ONNX, and ONNX -> TensorRT plan (+ JSON sidecar).
+
+Plain functions shared by the CLI (``export``, ``build-engine``) and the tests.
+
+The ONNX graph: input ``frames`` (batch, 4, S, S) float32 -- pair-1 start, pair-1 end, pair-2 start, pair-2 end,
+normalised as ``motion.triplets`` documents (grayscale uint8 / 255, resized to S x S) -- and output ``motion``
+(batch, D) float32, laid out as ``motion.ifa`` documents. The batch is dynamic. Everything a runtime needs
+to check the file travels in the ONNX ``metadata_props`` (``onnx_metadata`` lists the keys); the runtime
+reads them through ONNX Runtime, so neither torch nor the ``onnx`` package is needed to run the model.
+
+``build_engine`` needs TensorRT (and a GPU); it is written against the TensorRT 10/11 Python API but could
+not be run on the machines this toolkit was developed on (see the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import ConfigError, DataError, DependencyError
+
+FORMAT = "infomotion-rt/ifa-encoder"
+FORMAT_VERSION = "1"
+INPUT_NAME, OUTPUT_NAME = "frames", "motion"
+# Keys every exported model carries; the ONNX backend refuses a file without them.
+REQUIRED_META = ("format", "format_version", "image_size", "feature_dim", "input_name", "output_name",
+                 "normalisation", "feature_layout", "config")
+SIDECAR_SUFFIX = ".json"
+SIDECAR_KEYS = ("format", "tensorrt_version", "gpu", "compute_capability", "input_name", "output_name",
+                "image_size", "feature_dim", "min_batch", "opt_batch", "max_batch", "precision", "onnx_sha256",
+                "metadata")
+
+
+def _atomic_target(out: Path) -> str:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    return tmp
+
+
+def _need(module: str, what: str, hint: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise DependencyError(f"{what} needs the '{module}' package; {hint}") from exc
+
+
+def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "") -> dict[str, str]:
+    """The metadata_props of an export (all values strings, as ONNX stores them)."""
+    from .. import __version__
+    from ..features import FEATURE_LAYOUT, NORMALISATION
+    from ..runtime import file_sha256
+    from .ifa import IFAConfig
+
+    cfg = IFAConfig.from_dict(checkpoint["config"])
+    history = checkpoint.get("history") or []
+    last = history[-1] if history else {}
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "input_name": INPUT_NAME, "output_name": OUTPUT_NAME,
+        "input_shape": f"[batch, 4, {cfg.image_size}, {cfg.image_size}] float32",
+        "image_size": str(cfg.image_size), "feature_dim": str(cfg.feature_dim),
+        "normalisation": NORMALISATION,
+        "input_layout": "pair-1 start (ED), pair-1 end (ES), pair-2 start, pair-2 end (motion.triplets)",
+        "feature_layout": FEATURE_LAYOUT,
+        "config": json.dumps(cfg.to_dict(), sort_keys=True),
+        "train": json.dumps(checkpoint.get("train") or {}, sort_keys=True),
+        "epochs": str(checkpoint.get("epoch", 0)), "steps": str(checkpoint.get("step", 0)),
+        "val_psnr": f"{last['val_psnr']:.3f}" if "val_psnr" in last else "",
+        "naive_psnr": f"{last['naive_psnr']:.3f}" if "naive_psnr" in last else "",
+        "source_checkpoint": Path(checkpoint_path).name,
+        "model_hash": file_sha256(checkpoint_path),       # sha256 of the checkpoint the weights came from
+        "package_version": __version__,
+        "training_data": training_data or "unspecified",
+    }
+    return meta
+
+
+def export_onnx(checkpoint_path, out, *, training_data: str = "", opset: int = 20, max_batch: int = 4096) -> Path:
+    """Export the encoder of an IFA checkpoint to ``out`` (.onnx), written atomically. Returns the path."""
+    _need("torch", "export", "install the [train] extra (pip install 'infomotion-rt[train]')")
+    onnx = _need("onnx", "export", "install the [train] extra (pip install 'infomotion-rt[train]')")
+    _need("onnxscript", "export", "install the [train] extra (pip install 'infomotion-rt[train]')")
+    import torch
+
+    from .train import load_checkpoint, model_from_checkpoint
+
+    out = Path(out)
+    if out.suffix.lower() != ".onnx":
+        raise ConfigError(f"{out}: the export must end in .onnx")
+    ckpt = load_checkpoint(checkpoint_path)
+    encoder = model_from_checkpoint(ckpt, checkpoint_path).encoder.eval()
+    size = encoder.cfg.image_size
+    meta = onnx_metadata(ckpt, checkpoint_path, training_data)
+    batch = torch.export.Dim("batch", min=1, max=max_batch)
+    example = torch.rand(2, 4, size, size)
+    tmp = _atomic_target(out)
+    try:
+        with torch.no_grad():
+            program = torch.onnx.export(encoder, (example,), None, dynamo=True, opset_version=opset,
+                                        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                        dynamic_shapes={"frames": {0: batch}}, optimize=True, verbose=False)
+        model = program.model_proto
+        del model.metadata_props[:]
+        for key, value in meta.items():
+            entry = model.metadata_props.add()
+            entry.key, entry.value = key, value
+        model.producer_name, model.doc_string = "infomotion-rt", "IFA motion encoder: frames -> motion vector"
+        onnx.checker.check_model(model)
+        onnx.save_model(model, tmp)           # weights inline: the small encoder is a few MB
+        err = parity_error(encoder, tmp)
+        if not err <= PARITY_TOL:
+            raise DataError(f"{out}: ONNX Runtime output differs from torch by {err:.2e} (relative) > "
+                            f"{PARITY_TOL:g}; the export is not trustworthy")
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+PARITY_TOL = 1e-4
+
+
+def relative_error(got, ref) -> float:
+    """Largest per-vector relative L2 error between two (B, D) arrays."""
+    import numpy as np
+
+    got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
+    return float((np.linalg.norm(got - ref, axis=1) / np.maximum(np.linalg.norm(ref, axis=1), 1e-12)).max())
+
+
+def parity_error(encoder, onnx_path, batches=(1, 7), seed: int = 0) -> float:
+    """Worst relative error of ONNX Runtime (CPU) against the torch encoder on random frames."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    size = encoder.cfg.image_size
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for b in batches:
+        x = rng.random((b, 4, size, size), dtype=np.float32)
+        with torch.no_grad():
+            ref = encoder(torch.from_numpy(x)).numpy()
+        worst = max(worst, relative_error(sess.run([OUTPUT_NAME], {INPUT_NAME: x})[0], ref))
+    return worst
+
+
+def check_metadata(meta: dict, path) -> dict:
+    """Validate exported metadata (ONNX metadata_props or a plan's sidecar copy); DataError naming ``path``."""
+    if meta.get("format") != FORMAT:
+        raise DataError(f"{path}: not an infomotion-rt encoder export (metadata 'format' is "
+                        f"{meta.get('format', 'missing')!r}; re-export with 'infomotion-rt export')")
+    if not str(meta.get("format_version", "")).isdigit() or int(meta["format_version"]) > int(FORMAT_VERSION):
+        raise DataError(f"{path}: export format version {meta.get('format_version')!r} is not one this "
+                        f"toolkit reads (<= {FORMAT_VERSION})")
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise DataError(f"{path}: export metadata lacks {', '.join(missing)}")
+    try:
+        size, dim = int(meta["image_size"]), int(meta["feature_dim"])
+        json.loads(meta["config"])
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{path}: malformed export metadata ({exc})") from exc
+    if size < 16 or dim < 1:
+        raise DataError(f"{path}: implausible image_size {size} / feature_dim {dim} in the metadata")
+    return meta
+
+
+# ------------------------------------------------------------------------------------- TensorRT
+
+def sidecar_path(plan) -> Path:
+    plan = Path(plan)
+    return plan.with_name(plan.name + SIDECAR_SUFFIX)
+
+
+def read_sidecar(plan) -> dict:
+    """The JSON sidecar of a TensorRT plan, validated; DataError naming the file otherwise."""
+    path = sidecar_path(plan)
+    if not path.is_file():
+        raise DataError(f"{path}: sidecar of {Path(plan).name} not found (build-engine writes it beside the plan)")
+    try:
+        side = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(side, dict) or side.get("format") != FORMAT + "/tensorrt":
+        raise DataError(f"{path}: not an infomotion-rt TensorRT sidecar")
+    missing = [k for k in SIDECAR_KEYS if k not in side]
+    if missing:
+        raise DataError(f"{path}: sidecar lacks {', '.join(missing)}")
+    if not 1 <= int(side["min_batch"]) <= int(side["opt_batch"]) <= int(side["max_batch"]):
+        raise DataError(f"{path}: batch profile must satisfy 1 <= min <= opt <= max, got "
+                        f"{side['min_batch']}/{side['opt_batch']}/{side['max_batch']}")
+    check_metadata(side["metadata"], path)
+    return side
+
+
+def import_tensorrt(what: str):
+    return _need("tensorrt", what, "install NVIDIA TensorRT (pip install tensorrt) on a machine with an NVIDIA "
+                 "GPU, or use the .onnx model with ONNX Runtime")
+
+
+def build_engine(onnx_path, out, *, fp16: bool = False, min_batch: int = 1, opt_batch: int = 16,
+                 max_batch: int = 64, workspace_mb: int = 1024, log=None) -> Path:
+    """Build a TensorRT plan from an exported encoder; writes ``out`` and ``out + '.json'`` atomically.
+
+    FP16: with ``BuilderFlag.FP16`` where the installed TensorRT has it (<= 10.x). TensorRT 11 builds only
+    strongly typed networks (precision follows the ONNX tensor types), so there the FP32 export stays FP32
+    and a note says so. Unverified here: TensorRT cannot be installed on the development machines.
+    """
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    onnx_path, out = Path(onnx_path), Path(out)
+    if out.suffix.lower() not in (".plan", ".engine"):
+        raise ConfigError(f"{out}: a TensorRT engine must end in .plan or .engine")
+    if not 1 <= min_batch <= opt_batch <= max_batch:
+        raise ConfigError(f"batch profile must satisfy 1 <= min <= opt <= max, got {min_batch}/{opt_batch}/{max_batch}")
+    from ..runtime import file_sha256
+    from ..runtime.onnx_backend import read_onnx_metadata
+
+    meta = check_metadata(read_onnx_metadata(onnx_path), onnx_path)
+    trt = import_tensorrt("build-engine")
+    size = int(meta["image_size"])
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    creation = trt.NetworkDefinitionCreationFlag
+    has_fp16_flag = hasattr(trt.BuilderFlag, "FP16")
+    flags = 0
+    # TensorRT 10: strongly typed only when no FP16 mixing is wanted; TensorRT 11: always (the flag is ignored)
+    if hasattr(creation, "STRONGLY_TYPED") and not (fp16 and has_fp16_flag):
+        flags |= 1 << int(creation.STRONGLY_TYPED)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(onnx_path.read_bytes()):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise DataError(f"{onnx_path}: TensorRT cannot parse the model ({errors})")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
+    profile = builder.create_optimization_profile()
+    profile.set_shape(meta["input_name"], (min_batch, 4, size, size), (opt_batch, 4, size, size),
+                      (max_batch, 4, size, size))
+    config.add_optimization_profile(profile)
+    precision = "fp32"
+    if fp16 and has_fp16_flag:
+        if not getattr(builder, "platform_has_fast_fp16", True):
+            log("note: this GPU has no fast FP16; building FP16 anyway as asked")
+        config.set_flag(trt.BuilderFlag.FP16)
+        precision = "fp16"
+    elif fp16:
+        log(f"note: TensorRT {trt.__version__} has no FP16 builder flag (strongly typed networks only); "
+            "the FP32 export is built as FP32")
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise DataError(f"{onnx_path}: TensorRT failed to build an engine (see the TensorRT log above)")
+    gpu, cc = _gpu_identity()
+    side = {"format": FORMAT + "/tensorrt", "tensorrt_version": trt.__version__, "gpu": gpu,
+            "compute_capability": cc, "input_name": meta["input_name"], "output_name": meta["output_name"],
+            "image_size": size, "feature_dim": int(meta["feature_dim"]), "min_batch": min_batch,
+            "opt_batch": opt_batch, "max_batch": max_batch, "precision": precision,
+            "onnx_sha256": file_sha256(onnx_path), "source_onnx": onnx_path.name, "metadata": meta}
+    for target, payload in ((out, bytes(serialized)), (sidecar_path(out), json.dumps(side, indent=2).encode())):
+        tmp = _atomic_target(target)
+        try:
+            Path(tmp).write_bytes(payload)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return out
+
+
+def _gpu_identity() -> tuple[str, str]:
+    """(GPU name, compute capability 'major.minor') of device 0, through cuda-python."""
+    from ..runtime.tensorrt_backend import cuda_runtime
+
+    cudart = cuda_runtime()
+    err, prop = cudart.cudaGetDeviceProperties(0)
+    if int(err) != 0:
+        raise DependencyError(f"no CUDA device visible (cudaGetDeviceProperties: {err})")
+    name = prop.name.decode(errors="replace").rstrip("\x00") if isinstance(prop.name, bytes) else str(prop.name)
+    return name, f"{prop.major}.{prop.minor}"

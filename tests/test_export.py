@@ -1,0 +1,93 @@
+"""ONNX export: the encoder only, dynamic batch, metadata, and parity with torch (random and phantom frames)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+
+from click.testing import CliRunner  # noqa: E402
+from ifa_fixtures import tiny_phantom  # noqa: E402,F401  (fixture)
+from onnx_fixtures import tiny_export  # noqa: E402,F401  (fixture)
+from infomotion_rt.cli import cli  # noqa: E402
+from infomotion_rt.data.echonet import load_dataset  # noqa: E402
+from infomotion_rt.errors import ConfigError, DataError  # noqa: E402
+from infomotion_rt.motion.export import FORMAT, REQUIRED_META, export_onnx, relative_error  # noqa: E402
+from infomotion_rt.motion.ifa import CONFIGS  # noqa: E402
+from infomotion_rt.motion.triplets import endpoint_input  # noqa: E402
+from infomotion_rt.runtime import file_sha256, load_encoder  # noqa: E402
+
+TOL = 1e-4
+
+
+def test_export_is_the_encoder_with_a_dynamic_batch_and_metadata(tiny_export):
+    ckpt, path = tiny_export
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    (inp,), (out,) = model.graph.input, model.graph.output
+    dims = [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim]
+    assert inp.name == "frames" and isinstance(dims[0], str) and dims[1:] == [4, 32, 32]
+    assert out.name == "motion" and out.type.tensor_type.shape.dim[1].dim_value == CONFIGS["tiny"].feature_dim
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert set(REQUIRED_META) <= set(meta) and meta["format"] == FORMAT
+    assert meta["image_size"] == "32" and meta["feature_dim"] == str(CONFIGS["tiny"].feature_dim)
+    assert meta["model_hash"] == file_sha256(ckpt) and meta["training_data"] == "unit test"
+    assert "[0, 1]" in meta["normalisation"] and "scale(1/8, 1/16)" in meta["feature_layout"]
+    assert '"name": "tiny"' in meta["config"] and meta["package_version"]
+    assert not list(path.parent.glob("*.tmp"))           # written atomically
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_onnxruntime_matches_torch_on_random_frames(tiny_export, batch):
+    ckpt, path = tiny_export
+    x = np.random.default_rng(batch).random((batch, 4, 32, 32), dtype=np.float32)
+    ref, got = load_encoder(ckpt, "cpu", 1)(x), load_encoder(path, "cpu", 1)(x)
+    assert got.shape == ref.shape == (batch, CONFIGS["tiny"].feature_dim)
+    assert relative_error(got, ref) < TOL
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_onnxruntime_matches_torch_on_phantom_frames(tiny_export, tiny_phantom, batch):
+    ckpt, path = tiny_export
+    recs = load_dataset(tiny_phantom, progress=False).records[:batch]
+    x = np.stack([endpoint_input(r, 32) for r in recs])
+    ref, got = load_encoder(ckpt, "cpu", 1)(x), load_encoder(path, "cpu", 1)(x)
+    assert np.abs(ref).max() > 0 and relative_error(got, ref) < TOL
+
+
+def test_export_refuses_bad_input(tiny_export, tmp_path):
+    ckpt, _ = tiny_export
+    with pytest.raises(ConfigError, match=r"\.onnx"):
+        export_onnx(ckpt, tmp_path / "model.bin")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(DataError, match="junk.pt"):
+        export_onnx(junk, tmp_path / "x.onnx")
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_export_cli_error_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"x")
+    r = subprocess.run([sys.executable, "-m", "infomotion_rt.cli", "export", str(junk), "--out",
+                        str(tmp_path / "o.onnx")], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "junk.pt" in r.stderr
+
+
+def test_export_cli(tiny_export, tmp_path, monkeypatch):
+    ckpt, _ = tiny_export
+    calls = []
+    import infomotion_rt.motion.export as ex
+
+    def fake(checkpoint, out, training_data="", opset=20):       # the exporter itself is tested above
+        calls.append((checkpoint, out, training_data, opset))
+        out = tmp_path / "m.onnx"
+        out.write_bytes(b"x" * 1000)
+        return out
+    monkeypatch.setattr(ex, "export_onnx", fake)
+    r = CliRunner().invoke(cli, ["export", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--training-data", "ph"])
+    assert r.exit_code == 0, r.output
+    assert calls == [(str(ckpt), str(tmp_path / "m.onnx"), "ph", 20)] and "wrote" in r.output
