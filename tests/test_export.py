@@ -91,3 +91,21 @@ def test_export_cli(tiny_export, tmp_path, monkeypatch):
     r = CliRunner().invoke(cli, ["export", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--training-data", "ph"])
     assert r.exit_code == 0, r.output
     assert calls == [(str(ckpt), str(tmp_path / "m.onnx"), "ph", 20)] and "wrote" in r.output
+
+
+def test_shipped_encoder_matches_its_checkpoint():
+    """The shipped ONNX against the checkpoint it was exported from. That checkpoint is not committed (the recipe
+    models/train_shipped_encoder.sh makes it): set INFOMOTION_RT_SHIPPED_PT to its path to run this."""
+    import os
+
+    from infomotion_rt.runtime import default_engine
+
+    pt = os.environ.get("INFOMOTION_RT_SHIPPED_PT")
+    if not pt:
+        pytest.skip("INFOMOTION_RT_SHIPPED_PT not set (path of the recipe's ifa_small.pt)")
+    ref, got = load_encoder(pt, "cpu", 1), load_encoder(default_engine(), "cpu", 1)
+    assert got.metadata["model_hash"] == file_sha256(pt)
+    rng = np.random.default_rng(0)
+    for batch in (1, 7):
+        x = rng.random((batch, 4, 112, 112), dtype=np.float32)
+        assert relative_error(got(x), ref(x)) < TOL
