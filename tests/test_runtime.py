@@ -126,7 +126,9 @@ def test_tensorrt_missing_library_is_a_clear_error(tmp_path, monkeypatch):
     plan.write_bytes(b"plan")
     _sidecar(plan)
     with pytest.raises(DependencyError, match="tensorrt"):
-        load_encoder(plan)
+        load_encoder(plan, device="auto")
+    with pytest.raises(ConfigError, match="GPU only"):
+        load_encoder(plan, device="cpu")
     from infomotion_rt.motion.export import build_engine
 
     with pytest.raises(DependencyError, match="TensorRT"):

@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from ..errors import DataError, DependencyError
+from ..errors import ConfigError, DataError, DependencyError
 from . import MotionEncoder
 
 
@@ -45,6 +45,9 @@ class TensorRTEncoder(MotionEncoder):
         super().__init__(path, device, threads)
         from ..motion.export import _gpu_identity, import_tensorrt, read_sidecar
 
+        if device.lower() == "cpu":
+            raise ConfigError(f"{self.path}: TensorRT engines run on an NVIDIA GPU only; use --device auto/cuda, "
+                              "or the .onnx model for the CPU")
         side = read_sidecar(self.path)                       # validated before any GPU library is touched
         trt = import_tensorrt(f"{self.path.name}")
         self._cudart = cuda_runtime()
