@@ -57,20 +57,10 @@ class BenchmarkConfig:
 
 
 def find_default_engine() -> Path:
-    """The shipped motion encoder (issue 5: models/); a one-line error while none is shipped."""
-    try:
-        from ..runtime import default_engine  # provided once the shipped encoder lands
-        return Path(default_engine())
-    except ImportError:
-        pass
-    here = Path(__file__).resolve()
-    for d in (here.parents[1] / "models", here.parents[3] / "models"):
-        for suffix in (".onnx", ".pt"):
-            found = sorted(d.glob(f"*{suffix}")) if d.is_dir() else []
-            if found:
-                return found[0]
-    raise DataError("no shipped motion encoder in models/ (issue 5 not landed); pass --features FILE "
-                    "or --engine MODEL (e.g. one trained with train-ifa)")
+    """The encoder shipped in the package (issue 5); a one-line DataError when it is missing."""
+    from ..runtime import default_engine
+
+    return Path(default_engine())
 
 
 def _motion_features(pool_dir, features, engine, out_dir: Path, progress: bool):
@@ -100,7 +90,9 @@ def _restrict(fs, names: list[str], ef: dict, what: str, notes: list[str]):
 
 
 def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, engine=None, synthetic=None,
-                  synthetic_features=None, progress: bool = True, log=print) -> dict:
+                  synthetic_features=None, progress: bool = True, log=print, whole_real=None) -> dict:
+    """Run the benchmark into ``out_dir``. ``whole_real`` = (result dict, checkpoint path) of an earlier
+    run's Whole Real row on the same data and settings, reused instead of retrained."""
     from tqdm import tqdm
 
     from ..select import SelectConfig, select_features, write_selection
@@ -126,11 +118,16 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     def save():
         atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")
 
-    log(f"Whole Real: {len(real_train)} TRAIN videos x {ev.runs} runs x {cfg.whole_eval.train.epochs} epochs "
-        f"({ev.setting.label()})")
-    whole_pt = out_dir / "ef_whole_real.pt"
-    whole_real = run_protocol(real_train, test, cfg.whole_eval, train_source=real_src, progress=progress, label="whole real",
-                              save_first=whole_pt)
+    if whole_real is not None:
+        whole_real, whole_pt = whole_real[0], Path(whole_real[1])
+        log(f"Whole Real: reusing {whole_pt}")
+    else:
+        log(f"Whole Real: {len(real_train)} TRAIN videos x {ev.runs} runs x {cfg.whole_eval.train.epochs} epochs "
+            f"({ev.setting.label()})")
+        whole_pt = out_dir / "ef_whole_real.pt"
+        whole_real = run_protocol(real_train, test, cfg.whole_eval, train_source=real_src, progress=progress,
+                                  label="whole real", save_first=whole_pt)
+    results["whole_real_model"] = str(whole_pt)
     if synthetic:
         syn = load_dataset(synthetic, progress=progress)
         pool_dir, pool = synthetic, list(syn.records)
@@ -161,6 +158,8 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     results["groups"][group] = g
     if synthetic:
         results["whole_real"] = whole_real
+        if cfg.trust_synthetic_labels:
+            notes.append(f"{synthetic}: EF labels trusted (not relabelled)")
     save()
     jobs = [(m, v) for m in cfg.methods for v in cfg.vpcs]
     bar = tqdm(total=len(jobs) * ev.runs, desc="benchmark", unit="run", disable=not progress)
