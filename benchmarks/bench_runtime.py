@@ -2,7 +2,7 @@
 videos in one run.
 
     .venv/bin/python benchmarks/bench_runtime.py DATA_DIR --pt ifa_small.pt [--onnx ifa_small.onnx]
-        [--threads 2] [--batch-sizes 1 4 16 32] [--max-videos N] [--repeats 2]
+        [--threads 2] [--batch-sizes 1 4 16 32] [--split TEST] [--max-videos N] [--repeats 2]
 
 Without --onnx the checkpoint is exported to a temporary ONNX file first (so both backends run the very same
 weights); with --onnx the two are checked for parity before anything is timed. Prints:
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -48,9 +49,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 16, 32])
     ap.add_argument("--extract-batch", type=int, default=16)
+    ap.add_argument("--split", default=None, help="only this split (TRAIN/VAL/TEST), for a shorter run")
     ap.add_argument("--max-videos", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)       # figures appear as they are measured
 
     from infomotion_rt.data.echonet import load_dataset
     from infomotion_rt.features import ExtractConfig, extract_features
@@ -63,9 +66,9 @@ def main() -> None:
     encs = {"torch eager": load_encoder(args.pt, "cpu", args.threads),
             "onnxruntime": load_encoder(onnx_path, "cpu", args.threads)}
     ds = load_dataset(args.data_dir, progress=False)
-    recs = ds.records[: args.max_videos]
+    recs = (ds.split(args.split) if args.split else list(ds.records))[: args.max_videos]
     n = len(recs)
-    print(f"# runtime benchmark: {n} videos of {args.data_dir}; model {args.pt} vs {onnx_path}; "
+    print(f"# runtime benchmark: {n} videos of {args.data_dir} ({args.split or 'all splits'}); model {args.pt} vs {onnx_path}; "
           f"{args.threads} threads; {os.cpu_count()} CPUs; load average {load()}")
     for name, enc in encs.items():
         print(f"#   {name:12s}: {enc.runtime}")
@@ -97,7 +100,7 @@ def main() -> None:
         if args.max_videos is not None:
             print("   (skipped: --max-videos limits only the timing passes above)")
             break
-        cfg = ExtractConfig(batch_size=args.extract_batch, threads=args.threads, device="cpu")
+        cfg = ExtractConfig(split=args.split, batch_size=args.extract_batch, threads=args.threads, device="cpu")
         res = extract_features(args.data_dir, args.pt if k == "torch eager" else onnx_path, tmp / f"{k[:5]}.npz",
                                cfg, encoder=enc, progress=False)
         rates[k] = res.n_new / res.wall_s
