@@ -219,8 +219,9 @@ def build_engine(onnx_path, out, *, fp16: bool = False, min_batch: int = 1, opt_
     onnx_path, out = Path(onnx_path), Path(out)
     if out.suffix.lower() not in (".plan", ".engine"):
         raise ConfigError(f"{out}: a TensorRT engine must end in .plan or .engine")
-    if not 1 <= min_batch <= opt_batch <= max_batch:
-        raise ConfigError(f"batch profile must satisfy 1 <= min <= opt <= max, got {min_batch}/{opt_batch}/{max_batch}")
+    opt_batch = min(max(opt_batch, min_batch), max_batch)   # the default 16 follows a smaller --max-batch
+    if not 1 <= min_batch <= max_batch:
+        raise ConfigError(f"batch profile must satisfy 1 <= min <= max, got min {min_batch}, max {max_batch}")
     from ..runtime import file_sha256
     from ..runtime.onnx_backend import read_onnx_metadata
 
