@@ -71,6 +71,9 @@ def fake_tensorrt(version="10.9.0", fp16_flag=True):
         def set_flag(self, flag):
             trt.log["config_flags"].append(flag)
 
+        def clear_flag(self, flag):
+            trt.log["config_flags"].append(-flag)
+
     class Builder:
         platform_has_fast_fp16 = True
 
@@ -164,7 +167,7 @@ def test_build_strongly_typed_where_there_is_no_fp16_flag(fake, tmp_path):
     trt = fake("11.0.0", fp16_flag=False)
     notes = []
     plan = build_engine(default_engine(), tmp_path / "ifa.engine", fp16=True, log=notes.append)
-    assert trt.log["flags"] == 1 << 5 and trt.log["config_flags"] == []
+    assert trt.log["flags"] == 1 << 5 and trt.log["config_flags"] == [-trt.BuilderFlag.TF32]   # strict FP32
     assert read_sidecar(plan)["precision"] == "fp32" and "strongly typed" in notes[0]
 
 

@@ -253,9 +253,12 @@ def build_engine(onnx_path, out, *, fp16: bool = False, min_batch: int = 1, opt_
             log("note: this GPU has no fast FP16; building FP16 anyway as asked")
         config.set_flag(trt.BuilderFlag.FP16)
         precision = "fp16"
-    elif fp16:
-        log(f"note: TensorRT {trt.__version__} has no FP16 builder flag (strongly typed networks only); "
-            "the FP32 export is built as FP32")
+    else:
+        if fp16:
+            log(f"note: TensorRT {trt.__version__} has no FP16 builder flag (strongly typed networks only); "
+                "the FP32 export is built as FP32")
+        if hasattr(trt.BuilderFlag, "TF32"):      # plain FP32 math, so the plan matches ONNX Runtime closely
+            config.clear_flag(trt.BuilderFlag.TF32)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise DataError(f"{onnx_path}: TensorRT failed to build an engine (see the TensorRT log above)")
