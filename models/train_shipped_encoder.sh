@@ -9,12 +9,14 @@ cd "$(dirname "$0")/.."
 WORK="${1:-/tmp/infomotion-shipdata}"
 CLI="${INFOMOTION_RT:-infomotion-rt}"
 SEED=1234
-N=300
-EPOCHS=8
+N="${N:-300}"                 # N / EPOCHS / OUT overrides are for smoke runs only; the shipped file used the defaults
+EPOCHS="${EPOCHS:-8}"
+OUT="${OUT:-python/infomotion_rt/models/ifa_small.onnx}"
+mkdir -p "$WORK"
 
 "$CLI" phantom "$WORK/data" --n "$N" --seed "$SEED" --overwrite
 "$CLI" train-ifa "$WORK/data" --out "$WORK/ifa_small.pt" --config small --epochs "$EPOCHS" \
     --seed 0 --threads 1 2>&1 | tee "$WORK/train.log"
-"$CLI" export "$WORK/ifa_small.pt" --out python/infomotion_rt/models/ifa_small.onnx \
+"$CLI" export "$WORK/ifa_small.pt" --out "$OUT" \
     --training-data "phantom --n $N --seed $SEED (EchoNet-Dynamic layout), train-ifa --config small --epochs $EPOCHS --seed 0"
-echo "shipped encoder: python/infomotion_rt/models/ifa_small.onnx (update models/MODEL_CARD.md from $WORK/train.log)"
+echo "shipped encoder: $OUT (update models/MODEL_CARD.md from $WORK/train.log)"
