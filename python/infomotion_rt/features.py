@@ -8,9 +8,7 @@ Features file (``.npz``, written atomically, read with ``allow_pickle=False``):
 from __future__ import annotations
 
 import json
-import os
 import queue
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import ConfigError, DataError, InfoMotionError, ProblemLog
 
 # ---------------------------------------------------------------------------------------------
@@ -77,17 +76,10 @@ def write_features(path, fs: FeatureSet) -> Path:
         raise DataError(f"{path}: features meta lacks {', '.join(missing)}")
     if len(set(fs.names.tolist())) != len(fs.names):
         raise DataError(f"{path}: duplicate video names in the feature set")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:  # a file object, so numpy does not append '.npz'
-            np.savez(fh, names=fs.names.astype(str), features=fs.features.astype(np.float32),
-                     ef=fs.ef.astype(np.float64), split=fs.split.astype(str),
-                     meta=np.array(json.dumps(fs.meta, sort_keys=True)))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: numpy appends no '.npz'
+        np.savez(fh, names=fs.names.astype(str), features=fs.features.astype(np.float32),
+                 ef=fs.ef.astype(np.float64), split=fs.split.astype(str),
+                 meta=np.array(json.dumps(fs.meta, sort_keys=True)))
     return path
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import ConfigError, DependencyError
 
 # faiss and infomap are both SWIG modules sharing one SWIG type table: when infomap is imported
@@ -292,10 +293,7 @@ def plot_class_graphs(panels: list[tuple], path, max_nodes: int = 600, seed: int
                    edgecolors="black", linewidths=1.2, zorder=3)
         ax.set_title(f"{title}\n{len(np.unique(comm))} communities, {len(selected)} selected (stars)", fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return Path(path)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from . import graph
 from .data.classes import DEFAULT_CLASSES, EFClasses
+from .atomic import atomic_dir, atomic_write_csv, check_folder_target
 from .errors import ConfigError, DataError
 from .features import FeatureSet
 
@@ -275,25 +275,10 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
 
 # --- outputs --------------------------------------------------------------------------------
 
-def _atomic_csv(path: Path, header, rows) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(header)
-            w.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_selection(path, rows: list[dict]) -> Path:
     """selection.csv; an unknown centrality (random) is written as an empty cell."""
     out = [[r[c] if not (c == "centrality" and np.isnan(r[c])) else "" for c in SELECTION_COLUMNS] for r in rows]
-    return _atomic_csv(Path(path), SELECTION_COLUMNS, out)
+    return atomic_write_csv(path, SELECTION_COLUMNS, out)
 
 
 def _stem(name: str) -> str:
@@ -319,8 +304,7 @@ def export_dataset(names, data_dir, out_dir) -> Path:
     keep = {_stem(n) for n in names}
     if not (data_dir / "FileList.csv").is_file():
         raise DataError(f"{data_dir}: no FileList.csv (--data must be an EchoNet-layout folder)")
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise ConfigError(f"{out_dir}: export folder exists and is not empty")
+    check_folder_target(out_dir)
     header, rows, listed = _filtered_csv(data_dir / "FileList.csv", keep)
     if listed != keep:
         raise DataError(f"{data_dir / 'FileList.csv'}: selected videos not listed: {_short(sorted(keep - listed))}")
@@ -332,25 +316,17 @@ def export_dataset(names, data_dir, out_dir) -> Path:
         if found is None:
             raise DataError(f"{data_dir / 'Videos'}: video {name} not found")
         videos[name] = found
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        _atomic_csv(tmp / "FileList.csv", header, rows)
+    with atomic_dir(out_dir) as tmp:
+        atomic_write_csv(tmp / "FileList.csv", header, rows)
         if (data_dir / "VolumeTracings.csv").is_file():
             vh, vrows, _ = _filtered_csv(data_dir / "VolumeTracings.csv", keep)
-            _atomic_csv(tmp / "VolumeTracings.csv", vh, vrows)
+            atomic_write_csv(tmp / "VolumeTracings.csv", vh, vrows)
         (tmp / "Videos").mkdir()
-        for name, src in videos.items():
+        for src in videos.values():
             try:
                 os.link(src, tmp / "Videos" / src.name)
             except OSError:
                 shutil.copy2(src, tmp / "Videos" / src.name)
-        if out_dir.exists():
-            out_dir.rmdir()
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

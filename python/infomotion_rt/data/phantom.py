@@ -16,11 +16,8 @@ The folder is built next to OUT_DIR under a temporary name and renamed into plac
 
 from __future__ import annotations
 
-import csv
 import json
 import multiprocessing
-import os
-import shutil
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -30,6 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..atomic import atomic_dir, atomic_write_csv, check_folder_target
 from ..errors import ConfigError, VideoError
 from .classes import DEFAULT_CLASSES
 from .phantom_params import STYLES, VideoParams, video_params
@@ -38,6 +36,7 @@ from .phases import disk_volume
 
 FILELIST_COLUMNS = ["FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split"]
 TRACING_COLUMNS = ["FileName", "X1", "Y1", "X2", "Y2", "Frame"]
+OVERWRITE_HINT = " (use --overwrite to replace it)"
 TRUTH_FILE = "phantom_truth.json"
 
 
@@ -120,31 +119,6 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core already
 
 
-def _write_csv(path: Path, header, rows) -> None:
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
-
-
-def _check_target(out_dir: Path, overwrite: bool) -> None:
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise ConfigError(f"{out_dir}: exists and is not a folder")
-        if any(out_dir.iterdir()) and not overwrite:
-            raise ConfigError(f"{out_dir}: folder exists and is not empty (use --overwrite to replace it)")
-
-
-def _move_into_place(tmp: Path, out_dir: Path) -> None:
-    if out_dir.exists():
-        trash = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        os.replace(out_dir, trash)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(tmp, out_dir)
-
-
 def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int | None = None,
              workers: int = 1, preview: bool = False, overwrite: bool = False,
              progress: bool = True) -> PhantomSummary:
@@ -152,14 +126,11 @@ def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int
     cfg = PhantomConfig(n=n, seed=seed, style=style, frames=frames, workers=workers, preview=preview,
                         overwrite=overwrite)
     out_dir = Path(out_dir)
-    _check_target(out_dir, cfg.overwrite)
+    check_folder_target(out_dir, cfg.overwrite, OVERWRITE_HINT)
     video_params(cfg.seed, 0, cfg.style, cfg.frames)  # bad options fail before any work
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "Videos").mkdir(parents=True)
     start = time.perf_counter()
-    try:
+    with atomic_dir(out_dir, cfg.overwrite, OVERWRITE_HINT) as tmp:
+        (tmp / "Videos").mkdir()
         tasks = [(cfg.seed, i, cfg.style, cfg.frames, str(tmp / "Videos")) for i in range(cfg.n)]
         bar = tqdm(total=cfg.n, desc=f"phantom {out_dir.name}", unit="video", disable=not progress)
         results = []
@@ -174,9 +145,9 @@ def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int
                     results.append(res)
                     bar.update()
         bar.close()
-        _write_csv(tmp / "FileList.csv", FILELIST_COLUMNS, [r[0] for r in results])
+        atomic_write_csv(tmp / "FileList.csv", FILELIST_COLUMNS, [r[0] for r in results])
         if cfg.style == "dynamic":
-            _write_csv(tmp / "VolumeTracings.csv", TRACING_COLUMNS, [row for r in results for row in r[1]])
+            atomic_write_csv(tmp / "VolumeTracings.csv", TRACING_COLUMNS, [row for r in results for row in r[1]])
         truths = [r[2] for r in results]
         meta = {"generator": "infomotion-rt phantom", "format": 1, "seed": cfg.seed, "style": cfg.style,
                 "frames": cfg.frames, "videos": truths}
@@ -186,11 +157,6 @@ def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int
             from .phantom_preview import write_preview
 
             preview_path = write_preview(tmp, [video_params(cfg.seed, i, cfg.style, cfg.frames) for i in range(cfg.n)])
-        _check_target(out_dir, cfg.overwrite)  # something may have appeared while we worked
-        _move_into_place(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     seconds = time.perf_counter() - start
     splits = Counter(t["split"] for t in truths)
     classes = Counter(t["ef_class"] for t in truths)

@@ -20,7 +20,7 @@ import numpy as np
 from ..data.echonet import load_dataset
 from ..errors import ConfigError, DataError
 from .clips import ClipSource
-from .io import atomic_write_text
+from ..atomic import atomic_write_text
 from .metrics import summarize_runs
 from .protocol import EvalConfig, one_run, run_protocol, require_test_split
 from .relabel import relabel

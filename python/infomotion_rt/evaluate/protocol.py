@@ -17,7 +17,7 @@ import numpy as np
 from ..data.echonet import load_dataset, strip_suffix
 from ..errors import ConfigError, DataError
 from .clips import ClipSource
-from .io import atomic_write_text
+from ..atomic import atomic_write_text
 from .metrics import score, summarize_runs
 from .regressor import Setting, get_setting, save_checkpoint
 from .training import TrainConfig, predict, train_regressor

@@ -14,11 +14,10 @@ loads with ``torch.load(weights_only=True)``. torch is imported inside functions
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from ..atomic import atomic_path
 from ..errors import ConfigError, DataError, DependencyError
 from .clips import ClipConfig
 
@@ -196,14 +195,8 @@ def save_checkpoint(path, model, setting: Setting, norm: dict, extra: dict | Non
     config = {"format": CHECKPOINT_FORMAT, "setting": setting.name, "label": setting.label(),
               "model": asdict(setting.model), "clips": asdict(setting.clips), "norm": norm, **(extra or {})}
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save({"state_dict": state, "config": json.dumps(config)}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

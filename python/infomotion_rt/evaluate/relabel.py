@@ -22,7 +22,7 @@ from ..data.echonet import load_dataset
 from ..errors import DataError
 from ..features import make_feature_set, make_meta, write_features
 from .clips import ClipSource
-from .io import atomic_write_csv
+from ..atomic import atomic_write_csv
 from .regressor import load_checkpoint
 from .training import predict
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DependencyError
-from .io import atomic_write_bytes, atomic_write_csv, atomic_write_text
+from ..atomic import atomic_write_bytes, atomic_write_csv, atomic_write_text
 
 DISPLAY = {"random": "Random", "kmeans": "Kmeans", "infodist": "InfoDist", "infomotion": "InfoMotion",
            "kcenter": "k-center", "herding": "Herding"}

@@ -15,11 +15,10 @@ not be run on the machines this toolkit was developed on (see the README).
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from ..atomic import atomic_path, atomic_write_bytes
 from ..errors import ConfigError, DataError, DependencyError
 
 FORMAT = "infomotion-rt/ifa-encoder"
@@ -32,13 +31,6 @@ SIDECAR_SUFFIX = ".json"
 SIDECAR_KEYS = ("format", "tensorrt_version", "gpu", "compute_capability", "input_name", "output_name",
                 "image_size", "feature_dim", "min_batch", "opt_batch", "max_batch", "precision", "onnx_sha256",
                 "metadata")
-
-
-def _atomic_target(out: Path) -> str:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    return tmp
 
 
 def _need(module: str, what: str, hint: str):
@@ -99,8 +91,7 @@ def export_onnx(checkpoint_path, out, *, training_data: str = "", opset: int = 2
     meta = onnx_metadata(ckpt, checkpoint_path, training_data)
     batch = torch.export.Dim("batch", min=1, max=max_batch)
     example = torch.rand(2, 4, size, size)
-    tmp = _atomic_target(out)
-    try:
+    with atomic_path(out) as tmp:
         with torch.no_grad():
             program = torch.onnx.export(encoder, (example,), None, dynamo=True, opset_version=opset,
                                         input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
@@ -112,15 +103,11 @@ def export_onnx(checkpoint_path, out, *, training_data: str = "", opset: int = 2
             entry.key, entry.value = key, value
         model.producer_name, model.doc_string = "infomotion-rt", "IFA motion encoder: frames -> motion vector"
         onnx.checker.check_model(model)
-        onnx.save_model(model, tmp)           # weights inline: the small encoder is a few MB
-        err = parity_error(encoder, tmp)
+        onnx.save_model(model, str(tmp))      # weights inline: the small encoder is a few MB
+        err = parity_error(encoder, str(tmp))
         if not err <= PARITY_TOL:
             raise DataError(f"{out}: ONNX Runtime output differs from torch by {err:.2e} (relative) > "
                             f"{PARITY_TOL:g}; the export is not trustworthy")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out
 
 
@@ -268,14 +255,8 @@ def build_engine(onnx_path, out, *, fp16: bool = False, min_batch: int = 1, opt_
             "image_size": size, "feature_dim": int(meta["feature_dim"]), "min_batch": min_batch,
             "opt_batch": opt_batch, "max_batch": max_batch, "precision": precision,
             "onnx_sha256": file_sha256(onnx_path), "source_onnx": onnx_path.name, "metadata": meta}
-    for target, payload in ((out, bytes(serialized)), (sidecar_path(out), json.dumps(side, indent=2).encode())):
-        tmp = _atomic_target(target)
-        try:
-            Path(tmp).write_bytes(payload)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    atomic_write_bytes(out, bytes(serialized))
+    atomic_write_bytes(sidecar_path(out), json.dumps(side, indent=2).encode())
     return out
 
 

@@ -9,8 +9,6 @@ pickle runs): ``format``, ``version``, ``config`` (IFAConfig as JSON-able types)
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..atomic import atomic_path
 from ..errors import ConfigError, DataError, DependencyError
 from .ifa import IFAConfig, IFANet, get_config
 from .losses import ifa_loss, psnr
@@ -73,15 +72,8 @@ def save_checkpoint(path, model: IFANet, optimizer=None, scheduler=None, epoch: 
              "scheduler": scheduler.state_dict() if scheduler is not None else {},
              "epoch": int(epoch), "step": int(step),
              "train": asdict(train_cfg) if train_cfg is not None else {}, "history": list(history or [])}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
