@@ -108,9 +108,11 @@ def plot_bars(results: dict, path) -> Path:
             ax.set_ylabel("accuracy %")
             ax.set_ylim(0, 100)
             ax.set_title(f"Dist. {group}, {block}", fontsize=10)
-            ax.legend(fontsize=8, loc="lower right")
+    # one legend for the figure, below the panels, so it never covers a bar
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     fig.suptitle(results["setting"], fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
