@@ -32,6 +32,7 @@ def test_info_counts_ranges_and_problems(tmp_path):
     assert any(l.split()[:1] == ["TRAIN"] and l.split()[-1] == "2" for l in out)
     assert any(l.split()[0] == "all" and l.split()[4:] == ["3", "1", "4"] for l in out)  # Normal 3, Hyper 1
     assert "frames 12-12; FPS 30-30, in the videos 30-30" in out
+    assert "EF from the tracings vs FileList over 3 traced videos: mean |diff| 6.33, max 19.00 EF points" in out
     problems = [l for l in out if l.startswith("  ")]
     assert len(problems) == 5 and "6 problem(s):" not in out and "5 problem(s):" in out
     joined = "\n".join(problems)
@@ -48,6 +49,8 @@ def test_info_json_and_quick(tmp_path):
     assert summary["videos"] == 6 and not summary["videos_checked"]   # --quick: no decoding
     assert summary["counts"]["VAL"]["Normal"] == 2 and summary["frames"] == [12, 12]
     assert len(summary["problems"]) == 2  # EF disagreement and missing tracings need no decoding
+    # FileList EF vs the tracings' EF: 0X0002 was relabelled 51 -> 70, the four other traced videos agree
+    assert summary["ef_vs_tracings"] == {"videos": 5, "mean_abs": 3.8, "max_abs": 19.0}
 
 
 def test_info_unreadable_dataset_exits_1_with_one_line(tmp_path):

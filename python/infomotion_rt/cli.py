@@ -147,6 +147,10 @@ def info_cmd(data_dir, labels_csv, quick, as_json) -> None:
     span = lambda v: "-" if v is None else f"{v[0]:g}-{v[1]:g}"  # noqa: E731
     fps_video = f", in the videos {span(summary['fps_video'])}" if summary["videos_checked"] else ""
     click.echo(f"frames {span(summary['frames'])}; FPS {span(summary['fps'])}{fps_video}")
+    if summary["ef_vs_tracings"]:
+        e = summary["ef_vs_tracings"]
+        click.echo(f"EF from the tracings vs FileList over {e['videos']} traced videos: "
+                   f"mean |diff| {e['mean_abs']:.2f}, max {e['max_abs']:.2f} EF points")
     click.echo(f"{len(summary['problems'])} problem(s)" + (":" if summary["problems"] else ""))
     for line in summary["problems"]:
         click.echo(f"  {line}")

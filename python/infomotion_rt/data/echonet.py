@@ -407,8 +407,13 @@ def summarize(dataset: Dataset, classes: EFClasses = DEFAULT_CLASSES) -> dict:
         finite = [v for v in values if v is not None and math.isfinite(v)]
         return [min(finite), max(finite)] if finite else None
 
+    # FileList EF against the EF recomputed from the tracings (method of disks), over traced videos
+    diffs = [abs(r.ef - r.traced_ef) for r in dataset.records if r.traced_ef is not None]
+    ef_check = ({"videos": len(diffs), "mean_abs": float(np.mean(diffs)), "max_abs": float(np.max(diffs))}
+                if diffs else None)
     return {
         "root": str(dataset.root), "layout": dataset.layout, "videos": len(dataset.records),
+        "ef_vs_tracings": ef_check,
         "dropped": len(dataset.dropped), "traced": sum(r.tracings is not None for r in dataset.records),
         "videos_checked": dataset.checked, "counts": counts,
         "frames": span(r.n_frames for r in dataset.records),
