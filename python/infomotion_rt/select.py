@@ -17,6 +17,7 @@ import numpy as np
 
 from . import graph
 from .data.classes import DEFAULT_CLASSES, EFClasses
+from .data.echonet import strip_suffix
 from .atomic import atomic_dir, atomic_write_csv, check_folder_target
 from .errors import ConfigError, DataError
 from .features import FeatureSet
@@ -183,7 +184,7 @@ def attach_labels(fs: FeatureSet, labels_csv) -> tuple[FeatureSet, list[str]]:
             raise DataError(f"{path}: needs FileName and EF columns, has {', '.join(cols) or 'none'}")
         table = {}
         for row in reader:
-            name = _stem(row["FileName"])
+            name = strip_suffix(row["FileName"])
             try:
                 ef = float(row["EF"])
             except (TypeError, ValueError):
@@ -281,11 +282,6 @@ def write_selection(path, rows: list[dict]) -> Path:
     return atomic_write_csv(path, SELECTION_COLUMNS, out)
 
 
-def _stem(name: str) -> str:
-    name = name.strip()
-    return name[:-4] if name.lower().endswith(".avi") else name
-
-
 def _filtered_csv(src: Path, keep: set) -> tuple[list, list, set]:
     with open(src, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
@@ -293,15 +289,15 @@ def _filtered_csv(src: Path, keep: set) -> tuple[list, list, set]:
         if not header or "FileName" not in header:
             raise DataError(f"{src}: no FileName column")
         col = header.index("FileName")
-        rows = [r for r in reader if len(r) > col and _stem(r[col]) in keep]
-    return header, rows, {_stem(r[col]) for r in rows}
+        rows = [r for r in reader if len(r) > col and strip_suffix(r[col]) in keep]
+    return header, rows, {strip_suffix(r[col]) for r in rows}
 
 
 def export_dataset(names, data_dir, out_dir) -> Path:
     """A distilled EchoNet-layout folder: FileList/VolumeTracings subsets, videos hard-linked
     (copied across file systems). Built in a temporary folder and renamed into place."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
-    keep = {_stem(n) for n in names}
+    keep = {strip_suffix(n) for n in names}
     if not (data_dir / "FileList.csv").is_file():
         raise DataError(f"{data_dir}: no FileList.csv (--data must be an EchoNet-layout folder)")
     check_folder_target(out_dir)
