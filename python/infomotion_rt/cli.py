@@ -11,7 +11,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import InfoMotionError
+from .errors import InfoMotionError, require
 
 
 def _version_message() -> str:
@@ -156,17 +156,6 @@ def info_cmd(data_dir, labels_csv, quick, as_json) -> None:
         click.echo(f"  {line}")
 
 
-def _require_torch(what: str):
-    """torch is imported only by the commands that need it; a clear error where it is missing."""
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:
-        from .errors import DependencyError
-
-        raise DependencyError(f"{what} needs torch; install the [train] extra "
-                              "(pip install 'infomotion-rt[train]')") from exc
-
-
 @cli.command("train-ifa")
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Checkpoint to write (.pt).")
@@ -186,7 +175,7 @@ def _require_torch(what: str):
 def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, resume, seed, threads,
                   max_videos) -> None:
     """Train the inter-frame-attention motion model on DATA_DIR's TRAIN frame triplets."""
-    _require_torch("train-ifa")
+    require("torch", what="train-ifa")  # torch only for the commands that need it
     from .motion.train import TrainConfig, train_ifa
 
     cfg = TrainConfig(config=config_name, epochs=epochs, batch_size=batch_size, lr=lr, device=device,

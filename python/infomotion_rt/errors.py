@@ -26,6 +26,25 @@ class ConfigError(InfoMotionError):
     """An option or combination of options is invalid."""
 
 
+TRAIN_EXTRA_HINT = "install the [train] extra (pip install 'infomotion-rt[train]')"
+
+
+def require(*modules: str, what: str, hint: str = TRAIN_EXTRA_HINT):
+    """Import optional modules where a step needs them; one DependencyError naming the step otherwise.
+
+    Returns the first module, so ``torch = require("torch", "torchvision", what=...)`` reads naturally.
+    """
+    import importlib
+
+    loaded = []
+    for name in modules:
+        try:
+            loaded.append(importlib.import_module(name))
+        except ImportError as exc:
+            raise DependencyError(f"{what} needs the '{name}' package; {hint}") from exc
+    return loaded[0]
+
+
 @dataclass
 class ProblemLog:
     """Problems a batch step met and went past; reported at the end, one line each."""

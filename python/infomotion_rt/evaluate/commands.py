@@ -9,18 +9,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import ConfigError
-
-
-def _require_torch(what: str) -> None:
-    try:
-        import torch  # noqa: F401
-        import torchvision  # noqa: F401
-    except ImportError as exc:
-        from ..errors import DependencyError
-
-        raise DependencyError(f"{what} needs torch and torchvision; install the [train] extra "
-                              "(pip install 'infomotion-rt[train]')") from exc
+from ..errors import ConfigError, require
 
 
 def regressor_options(f):
@@ -84,7 +73,7 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
     """Train the EF regressor on the selected videos (or the whole TRAIN split), test on TEST, repeat."""
     if whole == (selection is not None):
         raise ConfigError("give either --selection FILE or --whole")
-    _require_torch("evaluate")
+    require("torch", "torchvision", what="evaluate")
     from .protocol import evaluate, pm
 
     cfg = eval_config(kw)
@@ -116,7 +105,7 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
 def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, whole_epochs,
                   **kw) -> None:
     """The paper's Table 1 on DATA_DIR: methods x VPC x runs, select + evaluate each, Whole as reference."""
-    _require_torch("benchmark")
+    require("torch", "torchvision", what="benchmark")
     from .benchmark import BenchmarkConfig, run_benchmark
     from .tables import table_markdown
 
@@ -142,7 +131,7 @@ def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_la
 @click.option("--device", default="cpu", show_default=True)
 def relabel_cmd(data_dir, model_path, out, embed_out, split, device) -> None:
     """Predicted EF for every video of DATA_DIR, as a FileList-style CSV (EF_original kept)."""
-    _require_torch("relabel")
+    require("torch", "torchvision", what="relabel")
     import numpy as np
 
     from .relabel import relabel
@@ -164,7 +153,7 @@ def relabel_cmd(data_dir, model_path, out, embed_out, split, device) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing demo folder.")
 def demo_cmd(out_dir, engine, n_real, n_synth, threads, overwrite) -> None:
     """Whole pipeline on generated phantoms: phantom -> extract -> select (every method) -> evaluate -> table."""
-    _require_torch("demo")
+    require("torch", "torchvision", what="demo")
     from .demo import DemoConfig, run_demo
 
     paths = run_demo(out_dir, DemoConfig(n_real=n_real, n_synth=n_synth, threads=threads, overwrite=overwrite), engine=engine,

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..atomic import atomic_path
-from ..errors import ConfigError, DataError, DependencyError
+from ..errors import ConfigError, DataError, require
 from .clips import ClipConfig
 
 ARCHS = ("r2plus1d_18", "r3d_18", "mc3_18")
@@ -88,18 +88,12 @@ def get_setting(name: str, *, arch=None, frames=None, period=None, size=None, wi
 
 
 def _torch():
-    try:
-        import torch
-        import torchvision  # noqa: F401
-    except ImportError as exc:
-        raise DependencyError("the EF regressor needs torch and torchvision; install the [train] extra "
-                              "(pip install 'infomotion-rt[train]')") from exc
-    return torch
+    return require("torch", "torchvision", what="the EF regressor")
 
 
 def build_model(cfg: ModelConfig):
     """An ``nn.Module`` mapping (B, C, T, H, W) float clips to (B,) EF (normalised units)."""
-    torch = _torch()
+    _torch()  # one clear error when torch or torchvision is missing
     from torch import nn
     from torchvision.models.video import mc3_18, r2plus1d_18, r3d_18, resnet as vr
 

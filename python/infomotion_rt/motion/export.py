@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from ..atomic import atomic_path, atomic_write_bytes
-from ..errors import ConfigError, DataError, DependencyError
+from ..errors import ConfigError, DataError, DependencyError, require
 
 FORMAT = "infomotion-rt/ifa-encoder"
 FORMAT_VERSION = "1"
@@ -31,15 +31,6 @@ SIDECAR_SUFFIX = ".json"
 SIDECAR_KEYS = ("format", "tensorrt_version", "gpu", "compute_capability", "input_name", "output_name",
                 "image_size", "feature_dim", "min_batch", "opt_batch", "max_batch", "precision", "onnx_sha256",
                 "metadata")
-
-
-def _need(module: str, what: str, hint: str):
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise DependencyError(f"{what} needs the '{module}' package; {hint}") from exc
 
 
 def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "") -> dict[str, str]:
@@ -75,9 +66,7 @@ def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "") ->
 
 def export_onnx(checkpoint_path, out, *, training_data: str = "", opset: int = 20, max_batch: int = 4096) -> Path:
     """Export the encoder of an IFA checkpoint to ``out`` (.onnx), written atomically. Returns the path."""
-    _need("torch", "export", "install the [train] extra (pip install 'infomotion-rt[train]')")
-    onnx = _need("onnx", "export", "install the [train] extra (pip install 'infomotion-rt[train]')")
-    _need("onnxscript", "export", "install the [train] extra (pip install 'infomotion-rt[train]')")
+    onnx = require("onnx", "torch", "onnxscript", what="export")
     import torch
 
     from .train import load_checkpoint, model_from_checkpoint
@@ -190,8 +179,8 @@ def read_sidecar(plan) -> dict:
 
 
 def import_tensorrt(what: str):
-    return _need("tensorrt", what, "install NVIDIA TensorRT (pip install tensorrt) on a machine with an NVIDIA "
-                 "GPU, or use the .onnx model with ONNX Runtime")
+    return require("tensorrt", what=what, hint="install NVIDIA TensorRT (pip install tensorrt) on a machine "
+                   "with an NVIDIA GPU, or use the .onnx model with ONNX Runtime")
 
 
 def build_engine(onnx_path, out, *, fp16: bool = False, min_batch: int = 1, opt_batch: int = 16,
