@@ -45,6 +45,17 @@ def require(*modules: str, what: str, hint: str = TRAIN_EXTRA_HINT):
     return loaded[0]
 
 
+PLOT_EXTRA_HINT = "install the [plot] extra (pip install 'infomotion-rt[plot]')"
+
+
+def require_pyplot(what: str, hint: str = PLOT_EXTRA_HINT):
+    """matplotlib's pyplot on the file-only Agg backend (no display on a workstation service)."""
+    require("matplotlib", what=what, hint=hint).use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 @dataclass
 class ProblemLog:
     """Problems a batch step met and went past; reported at the end, one line each."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .atomic import atomic_path
-from .errors import ConfigError, DependencyError
+from .errors import ConfigError, DependencyError, require, require_pyplot
 
 # faiss and infomap are both SWIG modules sharing one SWIG type table: when infomap is imported
 # first, iterating its result vectors dispatches to faiss's iterator class and segfaults. Import
@@ -152,10 +152,7 @@ def run_infomap(n: int, edges: np.ndarray, seed: int, trials: int) -> Partition:
         return Partition(np.empty(0, np.int64), np.empty(0), 0.0, 0)
     if len(edges) == 0:  # no links: every node is its own module, flow uniform
         return Partition(np.arange(n, dtype=np.int64), np.full(n, 1.0 / n), 0.0, n)
-    try:
-        import infomap
-    except ImportError as exc:
-        raise DependencyError(f"infomap is not installed ({exc}); pip install infomap") from exc
+    infomap = require("infomap", what="community detection", hint="pip install infomap")
     net = infomap.Network()
     net.add_nodes(range(n))
     net.add_links(np.ascontiguousarray(edges, dtype=np.float64))
@@ -257,14 +254,8 @@ def plot_class_graphs(panels: list[tuple], path, max_nodes: int = 600, seed: int
     """One PNG, one panel per class: the kNN graph in a force layout, nodes coloured by community,
     selected videos as large outlined stars. ``panels``: (title, x, edges, communities, selected).
     Classes above ``max_nodes`` are drawn as the subgraph on a seeded sample that keeps the picks."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.collections import LineCollection
-    except ImportError as exc:
-        raise DependencyError(f"--plot needs matplotlib ({exc}); pip install 'infomotion-rt[plot]'") from exc
+    plt = require_pyplot("--plot")
+    from matplotlib.collections import LineCollection
     cols = min(3, max(len(panels), 1))
     rows = -(-len(panels) // cols) if panels else 1
     fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 5.5 * rows), squeeze=False)

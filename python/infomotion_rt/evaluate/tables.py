@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import DependencyError
+from ..errors import PLOT_EXTRA_HINT, require_pyplot
 from ..atomic import atomic_write_bytes, atomic_write_csv, atomic_write_text
 
 DISPLAY = {"random": "Random", "kmeans": "Kmeans", "infodist": "InfoDist", "infomotion": "InfoMotion",
@@ -70,15 +70,7 @@ def write_tables(results: dict, out_dir) -> tuple[Path, Path]:
 
 
 def require_matplotlib():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise DependencyError("plots need matplotlib; install the [plot] extra (pip install 'infomotion-rt[plot]') "
-                              "or pass --no-plot") from exc
-    return plt
+    return require_pyplot("plots", hint=PLOT_EXTRA_HINT + " or pass --no-plot")
 
 
 def plot_bars(results: dict, path) -> Path:

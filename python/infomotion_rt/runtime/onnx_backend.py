@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, DependencyError
+from ..errors import ConfigError, DataError, DependencyError, require
 from . import MotionEncoder
 
 TRT_EP, CUDA_EP, CPU_EP = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
@@ -27,12 +27,8 @@ _WANTED = {"auto": PREFERENCE, "cpu": (CPU_EP,), "cuda": (CUDA_EP, CPU_EP), "ten
 
 
 def _onnxruntime(what):
-    try:
-        import onnxruntime
-    except ImportError as exc:
-        raise DependencyError(f"{what}: .onnx models need onnxruntime (pip install onnxruntime, or "
-                              "onnxruntime-gpu for NVIDIA GPUs; never both)") from exc
-    return onnxruntime
+    return require("onnxruntime", what=f"{what} (an .onnx model)",
+                   hint="pip install onnxruntime, or onnxruntime-gpu for NVIDIA GPUs (never both)")
 
 
 def choose_providers(device: str, available) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DependencyError
+from ..errors import TRAIN_EXTRA_HINT, require
 from . import MotionEncoder
 
 
@@ -13,11 +13,7 @@ class TorchEncoder(MotionEncoder):
 
     def __init__(self, path, device: str = "cpu", threads: int = 0) -> None:
         super().__init__(path, device, threads)
-        try:
-            import torch
-        except ImportError as exc:
-            raise DependencyError(f"{self.path}: .pt models need torch; install the [train] extra "
-                                  "(pip install 'infomotion-rt[train]') or use an .onnx model") from exc
+        torch = require("torch", what=f"{self.path} (a .pt model)", hint=TRAIN_EXTRA_HINT + " or use an .onnx model")
         from ..motion.train import load_checkpoint, model_from_checkpoint, resolve_device
 
         self._torch = torch
