@@ -34,12 +34,20 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show the version of the package and of its native core, then exit.")
-def cli() -> None:
+@click.option("--folds", default=None, envvar="INFOMOTION_FOLDS", metavar="SPEC",
+              help="EchoNet-Pediatric folds to splits for every command (default TRAIN:0-7,VAL:8,TEST:9; ours).")
+@click.option("--view", default=None, envvar="INFOMOTION_VIEW", type=click.Choice(["A4C", "PSAX"], case_sensitive=False),
+              help="EchoNet-Pediatric view read from a root holding A4C/ and PSAX/ (default A4C).")
+def cli(folds, view) -> None:
     """Motion-based dataset distillation of echocardiography videos.
 
     Pick the few videos per ejection-fraction class that a model learns most from,
     offline, on CPU by default.
     """
+    if folds or view:  # process-wide, so every command that loads data maps folds the same way
+        from .data.pediatric import configure
+
+        configure(folds, view)
 
 
 @cli.command("select")

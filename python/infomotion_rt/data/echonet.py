@@ -10,6 +10,8 @@ Layouts (``load_dataset`` detects them)
   Without a Split column the split is deterministic by name (ours): the first 8 hex digits of
   SHA-1(name) as a fraction u gives TRAIN for u < 0.75, VAL for u < 0.875, TEST otherwise (close to
   EchoNet-Dynamic's 74/13/13), so adding or removing videos never moves the others.
+* ``"pediatric"`` EchoNet-Pediatric: ``A4C/`` and ``PSAX/`` view folders (or one given directly), read by
+  ``pediatric.py`` (folds to splits, outline tracings, markers: see there).
 
 FileList.csv must have all nine EchoNet columns (FileName, EF, ESV, EDV, FrameHeight, FrameWidth,
 FPS, NumberOfFrames, Split); VolumeTracings.csv the six (FileName, X1, Y1, X2, Y2, Frame). A missing
@@ -327,9 +329,15 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
     Raises DataError when the dataset itself is unreadable (no labels file, missing columns).
     """
     root = Path(root)
+    if labels_csv is None:
+        from .pediatric import find_view, load_pediatric  # its own layout (view folders, outlines, folds)
+        if (view := find_view(root)) is not None:
+            return load_pediatric(view, check_videos=check_videos, strict=strict, progress=progress, only=only)
     layout, labels_path, tracings_path = _detect_layout(root, labels_csv)
     required = PLAIN_COLUMNS if layout == "plain" else FILELIST_COLUMNS
     rows = _read_csv(labels_path, required)
+    if not rows:
+        raise DataError(f"{labels_path}: the list is empty (a header and no rows)")
     has_split = layout != "plain" or bool(rows and "Split" in rows[0][1])
     traced, broken = read_tracings(tracings_path) if tracings_path is not None else (None, {})
 
