@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import VideoError
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".m4v")
+DICOM_SUFFIXES = (".dcm", ".dicom")  # DICOM cine loops are read by data/dicom.py (pydicom), not OpenCV
 # Codecs whose every frame is a key frame: seeking is exact and costs one frame decode.
 INTRA_ONLY_FOURCCS = frozenset({"MJPG", "mjpg", "MJPA", "AVDJ", "jpeg", "JPEG", "FFV1", "HFYU", "png ",
                                 "MPNG", "raw ", "I420", "IYUV", "Y800", "GREY"})
@@ -104,7 +105,12 @@ def probe(path: str | Path, exact: bool = False) -> VideoInfo:
     """Frame count, frame rate and frame size of a video; decodes its first frame to prove it decodes.
 
     Raises VideoError when the file is missing, cannot be decoded, or holds no frame.
+    DICOM files go to ``dicom.probe_dicom`` (frame size is then the preprocessed 112 x 112).
     """
+    if _is_dicom(path):
+        from .dicom import probe_dicom
+
+        return probe_dicom(path, exact)
     with _Capture(path) as cap:
         first = cap.read_gray()
         if first is None:
@@ -120,6 +126,15 @@ def probe(path: str | Path, exact: bool = False) -> VideoInfo:
                          width=int(first.shape[1]), codec=codec, counted=counted)
 
 
+def _is_dicom(path: str | Path) -> bool:
+    """A DICOM file by suffix or, for a name without a video suffix, by its DICM marker."""
+    if Path(path).suffix.lower() in VIDEO_SUFFIXES:
+        return False
+    from .dicom import is_dicom  # pydicom is imported only when a non-video file shows up
+
+    return is_dicom(path)
+
+
 def _last_frame_decodes(cap: _Capture, n: int) -> bool:
     cap.seek(n - 1)
     return cap.read_gray() is not None
@@ -131,7 +146,12 @@ def read_frames(path: str | Path, indices: Iterable[int] | None = None) -> np.nd
     Only the requested frames are decoded where the codec allows seeking; otherwise decoding stops
     right after the last requested frame. Raises VideoError naming the file when it is missing,
     undecodable, holds zero frames, or a requested index is negative or past the last decodable frame.
+    DICOM files go to ``dicom.read_dicom`` (cropped to the sector, masked, 112 x 112).
     """
+    if _is_dicom(path):
+        from .dicom import read_dicom
+
+        return read_dicom(path, indices)
     with _Capture(path) as cap:
         if indices is None:
             return _read_all(cap)

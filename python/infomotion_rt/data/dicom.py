@@ -1,0 +1,319 @@
+"""Ultrasound multi-frame DICOM (cine loops) in, uint8 grey ``(T, 112, 112)`` frames out.
+
+A folder of DICOM files (any depth, with or without a DICOMDIR) plus a labels CSV
+``FileName,EF[,Split]`` is the ``"dicom"`` layout of ``echonet.load_dataset``; FileName is the file's
+name (with or without ``.dcm``) or its SOPInstanceUID. ``video.probe`` / ``video.read_frames`` hand
+DICOM files to ``probe_dicom`` / ``read_dicom`` here, so every stage reads them like AVIs.
+
+Pixel data: pydicom 3 with the handlers it documents: native (uncompressed) and RLE Lossless by
+pydicom itself (pylibjpeg-rle when installed, faster), JPEG baseline/extended/lossless and JPEG-LS by
+pylibjpeg-libjpeg, JPEG 2000 by pylibjpeg-openjpeg. Another transfer syntax (e.g. MPEG-2/H.264
+video, HTJ2K) is a VideoError naming the file and the syntax.
+
+Frames, as EchoNet-Dynamic's own DICOM-to-AVI preprocessing did (crop the image, mask outside the
+fan, resize to 112 x 112): colour (RGB; YBR_* converted to RGB by pydicom) to grey with BT.601
+weights; MONOCHROME1 inverted; more than 8 bits scaled to 0-255; crop to the largest 2-D region of
+SequenceOfUltrasoundRegions, or else to the bounding box of the sector (``sector.sector_mask``:
+where the image changes over time); pixels outside the sector set to 0; padded to a square (ours:
+keeps the fan's geometry) and resized. The sector is found from the same 16 evenly spaced frames
+whatever frames are asked for, so a frame reads the same in every call.
+
+Frame rate: the cine tags in this order: the attribute that FrameIncrementPointer names (the
+standard's own statement of which one times the frames), then FrameTime (ms per frame), then
+FrameTimeVector (ms since the previous frame; its first entry is 0 and is skipped), then CineRate
+and RecommendedDisplayFrameRate. Acquisition timing wins over CineRate because CineRate is the
+intended *playback* rate, which may be slowed down for review; motion per frame depends on the
+acquisition. No tag: fps 0 (unknown), as for a video container without a rate.
+
+Refused files (VideoError, one line naming the file): not DICOM, no pixel data, a single frame,
+an unsupported transfer syntax, a NumberOfFrames larger than the frames the pixel data holds, a
+frame that does not decode.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from pathlib import Path
+from typing import Iterable
+
+import cv2
+import numpy as np
+import pydicom
+from pydicom.encaps import parse_basic_offsets, parse_fragments
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_color_lut, get_decoder, iter_pixels
+
+from ..errors import VideoError
+from .sector import bounding_box, sample_indices, sector_mask, square_resize
+from .video import DICOM_SUFFIXES, VIDEO_SUFFIXES, VideoInfo
+
+OUTPUT_SIZE = 112  # EchoNet-Dynamic's frame size (its preprocessing resized to 112 x 112)
+FRAME_TIME, FRAME_TIME_VECTOR = 0x00181063, 0x00181065
+_PREAMBLE = 128
+
+
+def is_dicom(path: str | Path) -> bool:
+    """True for a DICOM suffix, or a file of another (or no) suffix that holds the DICM marker."""
+    path = Path(path)
+    if path.suffix.lower() in DICOM_SUFFIXES:
+        return True
+    if path.suffix.lower() in VIDEO_SUFFIXES or path.name == "DICOMDIR" or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as fh:
+            fh.seek(_PREAMBLE)
+            return fh.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def _read(path: Path) -> pydicom.Dataset:
+    if not path.is_file():
+        raise VideoError(f"{path}: DICOM file not found")
+    try:
+        return pydicom.dcmread(path)
+    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+        raise VideoError(f"{path}: not a readable DICOM file ({exc})") from exc
+
+
+# ------------------------------------------------------------------------------------- checks
+
+def _frames_present(ds: pydicom.Dataset) -> int | None:
+    """Frames the pixel data holds; None when it cannot be told without decoding."""
+    data = ds.PixelData
+    if not ds.file_meta.TransferSyntaxUID.is_encapsulated:
+        samples = int(ds.get("SamplesPerPixel", 1))
+        bytes_per = math.ceil(int(ds.BitsAllocated) / 8)
+        per_pixel = 2 if ds.get("PhotometricInterpretation") == "YBR_FULL_422" else samples * bytes_per
+        return len(data) // (int(ds.Rows) * int(ds.Columns) * per_pixel)
+    if "ExtendedOffsetTable" in ds:
+        return len(ds.ExtendedOffsetTable) // 8
+    buf = io.BytesIO(data)
+    offsets = parse_basic_offsets(buf)
+    if offsets:
+        return len(offsets)
+    n_fragments, _ = parse_fragments(buf)
+    return n_fragments if n_fragments > 0 else None  # > frames is legal (several fragments per frame)
+
+
+def checked_frame_count(ds: pydicom.Dataset, path: Path) -> int:
+    """NumberOfFrames once the file is known to hold a decodable cine loop; VideoError otherwise."""
+    if "PixelData" not in ds:
+        raise VideoError(f"{path}: no pixel data (PixelData element missing)")
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    if n < 2:
+        raise VideoError(f"{path}: a single-frame image (NumberOfFrames {n}); a cine loop is needed")
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    if syntax is None:
+        raise VideoError(f"{path}: no TransferSyntaxUID in the file meta")
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError:
+        decoder = None
+    if decoder is None or not decoder.is_available:
+        raise VideoError(f"{path}: unsupported compression {syntax.name} ({syntax}); no installed pixel-data "
+                         "handler decodes it")
+    try:
+        present = _frames_present(ds)
+    except (ValueError, KeyError, AttributeError) as exc:
+        raise VideoError(f"{path}: malformed pixel data ({exc})") from exc
+    if present is not None and present < n:  # every frame needs at least one fragment / its bytes
+        raise VideoError(f"{path}: NumberOfFrames says {n} but the pixel data holds {present} frame(s)")
+    return n
+
+
+def frame_rate(ds: pydicom.Dataset) -> tuple[float, str]:
+    """(frames per second, the tag it came from) by the order in the module docstring; (0.0, "") if none."""
+    def from_time() -> float:
+        t = float(ds.get("FrameTime", 0) or 0)
+        return 1000.0 / t if t > 0 else 0.0
+
+    def from_vector() -> float:
+        v = [float(x) for x in (ds.get("FrameTimeVector") or [])][1:]
+        v = [x for x in v if x > 0]
+        return 1000.0 / float(np.mean(v)) if v else 0.0
+
+    def plain(keyword: str) -> float:
+        value = ds.get(keyword)
+        return float(value) if value not in (None, "") and float(value) > 0 else 0.0
+
+    pointer = ds.get("FrameIncrementPointer")
+    pointers = [int(p) for p in (pointer if isinstance(pointer, (list, tuple, pydicom.multival.MultiValue))
+                                 else [pointer] if pointer is not None else [])]
+    candidates = []
+    if FRAME_TIME in pointers:
+        candidates.append(("FrameTime", from_time))
+    if FRAME_TIME_VECTOR in pointers:
+        candidates.append(("FrameTimeVector", from_vector))
+    candidates += [("FrameTime", from_time), ("FrameTimeVector", from_vector),
+                   ("CineRate", lambda: plain("CineRate")),
+                   ("RecommendedDisplayFrameRate", lambda: plain("RecommendedDisplayFrameRate"))]
+    for tag, rate in candidates:
+        fps = rate()
+        if fps > 0:
+            return fps, tag
+    return 0.0, ""
+
+
+def ultrasound_region(ds: pydicom.Dataset) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1), end-exclusive, of the largest 2-D (RegionSpatialFormat 1) ultrasound region."""
+    best, best_area = None, 0
+    for item in ds.get("SequenceOfUltrasoundRegions") or []:
+        if int(item.get("RegionSpatialFormat", 0) or 0) != 1:
+            continue
+        try:
+            x0, y0 = int(item.RegionLocationMinX0), int(item.RegionLocationMinY0)
+            x1, y1 = int(item.RegionLocationMaxX1), int(item.RegionLocationMaxY1)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        y0, x0 = max(y0, 0), max(x0, 0)
+        y1, x1 = min(y1 + 1, int(ds.Rows)), min(x1 + 1, int(ds.Columns))
+        if y1 - y0 >= 8 and x1 - x0 >= 8 and (y1 - y0) * (x1 - x0) > best_area:
+            best, best_area = (y0, y1, x0, x1), (y1 - y0) * (x1 - x0)
+    return best
+
+
+# ------------------------------------------------------------------------------------- decode
+
+def _grey(frame: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
+    """One decoded frame (H, W) or (H, W, 3), any integer dtype -> (H, W) uint8."""
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
+    if photometric == "PALETTE COLOR":
+        frame = apply_color_lut(frame, ds)
+    if frame.ndim == 3:
+        if frame.dtype != np.uint8:
+            frame = (frame.astype(np.float32) / max(float(frame.max()), 1.0) * 255.0).astype(np.uint8)
+        frame = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
+    elif frame.dtype != np.uint8:
+        bits = int(ds.get("BitsStored", 16) or 16)
+        low = -(2 ** (bits - 1)) if int(ds.get("PixelRepresentation", 0) or 0) else 0
+        frame = ((frame.astype(np.float32) - low) * (255.0 / (2**bits - 1))).clip(0, 255).astype(np.uint8)
+    if photometric == "MONOCHROME1":
+        frame = 255 - frame
+    return frame
+
+
+def _decode(ds: pydicom.Dataset, path: Path, wanted: list[int]) -> dict[int, np.ndarray]:
+    """Frames ``wanted`` (sorted, unique) as (H, W) uint8 grey."""
+    out: dict[int, np.ndarray] = {}
+    try:
+        for index, frame in zip(wanted, iter_pixels(ds, indices=wanted)):
+            out[index] = _grey(frame, ds)
+    except Exception as exc:  # a handler's own error types vary; each becomes one line naming the file
+        missing = next((i for i in wanted if i not in out), wanted[-1])
+        raise VideoError(f"{path}: frame {missing} does not decode ({type(exc).__name__}: {exc})") from exc
+    return out
+
+
+def probe_dicom(path: str | Path, exact: bool = False) -> VideoInfo:
+    """Frame count, rate and (output) frame size of a DICOM cine loop; decodes its first frame.
+    ``exact`` is accepted for ``video.probe``'s signature: the count is always checked against the
+    pixel data. Raises VideoError as listed in the module docstring."""
+    path = Path(path)
+    ds = _read(path)
+    n = checked_frame_count(ds, path)
+    _decode(ds, path, [0])
+    fps, _ = frame_rate(ds)
+    return VideoInfo(n_frames=n, fps=fps, height=OUTPUT_SIZE, width=OUTPUT_SIZE,
+                     codec=f"DICOM {ds.file_meta.TransferSyntaxUID.name}", counted=False)
+
+
+def read_dicom(path: str | Path, indices: Iterable[int] | None = None, size: int = OUTPUT_SIZE,
+               require_sector: bool = False) -> np.ndarray:
+    """Frames ``indices`` (0-based, in the order asked; None = all) of a DICOM cine loop, preprocessed
+    as in the module docstring: (T, size, size) uint8, 0 outside the sector. Without a detectable
+    sector the whole crop is kept, unless ``require_sector`` (de-identified export), which raises.
+    Raises VideoError naming the file (refused files, an index out of range)."""
+    path = Path(path)
+    ds = _read(path)
+    n = checked_frame_count(ds, path)
+    wanted = list(range(n)) if indices is None else [int(i) for i in indices]
+    if not wanted:
+        raise VideoError(f"{path}: no frame indices requested")
+    bad = [i for i in wanted if not 0 <= i < n]
+    if bad:
+        raise VideoError(f"{path}: frame {bad[0]} is out of range (NumberOfFrames {n})")
+    sample = sample_indices(n)
+    frames = _decode(ds, path, sorted(set(wanted) | set(sample)))
+    region = ultrasound_region(ds)
+    stack = np.stack([frames[i] for i in sample])
+    if region is not None:
+        y0, y1, x0, x1 = region
+        stack = stack[:, y0:y1, x0:x1]
+    mask = sector_mask(stack)
+    if mask is None:
+        if require_sector:
+            raise VideoError(f"{path}: no ultrasound sector found (nothing changes over time); not exported")
+        mask = np.ones(stack.shape[1:], bool)
+    if region is None:
+        region = bounding_box(mask)
+        y0, y1, x0, x1 = region
+        mask = mask[y0:y1, x0:x1]
+    y0, y1, x0, x1 = region
+    crop = np.stack([frames[i][y0:y1, x0:x1] for i in wanted])
+    out, _ = square_resize(crop, mask, size)
+    return out
+
+
+# -------------------------------------------------------------------------------------- folders
+
+def _dicomdir_files(root: Path) -> list[tuple[Path, str]]:
+    """(file, SOPInstanceUID or "") of every image record a DICOMDIR references."""
+    try:
+        ds = pydicom.dcmread(root / "DICOMDIR")
+    except (InvalidDicomError, OSError, ValueError) as exc:
+        raise VideoError(f"{root / 'DICOMDIR'}: not a readable DICOMDIR ({exc})") from exc
+    out = []
+    for record in ds.get("DirectoryRecordSequence") or []:
+        parts = record.get("ReferencedFileID")
+        if not parts:
+            continue
+        parts = [parts] if isinstance(parts, str) else list(parts)
+        out.append((root.joinpath(*parts), str(record.get("ReferencedSOPInstanceUIDInFile", ""))))
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _index(root: str, _stamp: int) -> dict[str, Path]:
+    """name, name without suffix, and SOPInstanceUID -> file, for every DICOM file under ``root``."""
+    base = Path(root)
+    if (base / "DICOMDIR").is_file():
+        files = _dicomdir_files(base)
+    else:
+        files = [(p, "") for p in sorted(base.rglob("*"))
+                 if not any(part.startswith(".") for part in p.relative_to(base).parts) and is_dicom(p)]
+    index: dict[str, Path] = {}
+    for path, uid in files:
+        if not uid:
+            try:
+                uid = str(pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPInstanceUID"])
+                          .get("SOPInstanceUID", ""))
+            except (InvalidDicomError, OSError, ValueError, EOFError):
+                uid = ""  # found by name only; reading it later gives the one-line error
+        keys = [path.name, path.stem if path.suffix.lower() in DICOM_SUFFIXES else path.name, uid]
+        for key in keys:
+            if key:
+                index.setdefault(key, path)
+    return index
+
+
+def find_dicom(root: str | Path, name: str) -> Path | None:
+    """The DICOM file under ``root`` whose file name (with or without suffix) or SOPInstanceUID is
+    ``name``; None when absent. The folder is indexed once (cached until its modification time changes)."""
+    root = Path(root).resolve()
+    return _index(str(root), root.stat().st_mtime_ns).get(name.strip())
+
+
+def is_dicom_folder(root: str | Path, look_at: int = 50) -> bool:
+    """True when ``root`` has a DICOMDIR or one of its first ``look_at`` files (any depth) is DICOM."""
+    root = Path(root)
+    if (root / "DICOMDIR").is_file():
+        return True
+    for i, path in enumerate(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() != ".csv"):
+        if i >= look_at:
+            break
+        if is_dicom(path):
+            return True
+    return False
