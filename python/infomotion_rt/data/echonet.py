@@ -10,6 +10,8 @@ Layouts (``load_dataset`` detects them)
   Without a Split column the split is deterministic by name (ours): the first 8 hex digits of
   SHA-1(name) as a fraction u gives TRAIN for u < 0.75, VAL for u < 0.875, TEST otherwise (close to
   EchoNet-Dynamic's 74/13/13), so adding or removing videos never moves the others.
+* ``"dicom"``     the plain layout over a folder of DICOM cine loops (any depth, with or without a
+  DICOMDIR); FileName is a file name (with or without ``.dcm``) or a SOPInstanceUID (``dicom.py``).
 * ``"pediatric"`` EchoNet-Pediatric: ``A4C/`` and ``PSAX/`` view folders (or one given directly), read by
   ``pediatric.py`` (folds to splits, outline tracings, markers: see there).
 
@@ -57,7 +59,7 @@ from tqdm import tqdm
 from ..errors import DataError, ProblemLog, VideoError
 from .classes import DEFAULT_CLASSES, EFClasses
 from .phases import N_TRACING_ROWS, ed_es_from_tracings
-from .video import VIDEO_SUFFIXES, VideoInfo, find_video, probe
+from .video import DICOM_SUFFIXES, VIDEO_SUFFIXES, VideoInfo, find_video, probe
 
 SPLITS = ("TRAIN", "VAL", "TEST")
 FILELIST_COLUMNS = ("FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split")
@@ -171,10 +173,10 @@ def _int(text: str) -> int | None:
 
 
 def strip_suffix(name: str) -> str:
-    """``"0X1A.avi"`` -> ``"0X1A"``; names without a video suffix are returned unchanged."""
+    """``"0X1A.avi"`` -> ``"0X1A"`` (also ``.dcm``); names without a video suffix are returned unchanged."""
     name = name.strip()
     dot = name.rfind(".")
-    return name[:dot] if dot > 0 and name[dot:].lower() in VIDEO_SUFFIXES else name
+    return name[:dot] if dot > 0 and name[dot:].lower() in VIDEO_SUFFIXES + DICOM_SUFFIXES else name
 
 
 def hash_split(name: str) -> str:
@@ -189,16 +191,23 @@ def _detect_layout(root: Path, labels_csv: str | Path | None) -> tuple[str, Path
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder not found")
     if labels_csv is not None:
-        return "plain", Path(labels_csv), None
+        return _plain_or_dicom(root), Path(labels_csv), None
     filelist = root / "FileList.csv"
     if filelist.is_file():
         tracings = root / "VolumeTracings.csv"
         return ("dynamic", filelist, tracings) if tracings.is_file() else ("synthetic", filelist, None)
     candidates = [p for p in sorted(root.glob("*.csv")) if _has_columns(p, PLAIN_COLUMNS)]
     if len(candidates) == 1:
-        return "plain", candidates[0], None
+        return _plain_or_dicom(root), candidates[0], None
     reason = "several CSVs with FileName,EF" if candidates else "no CSV with FileName,EF columns either"
     raise DataError(f"{root}: no FileList.csv ({reason}; pass a labels CSV for a plain folder of videos)")
+
+
+def _plain_or_dicom(root: Path) -> str:
+    """A folder of DICOM files reads like a plain folder of videos, through data/dicom.py."""
+    from .dicom import is_dicom_folder  # pydicom only where a labels CSV without FileList shows up
+
+    return "dicom" if is_dicom_folder(root) else "plain"
 
 
 def _has_columns(path: Path, columns: tuple[str, ...]) -> bool:
@@ -212,7 +221,8 @@ def _has_columns(path: Path, columns: tuple[str, ...]) -> bool:
 
 # ------------------------------------------------------------------------------------------ records
 
-def _label_record(root: Path, where: str, row: dict[str, str], has_split: bool) -> VideoRecord:
+def _label_record(root: Path, where: str, row: dict[str, str], has_split: bool,
+                  dicom: bool = False) -> VideoRecord:
     """A record from one labels row; raises DataError/VideoError for problems that drop it."""
     name = strip_suffix(row["FileName"])
     if not name:
@@ -221,6 +231,10 @@ def _label_record(root: Path, where: str, row: dict[str, str], has_split: bool) 
     if not math.isfinite(ef) or not 0.0 <= ef <= 100.0:
         raise DataError(f"{where} ({name}): EF {row['EF']!r} is not a number in [0, 100]")
     path = find_video(root / "Videos", row["FileName"]) or find_video(root, row["FileName"])
+    if path is None and dicom:
+        from .dicom import find_dicom
+
+        path = find_dicom(root, row["FileName"])
     if path is None:
         raise VideoError(f"{where} ({name}): video not found in {root / 'Videos'} or {root}")
     volume = lambda key: (v if (v := _float(row.get(key, ""))) > 0 else math.nan)  # noqa: E731
@@ -334,11 +348,11 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
         if (view := find_view(root)) is not None:
             return load_pediatric(view, check_videos=check_videos, strict=strict, progress=progress, only=only)
     layout, labels_path, tracings_path = _detect_layout(root, labels_csv)
-    required = PLAIN_COLUMNS if layout == "plain" else FILELIST_COLUMNS
+    required = PLAIN_COLUMNS if layout in ("plain", "dicom") else FILELIST_COLUMNS
     rows = _read_csv(labels_path, required)
     if not rows:
         raise DataError(f"{labels_path}: the list is empty (a header and no rows)")
-    has_split = layout != "plain" or bool(rows and "Split" in rows[0][1])
+    has_split = layout not in ("plain", "dicom") or bool(rows and "Split" in rows[0][1])
     traced, broken = read_tracings(tracings_path) if tracings_path is not None else (None, {})
 
     problems, dropped, notes = ProblemLog(), [], []
@@ -362,7 +376,7 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
             if name in seen:
                 raise DataError(f"{where}: duplicate FileName {name!r}")
             seen.add(name)
-            record = _label_record(root, where, row, has_split)
+            record = _label_record(root, where, row, has_split, dicom=layout == "dicom")
             if check_videos:
                 record = _with_probe(record, notes)
         except DataError as exc:
