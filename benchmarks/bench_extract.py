@@ -43,7 +43,7 @@ def main() -> None:
 
     from infomotion_rt.data.echonet import load_dataset
     from infomotion_rt.features import ExtractConfig, extract_features, read_features
-    from infomotion_rt.motion.triplets import endpoint_input
+    from infomotion_rt.runtime.inputs import endpoint_input
     from infomotion_rt.runtime import load_encoder
 
     engine = args.engine

@@ -58,7 +58,7 @@ def main() -> None:
     from infomotion_rt.data.echonet import load_dataset
     from infomotion_rt.features import ExtractConfig, extract_features
     from infomotion_rt.motion.export import export_onnx, relative_error
-    from infomotion_rt.motion.triplets import endpoint_input
+    from infomotion_rt.runtime.inputs import endpoint_input
     from infomotion_rt.runtime import load_encoder
 
     tmp = Path(tempfile.mkdtemp())

@@ -46,7 +46,7 @@ def main() -> None:
 
     from infomotion_rt.data.echonet import load_dataset
     from infomotion_rt.motion.train import load_checkpoint, model_from_checkpoint
-    from infomotion_rt.motion.triplets import endpoint_input
+    from infomotion_rt.runtime.inputs import endpoint_input
 
     torch.set_num_threads(args.threads)
     recs = load_dataset(args.data_dir, progress=False).records

@@ -14,7 +14,7 @@ from infomotion_rt.data.echonet import load_dataset  # noqa: E402
 from infomotion_rt.errors import ConfigError, DataError  # noqa: E402
 from infomotion_rt.motion.export import FORMAT, REQUIRED_META, export_onnx, relative_error  # noqa: E402
 from infomotion_rt.motion.ifa import CONFIGS  # noqa: E402
-from infomotion_rt.motion.triplets import endpoint_input  # noqa: E402
+from infomotion_rt.runtime.inputs import endpoint_input  # noqa: E402
 from infomotion_rt.runtime import file_sha256, load_encoder  # noqa: E402
 
 TOL = 1e-4

@@ -18,7 +18,7 @@ from infomotion_rt.errors import ConfigError, DataError  # noqa: E402
 from infomotion_rt.features import ExtractConfig, extract_features, read_features  # noqa: E402
 from infomotion_rt.motion.ifa import CONFIGS, IFANet  # noqa: E402
 from infomotion_rt.motion.train import save_checkpoint  # noqa: E402
-from infomotion_rt.motion.triplets import endpoint_input, load_video_pairs  # noqa: E402
+from infomotion_rt.runtime.inputs import endpoint_input, load_video_pairs  # noqa: E402
 from infomotion_rt.runtime import BACKENDS, file_sha256, load_encoder  # noqa: E402
 
 CFG = ExtractConfig(batch_size=3, threads=1)

@@ -9,7 +9,7 @@ from echo_fixtures import ellipse_frames  # noqa: E402
 from infomotion_rt.errors import ConfigError  # noqa: E402
 from infomotion_rt.motion.ifa import CONFIGS, IFAConfig, IFANet, count_parameters, get_config  # noqa: E402
 from infomotion_rt.motion.losses import laplacian_l1, psnr  # noqa: E402
-from infomotion_rt.motion.triplets import to_model_input  # noqa: E402
+from infomotion_rt.runtime.inputs import to_model_input  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

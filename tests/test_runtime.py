@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from infomotion_rt.errors import ConfigError, DataError, DependencyError
-from infomotion_rt.motion.export import FORMAT, read_sidecar, sidecar_path
+from infomotion_rt.runtime.contract import FORMAT, read_sidecar, sidecar_path
 from infomotion_rt.runtime import BACKENDS, default_engine, load_encoder
 from infomotion_rt.runtime.onnx_backend import CPU_EP, CUDA_EP, TRT_EP, OnnxEncoder, choose_providers
 from infomotion_rt.runtime.tensorrt_backend import TensorRTEncoder

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from infomotion_rt.errors import DataError
-from infomotion_rt.motion.export import build_engine, read_sidecar
+from infomotion_rt.motion.export import build_engine
+from infomotion_rt.runtime.contract import read_sidecar
 from infomotion_rt.runtime import default_engine, load_encoder
 from infomotion_rt.runtime import tensorrt_backend as trt_backend
 

@@ -120,9 +120,8 @@ def read_features(path) -> FeatureSet:
 # resumable. The encoder is reached only through ``runtime.load_encoder`` (backend by file suffix).
 # ---------------------------------------------------------------------------------------------
 
-FEATURE_LAYOUT = ("pair(ED->ES, ES->ED) x direction(start->end, end->start) x scale(1/8, 1/16) x channel; "
-                  "each motion map averaged over space")
-NORMALISATION = "grayscale uint8 / 255 in [0, 1], resized to image_size x image_size (area / bilinear)"
+# The model-file contract and the input builder are the runtime's (runtime.contract, runtime.inputs).
+from .runtime.contract import FEATURE_LAYOUT, NORMALISATION  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ class ExtractResult:
 
 def _read_videos(records, size: int, out: "queue.Queue", stop: threading.Event) -> None:
     """Background reader: decodes the endpoint frames of each video while the encoder runs."""
-    from .motion.triplets import endpoint_input
+    from .runtime.inputs import endpoint_input
 
     for rec in records:
         if stop.is_set():

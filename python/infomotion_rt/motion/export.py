@@ -3,9 +3,10 @@
 Plain functions shared by the CLI (``export``, ``build-engine``) and the tests.
 
 The ONNX graph: input ``frames`` (batch, 4, S, S) float32 -- pair-1 start, pair-1 end, pair-2 start, pair-2 end,
-normalised as ``motion.triplets`` documents (grayscale uint8 / 255, resized to S x S) -- and output ``motion``
+normalised as ``runtime.contract`` documents (grayscale uint8 / 255, resized to S x S) -- and output ``motion``
 (batch, D) float32, laid out as ``motion.ifa`` documents. The batch is dynamic. Everything a runtime needs
-to check the file travels in the ONNX ``metadata_props`` (``onnx_metadata`` lists the keys); the runtime
+to check the file travels in the ONNX ``metadata_props`` (``onnx_metadata`` lists the keys; the contract,
+``REQUIRED_META`` and ``check_metadata``, lives in ``runtime.contract``); the runtime
 reads them through ONNX Runtime, so neither torch nor the ``onnx`` package is needed to run the model.
 
 ``build_engine`` needs TensorRT (and a GPU); it is written against the TensorRT 10/11 Python API but could
@@ -19,24 +20,16 @@ import sys
 from pathlib import Path
 
 from ..atomic import atomic_path, atomic_write_bytes
-from ..errors import ConfigError, DataError, DependencyError, require
-
-FORMAT = "infomotion-rt/ifa-encoder"
-FORMAT_VERSION = "1"
-INPUT_NAME, OUTPUT_NAME = "frames", "motion"
-# Keys every exported model carries; the ONNX backend refuses a file without them.
-REQUIRED_META = ("format", "format_version", "image_size", "feature_dim", "input_name", "output_name",
-                 "normalisation", "feature_layout", "config")
-SIDECAR_SUFFIX = ".json"
-SIDECAR_KEYS = ("format", "tensorrt_version", "gpu", "compute_capability", "input_name", "output_name",
-                "image_size", "feature_dim", "min_batch", "opt_batch", "max_batch", "precision", "onnx_sha256",
-                "metadata")
+from ..errors import ConfigError, DataError, require
+# The model-file contract is the runtime's (runtime.contract); export writes files to it.
+from ..runtime.contract import (FEATURE_LAYOUT, FORMAT, FORMAT_VERSION, INPUT_LAYOUT, INPUT_NAME,  # noqa: F401
+                                NORMALISATION, OUTPUT_NAME, REQUIRED_META, check_metadata, import_tensorrt,
+                                sidecar_path)
 
 
 def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "") -> dict[str, str]:
     """The metadata_props of an export (all values strings, as ONNX stores them)."""
     from .. import __version__
-    from ..features import FEATURE_LAYOUT, NORMALISATION
     from ..runtime import file_sha256
     from .ifa import IFAConfig
 
@@ -49,7 +42,7 @@ def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "") ->
         "input_shape": f"[batch, 4, {cfg.image_size}, {cfg.image_size}] float32",
         "image_size": str(cfg.image_size), "feature_dim": str(cfg.feature_dim),
         "normalisation": NORMALISATION,
-        "input_layout": "pair-1 start (ED), pair-1 end (ES), pair-2 start, pair-2 end (motion.triplets)",
+        "input_layout": INPUT_LAYOUT,
         "feature_layout": FEATURE_LAYOUT,
         "config": json.dumps(cfg.to_dict(), sort_keys=True),
         "train": json.dumps(checkpoint.get("train") or {}, sort_keys=True),
@@ -129,59 +122,7 @@ def parity_error(encoder, onnx_path, batches=(1, 7), seed: int = 0) -> float:
     return worst
 
 
-def check_metadata(meta: dict, path) -> dict:
-    """Validate exported metadata (ONNX metadata_props or a plan's sidecar copy); DataError naming ``path``."""
-    if meta.get("format") != FORMAT:
-        raise DataError(f"{path}: not an infomotion-rt encoder export (metadata 'format' is "
-                        f"{meta.get('format', 'missing')!r}; re-export with 'infomotion-rt export')")
-    if not str(meta.get("format_version", "")).isdigit() or int(meta["format_version"]) > int(FORMAT_VERSION):
-        raise DataError(f"{path}: export format version {meta.get('format_version')!r} is not one this "
-                        f"toolkit reads (<= {FORMAT_VERSION})")
-    missing = [k for k in REQUIRED_META if k not in meta]
-    if missing:
-        raise DataError(f"{path}: export metadata lacks {', '.join(missing)}")
-    try:
-        size, dim = int(meta["image_size"]), int(meta["feature_dim"])
-        json.loads(meta["config"])
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{path}: malformed export metadata ({exc})") from exc
-    if size < 16 or dim < 1:
-        raise DataError(f"{path}: implausible image_size {size} / feature_dim {dim} in the metadata")
-    return meta
-
-
 # ------------------------------------------------------------------------------------- TensorRT
-
-def sidecar_path(plan) -> Path:
-    plan = Path(plan)
-    return plan.with_name(plan.name + SIDECAR_SUFFIX)
-
-
-def read_sidecar(plan) -> dict:
-    """The JSON sidecar of a TensorRT plan, validated; DataError naming the file otherwise."""
-    path = sidecar_path(plan)
-    if not path.is_file():
-        raise DataError(f"{path}: sidecar of {Path(plan).name} not found (build-engine writes it beside the plan)")
-    try:
-        side = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(side, dict) or side.get("format") != FORMAT + "/tensorrt":
-        raise DataError(f"{path}: not an infomotion-rt TensorRT sidecar")
-    missing = [k for k in SIDECAR_KEYS if k not in side]
-    if missing:
-        raise DataError(f"{path}: sidecar lacks {', '.join(missing)}")
-    if not 1 <= int(side["min_batch"]) <= int(side["opt_batch"]) <= int(side["max_batch"]):
-        raise DataError(f"{path}: batch profile must satisfy 1 <= min <= opt <= max, got "
-                        f"{side['min_batch']}/{side['opt_batch']}/{side['max_batch']}")
-    check_metadata(side["metadata"], path)
-    return side
-
-
-def import_tensorrt(what: str):
-    return require("tensorrt", what=what, hint="install NVIDIA TensorRT (pip install tensorrt) on a machine "
-                   "with an NVIDIA GPU, or use the .onnx model with ONNX Runtime")
-
 
 def build_engine(onnx_path, out, *, fp16: bool = False, min_batch: int = 1, opt_batch: int = 16,
                  max_batch: int = 64, workspace_mb: int = 1024, log=None) -> Path:
@@ -200,6 +141,7 @@ def build_engine(onnx_path, out, *, fp16: bool = False, min_batch: int = 1, opt_
         raise ConfigError(f"batch profile must satisfy 1 <= min <= max, got min {min_batch}, max {max_batch}")
     from ..runtime import file_sha256
     from ..runtime.onnx_backend import read_onnx_metadata
+    from ..runtime.tensorrt_backend import gpu_identity
 
     meta = check_metadata(read_onnx_metadata(onnx_path), onnx_path)
     trt = import_tensorrt("build-engine")
@@ -238,7 +180,7 @@ def build_engine(onnx_path, out, *, fp16: bool = False, min_batch: int = 1, opt_
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise DataError(f"{onnx_path}: TensorRT failed to build an engine (see the TensorRT log above)")
-    gpu, cc = _gpu_identity()
+    gpu, cc = gpu_identity()
     side = {"format": FORMAT + "/tensorrt", "tensorrt_version": trt.__version__, "gpu": gpu,
             "compute_capability": cc, "input_name": meta["input_name"], "output_name": meta["output_name"],
             "image_size": size, "feature_dim": int(meta["feature_dim"]), "min_batch": min_batch,
@@ -247,15 +189,3 @@ def build_engine(onnx_path, out, *, fp16: bool = False, min_batch: int = 1, opt_
     atomic_write_bytes(out, bytes(serialized))
     atomic_write_bytes(sidecar_path(out), json.dumps(side, indent=2).encode())
     return out
-
-
-def _gpu_identity() -> tuple[str, str]:
-    """(GPU name, compute capability 'major.minor') of device 0, through cuda-python."""
-    from ..runtime.tensorrt_backend import cuda_runtime
-
-    cudart = cuda_runtime()
-    err, prop = cudart.cudaGetDeviceProperties(0)
-    if int(err) != 0:
-        raise DependencyError(f"no CUDA device visible (cudaGetDeviceProperties: {err})")
-    name = prop.name.decode(errors="replace").rstrip("\x00") if isinstance(prop.name, bytes) else str(prop.name)
-    return name, f"{prop.major}.{prop.minor}"

@@ -1,91 +1,22 @@
-"""Frames the motion model sees, per video: torch-free, shared by training and extraction.
+"""Training triplets (I0, It, I1) per video: torch-free.
 
-Normalisation (the model's input contract): grayscale uint8 frames are resized to ``size`` x ``size``
-(OpenCV area interpolation when shrinking, bilinear when enlarging) and divided by 255 -> float32 in [0, 1].
-
-Phases: ED/ES come from the tracings (``VideoRecord.ed/es``) or, for untraced videos, from
-``detect_ed_es`` on the whole decoded video; ``frame_pairs`` gives both (start, middle, end) triples.
-Extraction orients the pairs by phase so that every video's vector means the same thing:
-pair 1 = ED -> ES (contraction), pair 2 = ES-phase -> ED-phase (filling). ``frame_pairs`` returns pair 2
-in time order, which already is ES -> ED when ED precedes ES, and ED -> ES otherwise (then it is reversed).
+Frames, phases and normalisation come from ``runtime.inputs`` (the runtime owns the model's input
+contract; training uses the same builder as extraction). ``to_model_input``, ``VideoPairs``,
+``load_video_pairs``, ``endpoint_input`` and ``DEFAULT_SIZE`` are re-exported from there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from ..errors import DataError, ProblemLog
-
-DEFAULT_SIZE = 112
-
-
-def to_model_input(frames: np.ndarray, size: int = DEFAULT_SIZE) -> np.ndarray:
-    """(T, H, W) uint8 -> (T, size, size) float32 in [0, 1]."""
-    frames = np.asarray(frames)
-    if frames.ndim != 3:
-        raise DataError(f"frames must be (T, H, W) grayscale, got shape {frames.shape}")
-    if frames.shape[1:] != (size, size):
-        interp = cv2.INTER_AREA if max(frames.shape[1:]) > size else cv2.INTER_LINEAR
-        frames = np.stack([cv2.resize(f, (size, size), interpolation=interp) for f in frames])
-    return frames.astype(np.float32) * np.float32(1.0 / 255.0)
+from ..runtime.inputs import DEFAULT_SIZE, VideoPairs, endpoint_input, load_video_pairs, to_model_input  # noqa: F401
 
 
 def _resize_u8(frames: np.ndarray, size: int) -> np.ndarray:
     return np.round(to_model_input(frames, size) * 255.0).astype(np.uint8)
-
-
-@dataclass(frozen=True)
-class VideoPairs:
-    """One video's phases: ``pairs`` as ``frame_pairs`` gives them, ``frames`` index -> (H, W) uint8
-    for every index in ``FramePairs.indices``."""
-
-    name: str
-    ed: int
-    es: int
-    pairs: tuple[tuple[int, int, int], tuple[int, int, int]]
-    frames: dict[int, np.ndarray]
-
-    def endpoints(self) -> tuple[int, int, int, int]:
-        """Frame indices (pair-1 start, end, pair-2 start, end), oriented by phase (module docstring)."""
-        (a, _, b), (c, _, d) = self.pairs
-        return (a, b, c, d) if self.ed < self.es else (a, b, d, c)
-
-
-def load_video_pairs(record, endpoints_only: bool = False) -> VideoPairs:
-    """Decode what a video's frame pairs need. Traced videos decode only those frames; untraced ones are
-    decoded whole for ``detect_ed_es``. Raises VideoError/DataError naming the video."""
-    from ..data.phases import detect_ed_es, frame_pairs
-    from ..data.video import probe, read_frames
-
-    path = record.path
-    if record.ed is not None and record.es is not None:
-        ed, es = int(record.ed), int(record.es)
-        info = getattr(record, "probed", None) or probe(path)
-        all_frames = None
-        n = info.n_frames
-    else:
-        all_frames = read_frames(path)
-        ed, es = detect_ed_es(all_frames)
-        n = len(all_frames)
-    try:
-        fp = frame_pairs(ed, es, n)
-    except DataError as exc:
-        raise DataError(f"{record.name}: {exc}") from exc
-    vp = VideoPairs(record.name, ed, es, fp.pairs, {})
-    wanted = sorted(set(vp.endpoints())) if endpoints_only else list(fp.indices)
-    decoded = all_frames[wanted] if all_frames is not None else read_frames(path, wanted)
-    vp.frames.update(zip(wanted, decoded))
-    return vp
-
-
-def endpoint_input(record, size: int = DEFAULT_SIZE) -> np.ndarray:
-    """The extraction input of one video: (4, size, size) float32 in [0, 1], frames ordered as
-    ``VideoPairs.endpoints``."""
-    vp = load_video_pairs(record, endpoints_only=True)
-    return to_model_input(np.stack([vp.frames[i] for i in vp.endpoints()]), size)
 
 
 @dataclass

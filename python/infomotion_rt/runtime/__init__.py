@@ -2,9 +2,12 @@
 
 A backend loads a model file and maps frames to motion vectors:
 ``encoder(frames)`` with frames (B, 4, S, S) float32 in [0, 1] -- pair-1 start, pair-1 end, pair-2 start,
-pair-2 end, as ``motion.triplets.endpoint_input`` makes them -- returns (B, D) float32.
+pair-2 end, as ``runtime.inputs.endpoint_input`` makes them -- returns (B, D) float32.
 Backends import their framework (torch, onnxruntime, tensorrt) only when a model is loaded, so importing
-this package costs nothing and works where none of them is installed.
+this package costs nothing and works where none of them is installed. The model-file contract (metadata,
+feature layout, normalisation, TensorRT sidecar) is ``contract``; the input builder is ``inputs``. Nothing
+here imports the training side (``motion``, ``evaluate``) or torch, except the torch backend's lazy load of
+the model code when a ``.pt`` is opened (tests/test_runtime_isolation.py checks this).
 """
 
 from __future__ import annotations

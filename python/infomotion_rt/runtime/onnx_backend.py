@@ -1,4 +1,4 @@
-"""The ONNX Runtime backend: an exported encoder (``.onnx``, see ``motion.export``). No torch needed.
+"""The ONNX Runtime backend: an exported encoder (``.onnx``, see ``runtime.contract``; made by ``motion.export``). No torch needed.
 
 Execution providers by ``device``: ``auto`` prefers TensorRT, then CUDA, then CPU, among those the installed
 onnxruntime offers; ``cpu`` uses the CPU only; ``cuda`` / ``tensorrt`` insist on that GPU provider (with the
@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, DependencyError, require
 from . import MotionEncoder
+from .contract import check_metadata
 
 TRT_EP, CUDA_EP, CPU_EP = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
 PREFERENCE = (TRT_EP, CUDA_EP, CPU_EP)
@@ -78,8 +79,6 @@ class OnnxEncoder(MotionEncoder):
 
     def __init__(self, path, device: str = "cpu", threads: int = 0) -> None:
         super().__init__(path, device, threads)
-        from ..motion.export import check_metadata
-
         ort = _onnxruntime(self.path)
         providers = choose_providers(device, ort.get_available_providers())
         opts = ort.SessionOptions()

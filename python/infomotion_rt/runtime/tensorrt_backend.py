@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, DependencyError
 from . import MotionEncoder
+from .contract import import_tensorrt, read_sidecar
 
 
 def cuda_runtime():
@@ -30,6 +31,17 @@ def cuda_runtime():
     return cudart
 
 
+def gpu_identity() -> tuple[str, str]:
+    """(GPU name, compute capability 'major.minor') of device 0, through cuda-python; DependencyError
+    when no CUDA device is visible."""
+    cudart = cuda_runtime()
+    err, prop = cudart.cudaGetDeviceProperties(0)
+    if int(err) != 0:
+        raise DependencyError(f"no CUDA device visible (cudaGetDeviceProperties: {err})")
+    name = prop.name.decode(errors="replace").rstrip("\x00") if isinstance(prop.name, bytes) else str(prop.name)
+    return name, f"{prop.major}.{prop.minor}"
+
+
 def _check(result, what: str):
     """cuda-python calls return (error, *values); raise on a non-zero error."""
     err, *values = result if isinstance(result, tuple) else (result,)
@@ -43,8 +55,6 @@ class TensorRTEncoder(MotionEncoder):
 
     def __init__(self, path, device: str = "cuda", threads: int = 0) -> None:
         super().__init__(path, device, threads)
-        from ..motion.export import _gpu_identity, import_tensorrt, read_sidecar
-
         if device.lower() == "cpu":
             raise ConfigError(f"{self.path}: TensorRT engines run on an NVIDIA GPU only; use --device auto/cuda, "
                               "or the .onnx model for the CPU")
@@ -54,7 +64,7 @@ class TensorRTEncoder(MotionEncoder):
         if side["tensorrt_version"] != trt.__version__:
             raise DataError(f"{self.path}: built with TensorRT {side['tensorrt_version']}, this is TensorRT "
                             f"{trt.__version__}; rebuild it here with 'infomotion-rt build-engine'")
-        gpu, cc = _gpu_identity()
+        gpu, cc = gpu_identity()
         if side["compute_capability"] != cc:
             raise DataError(f"{self.path}: built for {side['gpu']} (compute {side['compute_capability']}), this "
                             f"GPU is {gpu} (compute {cc}); rebuild it here with 'infomotion-rt build-engine'")
