@@ -13,7 +13,7 @@ from infomotion_rt.data.phantom import generate
 from infomotion_rt.features import make_feature_set, make_meta, write_features
 
 METHODS = ["random", "kmeans", "kcenter", "herding", "infodist", "infomotion"]
-TINY = ["--setting", "tiny", "--epochs", "1", "--runs", "2", "--threads", "1"]
+TINY = ["--setting", "tiny", "--steps", "3", "--whole-steps", "4", "--runs", "2", "--threads", "1"]
 
 
 def _fake_motion(data_dir, path):
@@ -58,6 +58,8 @@ def _check_outputs(out, group, vpcs):
         for v in vpcs:
             cell = res["groups"][group]["cells"][m][str(v)]
             assert cell["acc"]["n"] == 2 and len(cell["runs"]) == 2
+            # Step budget: every method at every VPC (different set sizes) trains the same number of steps.
+            assert [r["steps"] for r in cell["runs"]] == [3, 3] and all(r["max_steps"] == 3 for r in cell["runs"])
             # The selection behind each run is on disk, VPC per class at most.
             sel = list(csv.DictReader(open(cell["runs"][0]["selection"])))
             counts = {}

@@ -16,7 +16,7 @@ from infomotion_rt.data.echonet import load_dataset
 from infomotion_rt.data.phantom import generate
 from infomotion_rt.evaluate.clips import ClipConfig, clip_indices, clip_starts
 
-TINY = ["--setting", "tiny", "--epochs", "1", "--runs", "2", "--threads", "1"]
+TINY = ["--setting", "tiny", "--steps", "3", "--whole-steps", "4", "--runs", "2", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +122,50 @@ def test_bad_input_is_one_line(phantom, tmp_path):
         assert "\n" not in str(e)
     _, err = _run(["relabel", str(phantom), "--model", str(tmp_path / "missing.pt")])
     assert err is not None and "checkpoint not found" in str(err)
+
+
+def test_step_budget_is_equal_across_set_sizes(phantom):
+    """Sets of 2 and 9 videos get the same number of optimisation steps (not epochs)."""
+    pytest.importorskip("torchvision")
+    from infomotion_rt.evaluate.clips import ClipSource
+    from infomotion_rt.evaluate.regressor import get_setting
+    from infomotion_rt.evaluate.training import TrainConfig, batch_plan, train_regressor
+
+    rng = np.random.default_rng(0)
+    plan = batch_plan(3, 7, 2, rng)  # 14 draws from 3 videos: reshuffled passes, each video 4-5 times
+    assert plan.shape == (7, 2) and sorted(np.bincount(plan.ravel()).tolist()) == [4, 5, 5]
+    recs = load_dataset(phantom, progress=False).split("TRAIN")
+    setting = get_setting("tiny")
+    src = ClipSource(setting.clips)
+    cfg = TrainConfig(steps=5, batch_size=4, threads=1)
+    steps = [train_regressor(recs[:n], setting, cfg, 0, src, progress=False)[2]["steps"] for n in (2, 9)]
+    assert steps == [5, 5]
+
+
+def test_early_stopping_keeps_the_best_val_checkpoint(phantom):
+    pytest.importorskip("torchvision")
+    from infomotion_rt.evaluate.clips import ClipSource
+    from infomotion_rt.evaluate.regressor import get_setting
+    from infomotion_rt.evaluate.training import TrainConfig, train_regressor, val_loss
+
+    ds = load_dataset(phantom, progress=False)
+    train, val = ds.split("TRAIN"), ds.split("TRAIN")[:3]  # any videos will do for the mechanism
+    setting = get_setting("tiny")
+    src = ClipSource(setting.clips)
+    cfg = TrainConfig(steps=12, batch_size=4, eval_every=2, patience=2, threads=1, lr=5e-3)
+    model, norm, hist = train_regressor(train, setting, cfg, 0, src, progress=False, val_records=val)
+    vals = dict((s, v) for s, v in hist["val"])
+    assert hist["best_step"] == min(vals, key=vals.get) and hist["best_val_loss"] == min(vals.values())
+    assert val_loss(model, val, src, norm, "cpu") == pytest.approx(hist["best_val_loss"], rel=1e-5)
+    assert hist["stopped_early"] == (hist["steps"] < 12)
+
+
+def test_loss_trend_rule():
+    from infomotion_rt.evaluate.training import loss_trend
+
+    # 20 steps: windows of 2; last (1, 1) vs previous (2, 2) -> 50% lower: still falling.
+    t = loss_trend([5.0] * 16 + [2.0, 2.0, 1.0, 1.0])
+    assert (t["last"], t["previous"], t["still_falling"]) == (1.0, 2.0, True)
+    # 3% lower is a plateau under the 5% rule.
+    assert not loss_trend([1.0] * 18 + [0.97, 0.97])["still_falling"]
+    assert not loss_trend([1.0, 0.5])["still_falling"]  # too few steps to judge

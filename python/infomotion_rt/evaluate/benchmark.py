@@ -12,7 +12,7 @@ cell, so a long run can be watched.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +22,13 @@ from ..errors import ConfigError, DataError
 from .clips import ClipSource
 from ..atomic import atomic_write_text
 from .metrics import summarize_runs
-from .protocol import EvalConfig, one_run, run_protocol, require_test_split
+from .protocol import EvalConfig, budget_text, one_run, run_protocol, require_test_split
 from .relabel import relabel
 from .tables import plot_bars, require_matplotlib, write_tables
+
+def _pm(stat: dict) -> str:
+    return f"{stat['mean']:.3f}±{stat['std']:.3f}"
+
 
 PAPER_METHODS = ("random", "kmeans", "infodist", "infomotion")
 MOTION_METHODS = ("infomotion",)
@@ -38,13 +42,6 @@ class BenchmarkConfig:
     methods: tuple[str, ...] = PAPER_METHODS
     trust_synthetic_labels: bool = False
     plot: bool = True
-    whole_epochs: int | None = None   # epochs of the Whole rows (None: eval.train.epochs); whole sets are large
-
-    @property
-    def whole_eval(self) -> EvalConfig:
-        if self.whole_epochs is None:
-            return self.eval
-        return replace(self.eval, train=replace(self.eval.train, epochs=self.whole_epochs))
 
     def __post_init__(self) -> None:
         from ..select import METHODS
@@ -106,10 +103,11 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     real_train = real.split("TRAIN")
     if not real_train:
         raise DataError(f"{data_dir}: no TRAIN split videos")
+    real_val = real.split("VAL") or None  # Whole rows early-stop on it; without it they take every step
     real_src = ClipSource(ev.setting.clips)
     group = "Synth." if synthetic else "Real"
     results = {"data_dir": str(data_dir), "synthetic": str(synthetic) if synthetic else None,
-               "setting": ev.setting.label(), "epochs": ev.train.epochs, "whole_epochs": cfg.whole_eval.train.epochs, "runs": ev.runs, "seed": ev.seed,
+               "setting": ev.setting.label(), "steps": ev.train.steps, "whole_steps": ev.for_whole().train.steps, "runs": ev.runs, "seed": ev.seed,
                "vpcs": list(cfg.vpcs), "methods": list(cfg.methods), "tolerance": ev.tolerance,
                "test_dir": str(data_dir), "n_test": len(test), "appearance": APPEARANCE,
                "train": asdict(ev.train), "groups": {}, "notes": [], "selections": {}}
@@ -122,11 +120,13 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         whole_real, whole_pt = whole_real[0], Path(whole_real[1])
         log(f"Whole Real: reusing {whole_pt}")
     else:
-        log(f"Whole Real: {len(real_train)} TRAIN videos x {ev.runs} runs x {cfg.whole_eval.train.epochs} epochs "
-            f"({ev.setting.label()})")
+        log(f"Whole Real: {len(real_train)} TRAIN videos x {ev.runs} runs, at most {ev.for_whole().train.steps} steps, "
+            f"early stopping on {len(real_val)} VAL videos ({ev.setting.label()})")
         whole_pt = out_dir / "ef_whole_real.pt"
-        whole_real = run_protocol(real_train, test, cfg.whole_eval, train_source=real_src, progress=progress,
-                                  label="whole real", save_first=whole_pt)
+        whole_real = run_protocol(real_train, test, ev, train_source=real_src, progress=progress,
+                                  label="whole real", save_first=whole_pt, val_recs=real_val)
+        log(f"Whole Real: R² {_pm(whole_real['summary']['r2'])}, MAE {_pm(whole_real['summary']['mae'])} EF; "
+            + budget_text(whole_real))
     results["whole_real_model"] = str(whole_pt)
     if synthetic:
         syn = load_dataset(synthetic, progress=progress)
@@ -178,12 +178,16 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
             runs.append(m)
             bar.update(1)
         g["cells"].setdefault(method, {})[str(vpc)] = {**summarize_runs(runs), "runs": runs}
+        falling = sum(r["still_falling"] for r in runs)
+        log(f"{method} VPC={vpc}: accuracy {_pm(g['cells'][method][str(vpc)]['acc'])}, R² "
+            f"{_pm(g['cells'][method][str(vpc)]['r2'])}; {ev.train.steps} steps"
+            + (f"; training loss still falling at the end in {falling}/{len(runs)} runs" if falling else ""))
         save()
     bar.close()
     if synthetic:
         log(f"Whole Synth.: {len(pool)} synthetic videos x {ev.runs} runs")
-        g["whole"] = run_protocol(pool, test, cfg.whole_eval, train_source=pool_src, test_source=real_src, progress=progress,
-                                  label="whole synth")
+        g["whole"] = run_protocol(pool, test, ev, train_source=pool_src, test_source=real_src, progress=progress,
+                                  label="whole synth", val_recs=real_val)
     save()
     md, csv = write_tables(results, out_dir)
     results["outputs"] = {"json": str(out_dir / "results.json"), "markdown": str(md), "csv": str(csv)}

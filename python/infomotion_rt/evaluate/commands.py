@@ -25,9 +25,16 @@ def regressor_options(f):
         click.option("--size", type=click.IntRange(min=8), default=None, help="Frame size in pixels."),
         click.option("--width", type=click.IntRange(min=4), default=None, help="First-stage channels (64 = torchvision)."),
         click.option("--test-clips", type=click.IntRange(min=1), default=None, help="Clips averaged per test video."),
-        click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1)),
-        click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1)),
-        click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True)),
+        click.option("--steps", type=click.IntRange(min=1), default=None,
+                     help="Optimisation steps of every model trained on a selection (default: the setting's); "
+                          "the same for every method and VPC."),
+        click.option("--whole-steps", type=click.IntRange(min=1), default=None,
+                     help="Step maximum of a Whole model, which stops early on VAL loss (default: the setting's)."),
+        click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1),
+                     help="Whole: VAL checks (every 1/20 of --whole-steps) without improvement before stopping."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Default: the setting's."),
+        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="Peak learning rate (default: the setting's)."),
         click.option("--runs", default=5, show_default=True, type=click.IntRange(min=1), help="Repeats (seeds)."),
         click.option("--seed", default=0, show_default=True, type=int, help="Seed of run 1; run r uses seed+r-1."),
         click.option("--tolerance", default=2.0, show_default=True, type=click.FloatRange(min=0),
@@ -53,10 +60,11 @@ def eval_config(kw: dict):
         name = "paper" if kw["device"].startswith("cuda") else "cpu"
     setting = get_setting(name, arch=kw.pop("arch"), frames=kw.pop("frames"), period=kw.pop("period"),
                           size=kw.pop("size"), width=kw.pop("width"), test_clips=kw.pop("test_clips"))
-    train = TrainConfig(epochs=kw.pop("epochs"), batch_size=kw.pop("batch_size"), lr=kw.pop("lr"),
-                        device=kw.pop("device"), threads=kw.pop("threads"), init=kw.pop("init"))
+    train = TrainConfig(steps=kw.pop("steps") or setting.steps, batch_size=kw.pop("batch_size") or setting.batch_size,
+                        lr=kw.pop("lr") or setting.lr, device=kw.pop("device"), threads=kw.pop("threads"),
+                        init=kw.pop("init"), patience=kw.pop("patience"))
     return EvalConfig(setting=setting, train=train, runs=kw.pop("runs"), seed=kw.pop("seed"),
-                      tolerance=kw.pop("tolerance"))
+                      tolerance=kw.pop("tolerance"), whole_steps=kw.pop("whole_steps") or setting.whole_steps)
 
 
 @click.command("evaluate")
@@ -74,15 +82,17 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
     if whole == (selection is not None):
         raise ConfigError("give either --selection FILE or --whole")
     require("torch", "torchvision", what="evaluate")
-    from .protocol import evaluate, pm
+    from .protocol import budget_text, evaluate, pm
 
     cfg = eval_config(kw)
-    click.echo(f"setting {cfg.setting.label()}; {cfg.runs} runs, {cfg.train.epochs} epochs", err=True)
+    steps = f"at most {cfg.whole_steps} steps (early stopping on VAL)" if whole else f"{cfg.train.steps} steps"
+    click.echo(f"setting {cfg.setting.label()}; {cfg.runs} runs, {steps}", err=True)
     result, j, m = evaluate(data_dir, cfg, selection=selection, whole=whole, labels_csv=labels_csv,
                             out_dir=out_dir, save_model=save_model)
     s = result["summary"]
     click.echo(f"trained on {result['n_train']}, tested on {result['n_test']} TEST videos: accuracy {pm(s['acc'])} %, "
                f"soft {pm(s['soft_acc'])} %, MAE {pm(s['mae'], 1.0)} EF, R² {pm(s['r2'], 1.0, 3)}")
+    click.echo(f"training: {budget_text(result)}")
     click.echo(f"wrote {j} and {m}" + (f"; model {save_model}" if save_model else ""))
 
 
@@ -99,11 +109,8 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
 @click.option("--trust-labels", is_flag=True, help="With --synthetic: keep its EF labels (default: relabel).")
 @click.option("--out", "out_dir", default="benchmark", show_default=True, type=click.Path(file_okay=False))
 @click.option("--no-plot", is_flag=True, help="Skip the bar chart (no matplotlib needed).")
-@click.option("--whole-epochs", type=click.IntRange(min=1), default=None,
-              help="Epochs for the Whole rows (default: --epochs); the whole split is many times larger.")
 @regressor_options
-def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, whole_epochs,
-                  **kw) -> None:
+def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, **kw) -> None:
     """The paper's Table 1 on DATA_DIR: methods x VPC x runs, select + evaluate each, Whole as reference."""
     require("torch", "torchvision", what="benchmark")
     from .benchmark import BenchmarkConfig, run_benchmark
@@ -111,7 +118,7 @@ def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_la
 
     cfg = BenchmarkConfig(eval=eval_config(kw), vpcs=tuple(vpcs) or (5, 10),
                           methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
-                          trust_synthetic_labels=trust_labels, plot=not no_plot, whole_epochs=whole_epochs)
+                          trust_synthetic_labels=trust_labels, plot=not no_plot)
     res = run_benchmark(data_dir, cfg, out_dir, features=features, engine=engine, synthetic=synthetic,
                         log=lambda s: click.echo(s, err=True))
     for line in dict.fromkeys(res["notes"]):

@@ -22,8 +22,8 @@ class DemoConfig:
     vpcs: tuple[int, ...] = (2, 5)
     methods: tuple[str, ...] = ("random", "kmeans", "kcenter", "herding", "infodist", "infomotion")
     runs: int = 2
-    epochs: int = 12
-    whole_epochs: int = 10
+    steps: int = 40           # optimisation steps per distilled model (the same for every method and VPC)
+    whole_steps: int = 190    # step maximum of the Whole model (early stopping on VAL)
     # The phantom's EF labels are exact, so the demo trusts them (benchmark --synthetic relabels by default).
     trust_synthetic_labels: bool = True
     overwrite: bool = False
@@ -62,10 +62,10 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print) ->
     syn_f = extract_features(syn, engine, out / "synthetic_motion.npz", ExtractConfig(threads=cfg.threads)).path
     paths.update(real_motion_features=real_f, synthetic_motion_features=syn_f)
     step(f"extract ({engine.name})", t)
-    ev = EvalConfig(setting=get_setting("tiny"), train=TrainConfig(epochs=cfg.epochs, batch_size=8, lr=2e-3,
+    ev = EvalConfig(setting=get_setting("tiny"), train=TrainConfig(steps=cfg.steps, batch_size=8, lr=2e-3,
                                                                           threads=cfg.threads),
-                    runs=cfg.runs, seed=cfg.seed)
-    bcfg = BenchmarkConfig(eval=ev, vpcs=cfg.vpcs, methods=cfg.methods, whole_epochs=cfg.whole_epochs,
+                    runs=cfg.runs, seed=cfg.seed, whole_steps=cfg.whole_steps)
+    bcfg = BenchmarkConfig(eval=ev, vpcs=cfg.vpcs, methods=cfg.methods,
                            trust_synthetic_labels=cfg.trust_synthetic_labels)
     whole = None
     for name, kw in (("dist_real", {"features": real_f}), ("dist_synth", {"synthetic": syn, "synthetic_features": syn_f})):

@@ -1,7 +1,9 @@
 """The paper's evaluation protocol: train on a video subset, test on the real TEST split, repeat.
 
-Each run r uses seed ``seed + r`` (weights, clip starts, batch order). Results are the per-run
-metrics plus mean ± sample std over runs, written as JSON and Markdown (``write_report``).
+Each run r uses seed ``seed + r`` (weights, clip starts, batch order). A selection is trained for
+``train.steps`` optimisation steps; the whole TRAIN split (``--whole``) for at most ``whole_steps``
+with early stopping on the VAL split (best VAL checkpoint kept). Results are the per-run metrics plus
+mean ± sample std over runs, written as JSON and Markdown (``write_report``).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +32,19 @@ class EvalConfig:
     runs: int = 5
     seed: int = 0
     tolerance: float = 2.0
+    whole_steps: int | None = None   # maximum steps of a Whole model (early stopping on VAL); None: train.steps
 
     def __post_init__(self) -> None:
         if self.runs < 1:
             raise ConfigError(f"--runs must be >= 1, got {self.runs}")
+        if self.whole_steps is not None and self.whole_steps < 1:
+            raise ConfigError(f"--whole-steps must be >= 1, got {self.whole_steps}")
+
+    def for_whole(self) -> "EvalConfig":
+        """The config a Whole row trains with: ``whole_steps`` as its step maximum."""
+        if self.whole_steps is None:
+            return self
+        return replace(self, train=replace(self.train, steps=self.whole_steps))
 
 
 def read_selection(path) -> list[str]:
@@ -69,15 +80,21 @@ def require_test_split(dataset) -> list:
 
 
 def one_run(train_recs, test_recs, cfg: EvalConfig, seed: int, *, train_source: ClipSource,
-            test_source: ClipSource, progress: bool = True, desc: str = "train", save=None) -> dict:
-    """Train one model with ``seed`` and score it on ``test_recs``: the metrics dict of one run."""
+            test_source: ClipSource, progress: bool = True, desc: str = "train", save=None,
+            val_recs=None) -> dict:
+    """Train one model with ``seed`` (early stopping when ``val_recs`` are given; their clips come from
+    ``test_source``) and score it on ``test_recs``: the metrics dict of one run."""
     t0 = time.perf_counter()
-    model, norm, hist = train_regressor(train_recs, cfg.setting, cfg.train, seed, train_source, progress, desc=desc)
+    model, norm, hist = train_regressor(train_recs, cfg.setting, cfg.train, seed, train_source, progress, desc=desc,
+                                        val_records=val_recs, val_source=test_source)
     train_s = time.perf_counter() - t0
     pred, _ = predict(model, test_recs, test_source, norm, cfg.train.device, progress=progress, desc="test")
     m = score(np.array([r.ef for r in test_recs]), pred, cfg.tolerance)
-    m.update(seed=seed, n_train=len(train_recs), train_s=train_s, epoch_s=float(np.median(hist["epoch_s"])),
-             steps=hist["steps"], final_loss=hist["loss"][-1])
+    t = hist["trend"]
+    m.update(seed=seed, n_train=len(train_recs), train_s=train_s, steps=hist["steps"], max_steps=hist["max_steps"],
+             batch_size=hist["batch_size"], best_step=hist["best_step"], stopped_early=hist["stopped_early"],
+             best_val_loss=hist["best_val_loss"], val_curve=hist["val"], loss_curve=hist["loss_curve"],
+             loss_last=t["last"], loss_previous=t["previous"], still_falling=t["still_falling"])
     if save:
         save_checkpoint(save, model, cfg.setting, norm, {"trained_on": len(train_recs), "seed": seed})
     return m
@@ -85,17 +102,37 @@ def one_run(train_recs, test_recs, cfg: EvalConfig, seed: int, *, train_source: 
 
 def run_protocol(train_recs, test_recs, cfg: EvalConfig, *, train_source: ClipSource | None = None,
                  test_source: ClipSource | None = None, progress: bool = True, label: str = "",
-                 save_first: str | Path | None = None) -> dict:
-    """Train ``cfg.runs`` models on ``train_recs``, score each on ``test_recs``; JSON-able dict."""
+                 save_first: str | Path | None = None, val_recs=None) -> dict:
+    """Train ``cfg.runs`` models on ``train_recs``, score each on ``test_recs``; JSON-able dict.
+    With ``val_recs`` (Whole rows) each run early-stops on them within ``cfg.whole_steps``."""
     if not train_recs:
         raise DataError(f"{label or 'evaluate'}: no training videos")
+    if val_recs:
+        cfg = cfg.for_whole()
     train_source = train_source or ClipSource(cfg.setting.clips)
     test_source = test_source or train_source
     runs = [one_run(train_recs, test_recs, cfg, cfg.seed + r, train_source=train_source, test_source=test_source,
                     progress=progress, desc=f"{label} run {r + 1}/{cfg.runs}".strip(),
-                    save=save_first if r == 0 else None) for r in range(cfg.runs)]
+                    save=save_first if r == 0 else None, val_recs=val_recs) for r in range(cfg.runs)]
     return {"label": label, "setting": cfg.setting.label(), "n_train": len(train_recs), "n_test": len(test_recs),
-            "train": asdict(cfg.train), "runs": runs, "summary": summarize_runs(runs)}
+            "n_val": len(val_recs or []), "train": asdict(cfg.train), "runs": runs, "summary": summarize_runs(runs),
+            "still_falling": sum(r["still_falling"] for r in runs)}
+
+
+def budget_text(result: dict) -> str:
+    """How the runs of one result were trained, in words (steps, early stopping, loss trend)."""
+    runs, t = result["runs"], result["train"]
+    if result.get("n_val"):
+        text = (f"at most {t['steps']} steps, early stopping on {result['n_val']} VAL videos "
+                f"(best steps {', '.join(str(r['best_step']) for r in runs)})")
+    else:
+        text = f"{t['steps']} steps"
+    text += f" of batch {t['batch_size']}, lr {t['lr']:g}"
+    falling = sum(r["still_falling"] for r in runs)
+    if falling:
+        text += (f"; training loss still falling at the end in {falling}/{len(runs)} runs "
+                 f"(last 10% of steps >5% below the 10% before): more steps may help")
+    return text
 
 
 def pm(stat: dict, scale: float = 100.0, digits: int = 2) -> str:
@@ -106,17 +143,16 @@ def pm(stat: dict, scale: float = 100.0, digits: int = 2) -> str:
 def report_markdown(result: dict, title: str) -> str:
     s = result["summary"]
     lines = [f"# {title}", "", f"Setting: {result['setting']}; trained on {result['n_train']} videos, "
-             f"tested on {result['n_test']} TEST videos; {len(result['runs'])} runs "
-             f"(epochs {result['train']['epochs']}, batch {result['train']['batch_size']}, lr {result['train']['lr']}).",
+             f"tested on {result['n_test']} TEST videos; {len(result['runs'])} runs; {budget_text(result)}.",
              "", "| metric | mean ± std |", "|---|---|",
              f"| accuracy (5 classes) % | {pm(s['acc'])} |",
              f"| soft accuracy (±{result['runs'][0]['tolerance']:g} EF) % | {pm(s['soft_acc'])} |",
              f"| MAE (EF points) | {pm(s['mae'], 1.0)} |", f"| RMSE (EF points) | {pm(s['rmse'], 1.0)} |",
-             f"| R² | {pm(s['r2'], 1.0, 3)} |", "", "| run | seed | acc % | soft % | MAE | R² | train s |",
-             "|---|---|---|---|---|---|---|"]
+             f"| R² | {pm(s['r2'], 1.0, 3)} |", "", "| run | seed | acc % | soft % | MAE | R² | steps | loss still falling | train s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(result["runs"], 1):
         lines.append(f"| {i} | {r['seed']} | {100 * r['acc']:.2f} | {100 * r['soft_acc']:.2f} | {r['mae']:.2f} | "
-                     f"{r['r2']:.3f} | {r['train_s']:.1f} |")
+                     f"{r['r2']:.3f} | {r['steps']} | {'yes' if r['still_falling'] else 'no'} | {r['train_s']:.1f} |")
     classes = result["runs"][0]["classes"]
     conf = np.sum([r["confusion"] for r in result["runs"]], axis=0)
     lines += ["", "Confusion matrix summed over runs (rows true, columns predicted):", "",
@@ -139,10 +175,12 @@ def evaluate(data_dir, cfg: EvalConfig, selection=None, whole: bool = False, lab
         raise ConfigError("give either --selection FILE or --whole")
     dataset = load_dataset(data_dir, labels_csv, progress=progress)
     test = require_test_split(dataset)
+    val = None
     if whole:
         train = dataset.split("TRAIN")
         if not train:
             raise DataError(f"{data_dir}: no TRAIN split videos for --whole")
+        val = dataset.split("VAL") or None  # early stopping; without VAL videos: the full step budget
         title = f"Whole TRAIN split of {data_dir}"
     else:
         train = records_for(dataset, read_selection(selection), str(selection))
@@ -152,7 +190,7 @@ def evaluate(data_dir, cfg: EvalConfig, selection=None, whole: bool = False, lab
         raise DataError(f"{selection or data_dir}: {len(overlap)} training videos are TEST videos "
                         f"(e.g. {sorted(overlap)[0]}); select from TRAIN")
     result = run_protocol(train, test, cfg, progress=progress, label="whole" if whole else "selection",
-                          save_first=save_model)
+                          save_first=save_model, val_recs=val)
     result.update(data_dir=str(data_dir), selection=str(selection) if selection else None, whole=whole)
     j, m = write_report(result, out_dir, title)
     return result, j, m

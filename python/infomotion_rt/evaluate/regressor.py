@@ -51,6 +51,12 @@ class Setting:
     name: str
     model: ModelConfig = field(default_factory=ModelConfig)
     clips: ClipConfig = field(default_factory=ClipConfig)
+    # Default training budget (ours, measured: BENCHMARKS.md): optimisation steps of every distilled
+    # model, the step maximum of a Whole model (early stopping on VAL), batch size, peak learning rate.
+    steps: int = 600
+    whole_steps: int = 3000
+    batch_size: int = 8
+    lr: float = 1e-3
 
     def label(self) -> str:
         m, c = self.model, self.clips

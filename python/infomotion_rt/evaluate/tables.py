@@ -26,7 +26,7 @@ def _pm(stat) -> str:
 def table_markdown(results: dict) -> str:
     vpcs = results["vpcs"]
     lines = [f"Setting: {results['setting']}; {results['runs']} runs per cell (mean ± std, accuracy %); "
-             f"epochs {results['epochs']} (Whole: {results.get('whole_epochs', results['epochs'])}); tested on {results['test_dir']} TEST ({results['n_test']} videos); "
+             f"{results['steps']} steps per distilled model (Whole: at most {results['whole_steps']}, early stopping on VAL); tested on {results['test_dir']} TEST ({results['n_test']} videos); "
              f"soft tolerance ±{results['tolerance']:g} EF; appearance features: {results['appearance']}.", ""]
     for group, g in results["groups"].items():
         head = f"| Whole {group} | All | Dist. {group} | " + " | ".join(f"VPC={v}" for v in vpcs) + " |"

@@ -1,8 +1,15 @@
-"""Train the EF regressor on a list of videos, predict EF (and penultimate features) for others.
+"""Train the EF regressor on a list of videos for a fixed number of optimisation steps; predict EF.
+
+Budgets are optimisation steps, not epochs (issue 9): every training set of a benchmark cell gets the
+same ``steps`` and the same sampling procedure (batches drawn from reshuffled passes over the set by a
+generator seeded with the run's seed), so a 10-video selection is trained as long as a 50-video one.
+With VAL videos (the Whole rows) ``steps`` is a maximum: VAL loss is measured every ``eval_every``
+steps, training stops after ``patience`` measurements without improvement and the best checkpoint
+on VAL is kept (early stopping).
 
 MSE on EF standardised with the training set's mean and std (std floored at 5 EF points, so a
-selection from one narrow class cannot blow the scale up); AdamW with a cosine schedule; one clip
-per video per epoch at a random start. Inputs are grey levels / 255 standardised with the training
+selection from one narrow class cannot blow the scale up); AdamW, linear warm-up over the first 5% of
+the steps, then cosine to zero (ours). Inputs are grey levels / 255 standardised with the training
 clips' mean and std. Both normalisations go into the checkpoint. torch is imported inside functions.
 """
 
@@ -19,21 +26,31 @@ from .clips import ClipSource
 from .regressor import Setting, _torch, build_model, load_init
 
 MIN_EF_STD = 5.0
+WARMUP = 0.05          # share of the steps with a linear learning-rate warm-up (ours)
+TREND_WINDOW = 0.10    # "still falling": mean loss of the last 10% of steps ...
+TREND_DROP = 0.05      # ... more than 5% below the mean of the 10% before (ours)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 20
+    steps: int = 600              # optimisation steps (a maximum when VAL videos are given)
     batch_size: int = 8
     lr: float = 1e-3
     weight_decay: float = 1e-4
     device: str = "cpu"
     threads: int = 0              # torch CPU threads; 0 = torch's default
     init: str | None = None       # local state_dict to start from (never downloaded)
+    eval_every: int = 0           # VAL check interval in steps with early stopping; 0 = steps // 20 (>= 10)
+    patience: int = 5             # VAL checks without improvement before stopping
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ConfigError(f"need epochs>=1, batch size>=1, lr>0; got {self.epochs}, {self.batch_size}, {self.lr}")
+        if self.steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.patience < 1 or self.eval_every < 0:
+            raise ConfigError(f"need steps>=1, batch size>=1, lr>0, patience>=1, eval_every>=0; got {self.steps}, "
+                              f"{self.batch_size}, {self.lr}, {self.patience}, {self.eval_every}")
+
+    @property
+    def val_interval(self) -> int:
+        return self.eval_every or max(10, self.steps // 20)
 
 
 def _device(torch, name: str):
@@ -59,9 +76,47 @@ def norm_stats(records, source: ClipSource) -> dict:
             "ef_mean": float(ef.mean()), "ef_std": float(max(ef.std(), MIN_EF_STD))}
 
 
+def batch_plan(n_videos: int, steps: int, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+    """(steps, b) video indices, b = min(batch_size, n_videos): consecutive reshuffled passes over the
+    set, so every video is drawn equally often (±1 pass) whatever the set size."""
+    if n_videos < 1:
+        raise DataError("no training videos (empty selection)")
+    b = min(batch_size, n_videos)
+    need = steps * b
+    order = np.concatenate([rng.permutation(n_videos) for _ in range(math.ceil(need / n_videos))])
+    return order[:need].reshape(steps, b)
+
+
+def loss_trend(losses) -> dict:
+    """Was the training loss still falling at the end? Mean of the last 10% of the step losses against
+    the 10% before; ``still_falling`` when it is more than 5% lower (ours). Needs >= 20 steps."""
+    v = np.asarray(losses, dtype=np.float64)
+    w = int(len(v) * TREND_WINDOW)
+    if w < 2:
+        return {"last": float(v[-1]) if len(v) else float("nan"), "previous": float("nan"), "still_falling": False}
+    last, prev = float(v[-w:].mean()), float(v[-2 * w:-w].mean())
+    return {"last": last, "previous": prev, "still_falling": bool(last < (1.0 - TREND_DROP) * prev)}
+
+
+def _lr_factor(step: int, total: int) -> float:
+    warm = max(1, int(WARMUP * total))
+    if step < warm:
+        return (step + 1) / warm
+    return 0.5 * (1.0 + math.cos(math.pi * min(step - warm, total - warm) / max(1, total - warm)))
+
+
+def val_loss(model, records, source: ClipSource, norm: dict, device: str) -> float:
+    """MSE in standardised EF units of the test-clip predictions for ``records`` (early stopping)."""
+    pred, _ = predict(model, records, source, norm, device, progress=False)
+    y = np.array([r.ef for r in records], dtype=np.float64)
+    return float(np.mean(((pred - y) / norm["ef_std"]) ** 2))
+
+
 def train_regressor(records, setting: Setting, cfg: TrainConfig, seed: int, source: ClipSource | None = None,
-                    progress: bool = True, desc: str = "train"):
-    """Train from scratch (or ``cfg.init``) on ``records``; returns (model, norm, history dict)."""
+                    progress: bool = True, desc: str = "train", val_records=None, val_source: ClipSource | None = None):
+    """Train from scratch (or ``cfg.init``) on ``records`` for ``cfg.steps`` steps, or with early stopping
+    on ``val_records``; returns (model in eval mode, norm dict, history dict). Raises DataError on an
+    empty set or a diverged loss."""
     from tqdm import tqdm
 
     torch = _torch()
@@ -79,34 +134,57 @@ def train_regressor(records, setting: Setting, cfg: TrainConfig, seed: int, sour
     model.to(device).train()
     norm = norm_stats(records, source)
     y_all = (np.array([r.ef for r in records], dtype=np.float32) - norm["ef_mean"]) / norm["ef_std"]
-    bs = min(cfg.batch_size, len(records))
-    steps_per_epoch = math.ceil(len(records) / bs)
-    total = cfg.epochs * steps_per_epoch
+    plan = batch_plan(len(records), cfg.steps, cfg.batch_size, rng)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    history = {"epoch_s": [], "loss": [], "steps": total, "n_train": len(records), "init_skipped": skipped}
-    bar = tqdm(range(cfg.epochs), desc=desc, unit="epoch", disable=not progress, leave=False)
-    for _ in bar:
-        t0, losses = time.perf_counter(), []
-        order = rng.permutation(len(records))
-        for b in range(steps_per_epoch):
-            idx = order[b * bs:(b + 1) * bs]
-            clips = np.stack([source.train_clip(records[i], rng) for i in idx])
-            x = _to_tensor(torch, clips, norm, device)
-            y = torch.from_numpy(y_all[idx]).to(device)
-            loss = torch.nn.functional.mse_loss(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(float(loss.detach()))
-        history["epoch_s"].append(time.perf_counter() - t0)
-        history["loss"].append(float(np.mean(losses)))
-        bar.set_postfix(loss=f"{history['loss'][-1]:.3f}")
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, cfg.steps))
+    early = bool(val_records)
+    history = {"n_train": len(records), "max_steps": cfg.steps, "batch_size": int(plan.shape[1]),
+               "init_skipped": skipped, "loss": [], "val": []}
+    best = (math.inf, 0, None)  # (VAL loss, step, state)
+    since_best = 0
+    t0 = time.perf_counter()
+    bar = tqdm(range(cfg.steps), desc=desc, unit="step", disable=not progress, leave=False)
+    for step in bar:
+        idx = plan[step]
+        clips = np.stack([source.train_clip(records[i], rng) for i in idx])
+        x = _to_tensor(torch, clips, norm, device)
+        y = torch.from_numpy(y_all[idx]).to(device)
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        history["loss"].append(float(loss.detach()))
+        if not math.isfinite(history["loss"][-1]):
+            raise DataError(f"{desc}: training diverged at step {step + 1} (loss {history['loss'][-1]}); lower --lr")
+        if step % 25 == 0:
+            bar.set_postfix(loss=f"{np.mean(history['loss'][-25:]):.3f}")
+        if early and ((step + 1) % cfg.val_interval == 0 or step + 1 == cfg.steps):
+            v = val_loss(model, val_records, val_source or source, norm, cfg.device)
+            model.train()
+            history["val"].append([step + 1, v])
+            if v < best[0]:
+                best = (v, step + 1, {k: t.detach().clone() for k, t in model.state_dict().items()})
+                since_best = 0
+            else:
+                since_best += 1
+                if since_best >= cfg.patience:
+                    break
     bar.close()
-    if not all(np.isfinite(history["loss"])):
-        raise DataError(f"{desc}: training diverged (loss {history['loss'][-1]}); lower --lr")
+    steps_done = len(history["loss"])
+    if early and best[2] is not None:
+        model.load_state_dict(best[2])
+    history.update(steps=steps_done, train_s=time.perf_counter() - t0, trend=loss_trend(history["loss"]),
+                   early_stopping=early, best_step=best[1] if early else steps_done,
+                   best_val_loss=best[0] if early else None, stopped_early=early and steps_done < cfg.steps,
+                   loss_curve=_curve(history.pop("loss")))
     return model.eval(), norm, history
+
+
+def _curve(losses, points: int = 20) -> list[float]:
+    """The step losses as ``points`` chunk means (for the JSON; the full list is not kept)."""
+    chunks = np.array_split(np.asarray(losses, dtype=np.float64), min(points, len(losses)))
+    return [round(float(c.mean()), 5) for c in chunks]
 
 
 def predict(model, records, source: ClipSource, norm: dict, device: str = "cpu", batch_size: int = 16,
