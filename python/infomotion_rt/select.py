@@ -8,8 +8,6 @@ defined edge case (short class, NaN vectors, identical vectors, collapse) in one
 from __future__ import annotations
 
 import csv
-import os
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import numpy as np
 from . import graph
 from .data.classes import DEFAULT_CLASSES, EFClasses
 from .data.echonet import strip_suffix
-from .atomic import atomic_dir, atomic_write_csv, check_folder_target
+from .atomic import atomic_write_csv
 from .errors import ConfigError, DataError
 from .features import FeatureSet
 
@@ -282,48 +280,12 @@ def write_selection(path, rows: list[dict]) -> Path:
     return atomic_write_csv(path, SELECTION_COLUMNS, out)
 
 
-def _filtered_csv(src: Path, keep: set) -> tuple[list, list, set]:
-    with open(src, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if not header or "FileName" not in header:
-            raise DataError(f"{src}: no FileName column")
-        col = header.index("FileName")
-        rows = [r for r in reader if len(r) > col and strip_suffix(r[col]) in keep]
-    return header, rows, {strip_suffix(r[col]) for r in rows}
+def export_dataset(names, data_dir, out_dir, **options) -> Path:
+    """The distilled EchoNet-layout folder of ``names``; plain or de-identified, see export_dataset.py
+    (``options``: deidentify, key_file, labels_csv, progress)."""
+    from .export_dataset import export_dataset as export
 
-
-def export_dataset(names, data_dir, out_dir) -> Path:
-    """A distilled EchoNet-layout folder: FileList/VolumeTracings subsets, videos hard-linked
-    (copied across file systems). Built in a temporary folder and renamed into place."""
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
-    keep = {strip_suffix(n) for n in names}
-    if not (data_dir / "FileList.csv").is_file():
-        raise DataError(f"{data_dir}: no FileList.csv (--data must be an EchoNet-layout folder)")
-    check_folder_target(out_dir)
-    header, rows, listed = _filtered_csv(data_dir / "FileList.csv", keep)
-    if listed != keep:
-        raise DataError(f"{data_dir / 'FileList.csv'}: selected videos not listed: {_short(sorted(keep - listed))}")
-    videos = {}
-    for name in sorted(keep):
-        found = data_dir / "Videos" / f"{name}.avi"
-        if not found.is_file():
-            found = next(iter(sorted((data_dir / "Videos").glob(f"{name}.*"))), None) if (data_dir / "Videos").is_dir() else None
-        if found is None:
-            raise DataError(f"{data_dir / 'Videos'}: video {name} not found")
-        videos[name] = found
-    with atomic_dir(out_dir) as tmp:
-        atomic_write_csv(tmp / "FileList.csv", header, rows)
-        if (data_dir / "VolumeTracings.csv").is_file():
-            vh, vrows, _ = _filtered_csv(data_dir / "VolumeTracings.csv", keep)
-            atomic_write_csv(tmp / "VolumeTracings.csv", vh, vrows)
-        (tmp / "Videos").mkdir()
-        for src in videos.values():
-            try:
-                os.link(src, tmp / "Videos" / src.name)
-            except OSError:
-                shutil.copy2(src, tmp / "Videos" / src.name)
-    return out_dir
+    return export(names, data_dir, out_dir, **options).out_dir
 
 
 def plot_selection(sel: Selection, cfg: SelectConfig, path) -> Path:

@@ -1,0 +1,274 @@
+"""The distilled dataset: the selected videos as an EchoNet-layout folder, optionally de-identified.
+
+Plain export (``deidentify=False``; the default for a non-DICOM source): FileList.csv and
+VolumeTracings.csv rows of the selected videos copied as they are, videos hard-linked (copied
+across file systems). A source without a FileList.csv (a plain folder, EchoNet-Pediatric) gets a
+FileList written from its records.
+
+De-identified export (``deidentify=True``; the default, and the only export, for a DICOM source),
+ours, written so that the folder can leave the hospital:
+
+* names: each video is renamed ``0X`` + the first 16 hex digits of HMAC-SHA256(key, source name),
+  upper case (EchoNet-Dynamic's name form). The key (32 random bytes, hex) is read from
+  ``key_file`` or generated and written to ``<export>.deid-key`` *beside* the export (mode 0600);
+  the same key gives the same names, so later exports line up. Without the key the names cannot be
+  tied back to the sources, short of guessing names and the key.
+* the mapping hash -> source name and source file (relative to the source folder) goes to
+  ``<export>.deid-map.csv`` beside the export, never inside it.
+* videos are decoded and re-encoded as MJPG AVIs (no DICOM header or private tag survives, no
+  container metadata is copied); every pixel outside the ultrasound sector (``data/sector.py``) is
+  set to 0; DICOM loops are cropped to the sector and resized to 112 x 112 (``data/dicom.py``).
+  A video without a detectable sector is not exported (a problem line names it).
+* FileList.csv has only the nine EchoNet-Dynamic columns, rows in pseudonym order; ESV/EDV are 0
+  where unknown (EchoNet-Synthetic's convention). VolumeTracings.csv (EchoNet-Dynamic disc
+  chords only) is kept for AVI sources, whose pixel geometry is unchanged.
+
+Not removed: anything inside the sector (text or marks burned into the image, a face or an ID
+shown in the image), and what the video itself reveals (anatomy, frame rate, length). The EF and
+Split values are kept: they are the labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_dir, atomic_path, atomic_write_csv, check_folder_target
+from .errors import ConfigError, DataError, InfoMotionError, ProblemLog, VideoError
+
+ECHONET_COLUMNS = ("FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split")
+TRACING_COLUMNS = ("FileName", "X1", "Y1", "X2", "Y2", "Frame")
+KEY_BYTES = 32
+MIN_KEY_BYTES = 16
+
+
+@dataclass
+class ExportResult:
+    out_dir: Path
+    n_videos: int = 0
+    deidentified: bool = False
+    key_file: Path | None = None
+    key_generated: bool = False
+    map_file: Path | None = None
+    problems: ProblemLog = field(default_factory=ProblemLog)
+
+
+def _short(names) -> str:
+    names = list(names)
+    return ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+
+
+def beside(out_dir: Path, suffix: str) -> Path:
+    """``<parent>/<export name><suffix>``: where the key and the mapping go, outside the export."""
+    return out_dir.parent / f"{out_dir.name}{suffix}"
+
+
+def _outside(path: Path, out_dir: Path, what: str) -> None:
+    path, out_dir = path.resolve(), out_dir.resolve()
+    if path == out_dir or out_dir in path.parents:
+        raise ConfigError(f"{path}: the {what} must not be inside the export folder {out_dir}")
+
+
+def load_or_make_key(path: Path) -> tuple[bytes, bool]:
+    """(key bytes, generated?) from the text file ``path`` (its stripped content, >= 16 bytes), or a
+    new random 32-byte key written there as hex (mode 0600) when the file does not exist."""
+    if path.is_file():
+        key = path.read_bytes().strip()
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigError(f"{path}: de-identification key has {len(key)} bytes, at least {MIN_KEY_BYTES} needed")
+        return key, False
+    key = secrets.token_hex(KEY_BYTES).encode()
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(key + b"\n")
+    os.chmod(path, 0o600)
+    return key, True
+
+
+def pseudonym(key: bytes, name: str) -> str:
+    """``0X`` + 16 upper-case hex digits of HMAC-SHA256(key, name): the exported video name."""
+    return "0X" + hmac.new(key, name.encode("utf-8"), hashlib.sha256).hexdigest()[:16].upper()
+
+
+# ------------------------------------------------------------------------------------ plain export
+
+def _filtered_csv(src: Path, keep: set) -> tuple[list, list, set]:
+    from .data.echonet import strip_suffix
+
+    with open(src, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if not header or "FileName" not in header:
+            raise DataError(f"{src}: no FileName column")
+        col = header.index("FileName")
+        rows = [r for r in reader if len(r) > col and strip_suffix(r[col]) in keep]
+    return header, rows, {strip_suffix(r[col]) for r in rows}
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> ExportResult:
+    if not (data_dir / "FileList.csv").is_file():
+        return _records_export(keep, data_dir, out_dir, labels_csv)
+    header, rows, listed = _filtered_csv(data_dir / "FileList.csv", keep)
+    if listed != keep:
+        raise DataError(f"{data_dir / 'FileList.csv'}: selected videos not listed: {_short(sorted(keep - listed))}")
+    videos = {}
+    for name in sorted(keep):
+        found = data_dir / "Videos" / f"{name}.avi"
+        if not found.is_file():
+            found = next(iter(sorted((data_dir / "Videos").glob(f"{name}.*"))), None) if (data_dir / "Videos").is_dir() else None
+        if found is None:
+            raise DataError(f"{data_dir / 'Videos'}: video {name} not found")
+        videos[name] = found
+    with atomic_dir(out_dir) as tmp:
+        atomic_write_csv(tmp / "FileList.csv", header, rows)
+        if (data_dir / "VolumeTracings.csv").is_file():
+            vh, vrows, _ = _filtered_csv(data_dir / "VolumeTracings.csv", keep)
+            atomic_write_csv(tmp / "VolumeTracings.csv", vh, vrows)
+        (tmp / "Videos").mkdir()
+        for src in videos.values():
+            _link(src, tmp / "Videos" / src.name)
+    return ExportResult(out_dir, n_videos=len(videos))
+
+
+def _load(keep: set, data_dir: Path, labels_csv):
+    from .data.echonet import load_dataset
+
+    ds = load_dataset(data_dir, labels_csv, only=keep, progress=False)
+    found = {r.name for r in ds.records}
+    if found != keep:
+        why = "; ".join(ds.problems.lines()[:3])
+        raise DataError(f"{data_dir}: selected videos not readable there: {_short(sorted(keep - found))}"
+                        + (f" ({why})" if why else ""))
+    return ds
+
+
+def _records_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> ExportResult:
+    """Plain export of a source without FileList.csv: FileList written from the probed records."""
+    from .data.video import probe
+
+    ds = _load(keep, data_dir, labels_csv)
+    rows = []
+    with atomic_dir(out_dir) as tmp:
+        (tmp / "Videos").mkdir()
+        for rec in sorted(ds.records, key=lambda r: r.name):
+            info = probe(rec.path)
+            fps = rec.fps if np.isfinite(rec.fps) else info.fps
+            rows.append(_filelist_row(rec, rec.name, info.height, info.width, fps, info.n_frames))
+            _link(rec.path, tmp / "Videos" / f"{rec.name}{rec.path.suffix.lower()}")
+        atomic_write_csv(tmp / "FileList.csv", ECHONET_COLUMNS, rows)
+    return ExportResult(out_dir, n_videos=len(rows))
+
+
+# ---------------------------------------------------------------------------- de-identified export
+
+def _filelist_row(rec, name: str, height: int, width: int, fps: float, n_frames: int) -> list:
+    volume = lambda v: f"{v:.4f}" if np.isfinite(v) and v > 0 else "0"  # noqa: E731
+    return [name, f"{rec.ef:.4f}", volume(rec.esv), volume(rec.edv), height, width, f"{fps:.4f}", n_frames, rec.split]
+
+
+def _clean_frames(rec) -> tuple[np.ndarray, float]:
+    """The video's frames with 0 outside its sector, and its frame rate; VideoError when unusable."""
+    from .data.dicom import is_dicom, probe_dicom, read_dicom
+    from .data.sector import black_outside, sample_indices, sector_mask
+    from .data.video import probe, read_frames
+
+    if is_dicom(rec.path):
+        return read_dicom(rec.path, require_sector=True), probe_dicom(rec.path).fps
+    frames = read_frames(rec.path)
+    mask = sector_mask(frames[sample_indices(len(frames))])
+    if mask is None:
+        raise VideoError(f"{rec.path}: no ultrasound sector found (nothing changes over time); not exported")
+    fps = rec.fps if np.isfinite(rec.fps) and rec.fps > 0 else probe(rec.path).fps
+    return black_outside(frames, mask), fps
+
+
+def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, key_file, progress: bool
+                         ) -> ExportResult:
+    from tqdm import tqdm
+
+    from .data.dicom import is_dicom
+    from .data.phantom import write_avi
+
+    check_folder_target(out_dir)
+    key_path = Path(key_file) if key_file else beside(out_dir, ".deid-key")
+    map_path = beside(out_dir, ".deid-map.csv")
+    _outside(key_path, out_dir, "de-identification key")
+    _outside(map_path, out_dir, "mapping file")
+    ds = _load(keep, data_dir, labels_csv)
+    key, generated = load_or_make_key(key_path)
+    res = ExportResult(out_dir, deidentified=True, key_file=key_path, key_generated=generated, map_file=map_path)
+    names = {rec.name: pseudonym(key, rec.name) for rec in ds.records}
+    if len(set(names.values())) != len(names):
+        raise DataError(f"{data_dir}: two selected names share a pseudonym; export with another key")
+    rows, tracings, mapping = [], [], []
+    with atomic_dir(out_dir) as tmp:
+        (tmp / "Videos").mkdir()
+        for rec in tqdm(sorted(ds.records, key=lambda r: names[r.name]), desc="de-identified export",
+                        unit="video", disable=not progress):
+            new = names[rec.name]
+            try:
+                frames, fps = _clean_frames(rec)
+                write_avi(tmp / "Videos" / f"{new}.avi", frames, fps if fps > 0 else 30.0)
+            except InfoMotionError as exc:
+                res.problems.add(rec.name, str(exc).removeprefix(f"{rec.path}: "))
+                continue
+            rows.append(_filelist_row(rec, new, frames.shape[1], frames.shape[2], fps, len(frames)))
+            mapping.append([new, rec.name, rec.path.relative_to(data_dir).as_posix()
+                            if rec.path.is_relative_to(data_dir) else rec.path.name])
+            if rec.tracings and not is_dicom(rec.path) and all(np.shape(t) == (21, 4) for t in rec.tracings.values()):
+                tracings += [[f"{new}.avi", *(f"{v:.4f}" for v in row), frame]
+                             for frame, t in sorted(rec.tracings.items()) for row in t]
+        if not rows:
+            raise DataError(f"{data_dir}: no selected video could be exported "
+                            f"({'; '.join(res.problems.lines()[:3])})")
+        atomic_write_csv(tmp / "FileList.csv", ECHONET_COLUMNS, rows)
+        if tracings:
+            atomic_write_csv(tmp / "VolumeTracings.csv", TRACING_COLUMNS, tracings)
+        atomic_write_csv(map_path, ("FileName", "SourceName", "SourceFile"), mapping)
+    res.n_videos = len(rows)
+    return res
+
+
+def export_dataset(names, data_dir, out_dir, *, deidentify: bool | None = None, key_file=None,
+                   labels_csv=None, progress: bool = False) -> ExportResult:
+    """Write the videos ``names`` (with or without suffix) of ``data_dir`` as an EchoNet-layout folder
+    ``out_dir`` (built in a temporary folder, then renamed into place); see the module docstring.
+
+    ``deidentify`` None: on for a DICOM source, off otherwise; False for a DICOM source is a
+    ConfigError (its only export is the de-identified one). Raises DataError when a selected video
+    is not in the source, ConfigError when ``out_dir`` is not empty or the key/mapping would land
+    inside it. In a de-identified export a video that cannot be cleaned is a problem line and the
+    others go on.
+    """
+    from .data.dicom import is_dicom_folder
+    from .data.echonet import strip_suffix
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    keep = {strip_suffix(str(n)) for n in names}
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir}: source dataset folder not found")
+    dicom = not (data_dir / "FileList.csv").is_file() and is_dicom_folder(data_dir)
+    if deidentify is None:
+        deidentify = dicom
+    if dicom and not deidentify:
+        raise ConfigError(f"{data_dir}: a DICOM source is always exported de-identified (drop --no-deidentify)")
+    check_folder_target(out_dir)
+    if deidentify:
+        return _deidentified_export(keep, data_dir, out_dir, labels_csv, key_file, progress)
+    if key_file:
+        raise ConfigError("--deid-key is used only with --deidentify")
+    return _plain_export(keep, data_dir, out_dir, labels_csv)
