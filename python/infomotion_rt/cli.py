@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import InfoMotionError, require
+from .select import METHODS as SELECT_METHODS   # the registry is the one list of --method choices
 
 
 def _version_message() -> str:
@@ -56,7 +57,7 @@ def cli(folds, view) -> None:
 @click.option("--vpc", default=10, show_default=True, type=int, help="Videos per EF class.")
 @click.option("--out", default="selection.csv", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--method", default="infomotion", show_default=True,
-              type=click.Choice(["infomotion", "infodist", "random", "kmeans", "kcenter", "herding"]))
+              type=click.Choice(list(SELECT_METHODS)))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--k", default=10, show_default=True, type=int, help="Neighbours per video in the kNN graph.")
 @click.option("--mode", default="union", show_default=True, type=click.Choice(["union", "mutual"]))

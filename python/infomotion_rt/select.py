@@ -80,31 +80,18 @@ def _sq_dists(x, c):
     return np.maximum((x * x).sum(1)[:, None] - 2.0 * x @ c.T + (c * c).sum(1)[None, :], 0.0)
 
 
-def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 100):
-    """Lloyd's k-means with seeded k-means++ init, in float64 numpy: (centroids, labels)."""
-    n = len(x)
-    first = int(rng.integers(n))
-    chosen = [first]
-    d2 = _sq_dists(x, x[[first]])[:, 0]
-    for _ in range(1, k):
-        total = d2.sum()
-        # All remaining points coincide with a centre: take the lowest unused index.
-        nxt = int(rng.choice(n, p=d2 / total)) if total > 0 else next(i for i in range(n) if i not in chosen)
-        chosen.append(nxt)
-        d2 = np.minimum(d2, _sq_dists(x, x[[nxt]])[:, 0])
-    centres = x[chosen].copy()
-    labels = np.zeros(n, np.int64)
-    for _ in range(iters):
-        labels = _sq_dists(x, centres).argmin(1)
-        new = centres.copy()
-        for j in range(k):
-            members = labels == j
-            if members.any():
-                new[j] = x[members].mean(0)
-        if np.array_equal(new, centres):
-            break
-        centres = new
-    return centres, labels
+def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 100, redo: int = 5):
+    """k-means by FAISS (``faiss.Kmeans``: Lloyd iterations from random initial centroids, ``redo`` restarts,
+    the lowest-inertia one kept; classes above 256·k vectors are subsampled to 256·k for training, FAISS's
+    default). x (n, d), n >= k -> (centroids (k, d) float64, labels (n,) int64 of the nearest centroid).
+    Deterministic for a given ``rng`` state: its next integer is FAISS's seed."""
+    faiss = graph._faiss()
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    km = faiss.Kmeans(x32.shape[1], int(k), niter=int(iters), nredo=int(redo), seed=int(rng.integers(2**31 - 1)),
+                      min_points_per_centroid=1, verbose=False)   # small classes are normal here: no warning
+    km.train(x32)
+    _, labels = km.index.search(x32, 1)
+    return km.centroids.astype(np.float64), labels[:, 0].astype(np.int64)
 
 
 def pick_kmeans(x, vpc, cfg, rng):
