@@ -1,9 +1,11 @@
 """Extraction: finite vectors of the documented length for every video, deterministic, resumable,
 failures reported; the backend registry; the CLI works without torch at import."""
 
+import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,11 +41,16 @@ def test_every_video_gets_a_finite_vector_of_the_documented_length(tiny_phantom,
     assert fs.features.shape == (len(names), CONFIGS["tiny"].feature_dim)
     assert np.isfinite(fs.features).all() and fs.features.std(axis=0).max() > 0
     assert fs.meta["model_hash"] == file_sha256(model_file) and fs.meta["config"]["name"] == "tiny"
-    assert fs.meta["engine"] == str(model_file) and fs.meta["feature_dim"] == CONFIGS["tiny"].feature_dim
+    assert fs.meta["engine"] == model_file.name and fs.meta["feature_dim"] == CONFIGS["tiny"].feature_dim
+    # shared file: no path and no source folder name unless --keep-paths
+    assert "dataset" not in fs.meta and str(tiny_phantom.name) not in json.dumps(fs.meta)
+    assert str(model_file.parent) not in json.dumps(fs.meta)
     assert np.isfinite(fs.ef).all() and set(fs.split) <= {"TRAIN", "VAL", "TEST"}
     again = tmp_path / "g.npz"
-    extract_features(tiny_phantom, model_file, again, ExtractConfig(batch_size=4, threads=1), progress=False)
+    extract_features(tiny_phantom, model_file, again, ExtractConfig(batch_size=4, threads=1, keep_paths=True),
+                     progress=False)
     fs2 = read_features(again)
+    assert fs2.meta["engine"] == str(model_file) and fs2.meta["dataset"] == str(Path(tiny_phantom).resolve())
     assert fs2.names.tolist() == fs.names.tolist()
     np.testing.assert_allclose(fs2.features, fs.features, rtol=1e-5, atol=1e-6)   # batch size does not matter
 

@@ -133,6 +133,7 @@ class ExtractConfig:
     prefetch_batches: int = 2   # decoded batches the reader may run ahead
     resume: bool = False
     save_every: int = 512       # videos between intermediate saves, so an interrupted run can resume
+    keep_paths: bool = False    # meta records the engine's and dataset's paths (else engine file name + hash only)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.prefetch_batches < 1 or self.save_every < 1:
@@ -200,11 +201,14 @@ def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig()
     done = set(names)
     todo = [r for r in records if r.name not in done]
     res.n_skipped = len(records) - len(todo)
-    meta = make_meta("infomotion-rt extract", engine=str(engine), model_hash=enc.model_hash,
+    # A features file is shared: no absolute path or source folder name in it unless asked (keep_paths).
+    where = {"dataset": str(Path(data_dir).resolve())} if cfg.keep_paths else {}
+    meta = make_meta("infomotion-rt extract", engine=str(engine) if cfg.keep_paths else Path(str(engine)).name,
+                     model_hash=enc.model_hash,
                      backend=enc.name, runtime=getattr(enc, "runtime", enc.name), config=enc.config,
                      feature_dim=enc.feature_dim,
                      image_size=enc.image_size, feature_layout=FEATURE_LAYOUT, normalisation=NORMALISATION,
-                     dataset=str(data_dir), layout=dataset.layout, split=cfg.split or "ALL")
+                     layout=dataset.layout, split=cfg.split or "ALL", **where)
 
     def save() -> None:
         if names:
