@@ -155,19 +155,22 @@ class ExtractResult:
 
 def _read_videos(records, size: int, out: "queue.Queue", stop: threading.Event) -> None:
     """Background reader: decodes the endpoint frames of each video while the encoder runs."""
+    from .data.frame_counts import frame_count_note
     from .runtime.inputs import endpoint_input
 
     for rec in records:
         if stop.is_set():
             break
         t0 = time.perf_counter()
+        item, note = None, None
         try:
             item, err = endpoint_input(rec, size), None
+            note = frame_count_note(rec)  # fewer frames decode than header/FileList say: a note
         except InfoMotionError as exc:
-            item, err = None, str(exc)
+            item, err = (None, str(exc)) if item is None else (item, None)  # a failed note check is no failure
         except Exception as exc:  # a decoder crash must not kill the whole run; it is reported
             item, err = None, f"{type(exc).__name__}: {exc}"
-        out.put((rec, item, err, time.perf_counter() - t0))
+        out.put((rec, item, err, time.perf_counter() - t0, note))
     out.put(None)
 
 
@@ -230,8 +233,10 @@ def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig()
                 if item is None:
                     finished = True
                     break
-                rec, x, err, dt = item
+                rec, x, err, dt, note = item
                 res.decode_s += dt
+                if note is not None:
+                    res.problems.add(rec.name, note)
                 if err is not None:
                     res.problems.add(rec.name, err)
                     bar.update(1)
