@@ -70,10 +70,15 @@ def cli(folds, view) -> None:
 @click.option("--labels", type=click.Path(dir_okay=False), help="FileList.csv whose EF (and Split) override the file's.")
 @click.option("--split", default="TRAIN", show_default=True, help="Select from this split; 'all' for every video.")
 @click.option("--export-dataset", type=click.Path(file_okay=False), help="Write a distilled EchoNet folder here.")
+@click.option("--deidentify/--no-deidentify", default=None,
+              help="De-identified export: hashed names, no header, black outside the sector (default: on for a "
+                   "DICOM source, which is never exported otherwise; off for others).")
+@click.option("--deid-key", type=click.Path(dir_okay=False),
+              help="Key file for the hashed names (read; created if absent). Default: EXPORT.deid-key beside the export.")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="Source dataset for --export-dataset.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="PNG of each class's graph (needs matplotlib).")
 def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, trials, paper_literal,
-               labels, split, export_dataset, data_dir, plot) -> None:
+               labels, split, export_dataset, deidentify, deid_key, data_dir, plot) -> None:
     """Pick VPC representative videos per EF class from a features file."""
     from . import select as sel_mod
     from .errors import ConfigError
@@ -99,8 +104,17 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
     if plot:
         click.echo(f"wrote {sel_mod.plot_selection(result, cfg, plot)}")
     if export_dataset:
-        path = sel_mod.export_dataset([r["FileName"] for r in result.rows], data_dir, export_dataset)
-        click.echo(f"wrote distilled dataset {path}")
+        from .export_dataset import export_dataset as export
+
+        ex = export([r["FileName"] for r in result.rows], data_dir, export_dataset, deidentify=deidentify,
+                    key_file=deid_key, progress=True)
+        for line in ex.problems.lines():
+            click.echo(f"export: {line}", err=True)
+        if ex.deidentified:
+            click.echo(f"wrote de-identified dataset {ex.out_dir} ({ex.n_videos} videos); key {ex.key_file}"
+                       f"{' (new: keep it private)' if ex.key_generated else ''}; mapping {ex.map_file} (private)")
+        else:
+            click.echo(f"wrote distilled dataset {ex.out_dir} ({ex.n_videos} videos)")
 
 
 @cli.command("phantom")
@@ -214,14 +228,17 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
 @click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
               help="Backend CPU threads (0 = its default).")
 @click.option("--resume", is_flag=True, help="Keep the videos already in --out and extract only the rest.")
-def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resume) -> None:
+@click.option("--keep-paths", is_flag=True,
+              help="Record the engine's and the dataset's paths in the features file (default: engine file name "
+                   "and hash only, no source folder).")
+def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resume, keep_paths) -> None:
     """One motion vector per video of DATA_DIR into a features file."""
     from .features import ExtractConfig, extract_features
 
     from .runtime import default_engine, load_encoder
 
     cfg = ExtractConfig(split=split.upper() if split else None, batch_size=batch_size, device=device,
-                        threads=threads, resume=resume)
+                        threads=threads, resume=resume, keep_paths=keep_paths)
     engine = engine or default_engine()
     enc = load_encoder(engine, cfg.device, cfg.threads)
     click.echo(f"engine {engine}: {enc.name}, {enc.runtime}", err=True)
