@@ -69,8 +69,13 @@ def make_feature_set(names, features, ef=None, split=None, meta: dict | None = N
 
 
 def write_features(path, fs: FeatureSet) -> Path:
-    """Write ``fs`` to ``path`` (.npz) via a temporary file in the same folder and a rename."""
+    """Write ``fs`` to ``path`` (.npz) via a temporary file in the same folder and a rename; a path that
+    is a folder or does not end in .npz gets a store of Parquet shards (``feature_store.write_store``)."""
     path = Path(path)
+    from .feature_store import is_store_path, write_store
+
+    if is_store_path(path):
+        return write_store(path, fs)
     missing = [k for k in META_KEYS if k not in fs.meta]
     if missing:
         raise DataError(f"{path}: features meta lacks {', '.join(missing)}")
@@ -84,8 +89,13 @@ def write_features(path, fs: FeatureSet) -> Path:
 
 
 def read_features(path) -> FeatureSet:
-    """Read and validate a features file; every problem is a DataError naming the file."""
+    """Read and validate a features file (.npz) or a folder of shards (``feature_store.read_store``);
+    every problem is a DataError naming the file or shard."""
     path = Path(path)
+    if path.is_dir():
+        from .feature_store import read_store
+
+        return read_store(path)
     if not path.is_file():
         raise DataError(f"{path}: features file not found")
     try:
@@ -153,34 +163,55 @@ class ExtractResult:
     wall_s: float = 0.0
 
 
-def _read_videos(records, size: int, out: "queue.Queue", stop: threading.Event) -> None:
-    """Background reader: decodes the endpoint frames of each video while the encoder runs."""
+def decode_for_encoder(rec, size: int):
+    """One video's encoder input, never raising: (x (4, size, size) float32 or None, error or None,
+    note or None). Single-process and Ray extraction both use it, so failures read the same."""
     from .data.frame_counts import frame_count_note
     from .runtime.inputs import endpoint_input
 
+    item, note = None, None
+    try:
+        item, err = endpoint_input(rec, size), None
+        note = frame_count_note(rec)  # fewer frames decode than header/FileList say: a note
+    except InfoMotionError as exc:
+        item, err = (None, str(exc)) if item is None else (item, None)  # a failed note check is no failure
+    except Exception as exc:  # a decoder crash must not kill the whole run; it is reported
+        item, err = None, f"{type(exc).__name__}: {exc}"
+    return item, err, note
+
+
+def _read_videos(records, size: int, out: "queue.Queue", stop: threading.Event) -> None:
+    """Background reader: decodes the endpoint frames of each video while the encoder runs."""
     for rec in records:
         if stop.is_set():
             break
         t0 = time.perf_counter()
-        item, note = None, None
-        try:
-            item, err = endpoint_input(rec, size), None
-            note = frame_count_note(rec)  # fewer frames decode than header/FileList say: a note
-        except InfoMotionError as exc:
-            item, err = (None, str(exc)) if item is None else (item, None)  # a failed note check is no failure
-        except Exception as exc:  # a decoder crash must not kill the whole run; it is reported
-            item, err = None, f"{type(exc).__name__}: {exc}"
+        item, err, note = decode_for_encoder(rec, size)
         out.put((rec, item, err, time.perf_counter() - t0, note))
     out.put(None)
 
 
+def extraction_meta(engine, enc, dataset, data_dir, cfg: ExtractConfig) -> dict:
+    """The meta block of an extraction's features file (single-process and Ray)."""
+    # A features file is shared: no absolute path or source folder name in it unless asked (keep_paths).
+    where = {"dataset": str(Path(data_dir).resolve())} if cfg.keep_paths else {}
+    return make_meta("infomotion-rt extract", engine=str(engine) if cfg.keep_paths else Path(str(engine)).name,
+                     model_hash=enc.model_hash,
+                     backend=enc.name, runtime=getattr(enc, "runtime", enc.name), config=enc.config,
+                     feature_dim=enc.feature_dim,
+                     image_size=enc.image_size, feature_layout=FEATURE_LAYOUT, normalisation=NORMALISATION,
+                     layout=dataset.layout, split=cfg.split or "ALL", **where)
+
+
 def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig(), *, encoder=None,
                      progress: bool = True) -> ExtractResult:
-    """The ``extract`` stage: one motion vector per video of ``data_dir`` into the features file ``out``.
+    """The ``extract`` stage: one motion vector per video of ``data_dir`` into the features file ``out``
+    (.npz) or, for a folder, a store of Parquet shards of ``cfg.save_every`` videos (``feature_store``).
     ``engine`` None = the shipped encoder (``runtime.default_engine``)."""
     from tqdm import tqdm
 
     from .data.echonet import load_dataset
+    from .feature_store import open_sink
     from .runtime import default_engine, load_encoder
 
     t_start = time.perf_counter()
@@ -193,29 +224,13 @@ def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig()
     res = ExtractResult(out)
     for subject, message in dataset.problems:
         res.problems.add(subject, message)
-    names, feats, efs, splits = [], [], [], []
-    if cfg.resume and out.is_file():
-        prev = read_features(out)
-        if prev.meta.get("model_hash") != enc.model_hash:
-            raise ConfigError(f"{out}: --resume with a different model (hash {prev.meta.get('model_hash', '?')[:12]} "
-                              f"vs {enc.model_hash[:12]}); write to a new file instead")
-        names, feats = prev.names.tolist(), list(prev.features)
-        efs, splits = prev.ef.tolist(), prev.split.tolist()
-    done = set(names)
-    todo = [r for r in records if r.name not in done]
+    sink = open_sink(out, cfg.resume, enc.model_hash, cfg.save_every)  # .npz file or shard folder
+    todo = [r for r in records if r.name not in sink.done]
     res.n_skipped = len(records) - len(todo)
-    # A features file is shared: no absolute path or source folder name in it unless asked (keep_paths).
-    where = {"dataset": str(Path(data_dir).resolve())} if cfg.keep_paths else {}
-    meta = make_meta("infomotion-rt extract", engine=str(engine) if cfg.keep_paths else Path(str(engine)).name,
-                     model_hash=enc.model_hash,
-                     backend=enc.name, runtime=getattr(enc, "runtime", enc.name), config=enc.config,
-                     feature_dim=enc.feature_dim,
-                     image_size=enc.image_size, feature_layout=FEATURE_LAYOUT, normalisation=NORMALISATION,
-                     layout=dataset.layout, split=cfg.split or "ALL", **where)
+    meta = extraction_meta(engine, enc, dataset, data_dir, cfg)
 
     def save() -> None:
-        if names:
-            write_features(out, make_feature_set(names, np.stack(feats), efs, splits, meta))
+        sink.save(meta)
 
     q: queue.Queue = queue.Queue(maxsize=cfg.batch_size * cfg.prefetch_batches)
     stop = threading.Event()
@@ -251,10 +266,7 @@ def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig()
                 if not np.all(np.isfinite(v)):
                     res.problems.add(rec.name, "motion vector is not finite; left out")
                     continue
-                names.append(rec.name)
-                feats.append(v)
-                efs.append(rec.ef)
-                splits.append(rec.split)
+                sink.add(rec.name, v, rec.ef, rec.split)
                 res.n_new += 1
             bar.update(len(batch))
             since_save += len(batch)
@@ -266,9 +278,9 @@ def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig()
         bar.close()
         if not finished:      # interrupted: keep what is done so --resume can continue
             save()
-    if not names:
+    if not sink.n_total:
         raise DataError(f"{data_dir}: no motion vector could be extracted "
                         f"({len(res.problems)} problems: {'; '.join(res.problems.lines()[:3])})")
     save()
-    res.n_total, res.wall_s = len(names), time.perf_counter() - t_start
+    res.n_total, res.wall_s = sink.n_total, time.perf_counter() - t_start
     return res

@@ -1,0 +1,298 @@
+"""A features store that scales: a folder of Parquet shards, beside the single ``.npz`` file for small jobs.
+
+Layout (ours): ``DIR/part-00000.parquet``, ``part-00001.parquet``, ... each one Parquet file of up to
+``shard_size`` videos, written whole under a temporary name and renamed (``atomic.py``), so a shard that
+exists is complete. A resumed extraction reads only the FileName column of the finished shards, skips
+those videos and numbers its new shards after them.
+
+Schema of every shard (checked on read; any deviation is a one-line DataError naming the shard):
+
+- ``FileName``  string, not null, unique across the store (video name without suffix)
+- ``EF``        float64 (NaN = unknown)
+- ``Split``     string ("" = unknown)
+- ``features``  fixed_size_list<float32>[D], not null; D is the same in every shard
+- schema metadata ``infomotion_rt.format`` = ``FORMAT`` and ``infomotion_rt.meta`` = the features meta as
+  JSON (producer, engine, model_hash, version, ...; ``features.META_KEYS``); one model_hash per store.
+
+Why Parquet through pyarrow: Ray Data and most data tools read it natively, a fixed-size list keeps
+the vectors as one contiguous float32 buffer (read without per-row Python objects), and the schema carries
+types and metadata, so a shard describes itself. pyarrow is a runtime dependency because ``select`` on a
+workstation must read a store a cluster wrote; it is imported only when a folder is used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_dir, atomic_path
+from .errors import ConfigError, DataError, require
+
+FORMAT = "infomotion-rt features shard 1"
+FORMAT_KEY = b"infomotion_rt.format"
+META_KEY = b"infomotion_rt.meta"
+SHARD_RE = re.compile(r"^part-(\d{5,})\.parquet$")
+DEFAULT_SHARD_SIZE = 512   # ours: 512 x 256 float32 = 0.5 MB per shard; 1 M videos -> ~2,000 shards
+COLUMNS = ("FileName", "EF", "Split", "features")
+
+
+def _pa():
+    require("pyarrow", what="a features folder (Parquet shards)",
+            hint="reinstall infomotion-rt (pyarrow is a runtime dependency)")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pa, pq
+
+
+def is_store_path(path) -> bool:
+    """True when ``path`` names a shard folder: an existing folder, or anything not ending in ``.npz``.
+    An existing file that is not ``.npz`` is a ConfigError (neither format)."""
+    path = Path(path)
+    if path.is_dir():
+        return True
+    if path.suffix.lower() == ".npz":
+        return False
+    if path.exists():
+        raise ConfigError(f"{path}: a features output is a .npz file or a folder of shards, not this file")
+    return True
+
+
+def shard_paths(directory) -> list[Path]:
+    """The finished shards of a store, in shard order (temporary ``.part-*.tmp`` files are not shards)."""
+    directory = Path(directory)
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := SHARD_RE.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def shard_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+def write_shard(path, names, features: np.ndarray, ef, split, meta: dict) -> Path:
+    """Write one shard atomically. ``features`` (N, D) float32; ``ef`` (N,) float64; ``names``, ``split``
+    (N,) str. DataError on a meta without the required keys or duplicate names."""
+    from .features import META_KEYS
+
+    pa, pq = _pa()
+    path = Path(path)
+    missing = [k for k in META_KEYS if k not in meta]
+    if missing:
+        raise DataError(f"{path}: features meta lacks {', '.join(missing)}")
+    feats = np.ascontiguousarray(features, dtype=np.float32)
+    n, d = feats.shape
+    names = [str(s) for s in names]
+    if len(set(names)) != n:
+        raise DataError(f"{path}: duplicate video names in the shard")
+    schema = pa.schema([("FileName", pa.string(), False), ("EF", pa.float64()), ("Split", pa.string()),
+                        ("features", pa.list_(pa.float32(), d), False)],
+                       metadata={FORMAT_KEY: FORMAT.encode(), META_KEY: json.dumps(meta, sort_keys=True).encode()})
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(feats.reshape(-1), type=pa.float32()), d)
+    table = pa.Table.from_arrays([pa.array(names, type=pa.string()),
+                                  pa.array(np.asarray(ef, dtype=np.float64), type=pa.float64()),
+                                  pa.array([str(s) for s in split], type=pa.string()), vectors], schema=schema)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+    return path
+
+
+def _open_shard(path: Path, columns=None):
+    """(table, meta, D) of one shard, its schema validated; DataError naming the shard otherwise."""
+    pa, pq = _pa()
+    try:
+        pf = pq.ParquetFile(path)
+        schema = pf.schema_arrow
+    except Exception as exc:  # truncated or foreign file
+        raise DataError(f"{path}: cannot read features shard ({exc})") from exc
+    md = schema.metadata or {}
+    if md.get(FORMAT_KEY) != FORMAT.encode():
+        raise DataError(f"{path}: not an infomotion-rt features shard (schema metadata "
+                        f"{FORMAT_KEY.decode()} is {md.get(FORMAT_KEY, b'absent').decode(errors='replace')!r})")
+    try:
+        meta = json.loads(md[META_KEY])
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: schema metadata {META_KEY.decode()} is missing or not JSON") from exc
+    missing = [c for c in COLUMNS if c not in schema.names]
+    if missing:
+        raise DataError(f"{path}: not a features shard, missing column {', '.join(missing)}")
+    expected = {"FileName": pa.string(), "EF": pa.float64(), "Split": pa.string()}
+    for col, typ in expected.items():
+        if schema.field(col).type != typ:
+            raise DataError(f"{path}: column {col} must be {typ}, got {schema.field(col).type}")
+    ftype = schema.field("features").type
+    if not (pa.types.is_fixed_size_list(ftype) and ftype.value_type == pa.float32()):
+        raise DataError(f"{path}: column features must be fixed_size_list<float32>, got {ftype}")
+    try:
+        table = pf.read(columns=list(columns or COLUMNS))
+    except Exception as exc:
+        raise DataError(f"{path}: cannot read features shard ({exc})") from exc
+    if table.column("FileName").null_count:
+        raise DataError(f"{path}: FileName has empty entries")
+    return table, meta, ftype.list_size
+
+
+def read_shard(path):
+    """One shard as a FeatureSet (validated; DataError naming the shard)."""
+    from .features import make_feature_set
+
+    path = Path(path)
+    table, meta, d = _open_shard(path)
+    col = table.column("features")
+    if col.null_count:
+        raise DataError(f"{path}: features has empty entries")
+    flat = col.combine_chunks().flatten().to_numpy(zero_copy_only=False) if len(col) else np.zeros(0, np.float32)
+    names = table.column("FileName").to_pylist()
+    if len(set(names)) != len(names):
+        raise DataError(f"{path}: duplicate video names")
+    ef = table.column("EF").to_numpy(zero_copy_only=False).astype(np.float64)   # nulls -> NaN
+    split = [s or "" for s in table.column("Split").to_pylist()]
+    return make_feature_set(names, flat.reshape(len(names), d), ef, split, meta)
+
+
+def _check_same_model(path: Path, meta: dict, first: Path, first_meta: dict) -> None:
+    if meta.get("model_hash") != first_meta.get("model_hash"):
+        raise DataError(f"{path}: model hash {str(meta.get('model_hash'))[:12]} differs from "
+                        f"{first.name}'s {str(first_meta.get('model_hash'))[:12]}; a store holds one model's vectors")
+
+
+def read_store(directory):
+    """Every shard of a store as one FeatureSet: (N, D) float32, names unique across shards, one model
+    hash; meta = the last shard's meta plus ``shards`` (count). DataError naming the shard at fault."""
+    from .features import make_feature_set
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: features folder not found")
+    paths = shard_paths(directory)
+    if not paths:
+        raise DataError(f"{directory}: no features shards (part-NNNNN.parquet) in this folder")
+    sets, owner = [], {}
+    for p in paths:
+        fs = read_shard(p)
+        if sets:
+            _check_same_model(p, fs.meta, paths[0], sets[0].meta)
+            if fs.features.shape[1] != sets[0].features.shape[1]:
+                raise DataError(f"{p}: vectors of length {fs.features.shape[1]}, but {paths[0].name} has "
+                                f"{sets[0].features.shape[1]}")
+        for name in fs.names.tolist():
+            if name in owner:
+                raise DataError(f"{p}: video {name} is also in {owner[name]}")
+            owner[name] = p.name
+        sets.append(fs)
+    meta = {**sets[-1].meta, "shards": len(sets)}
+    return make_feature_set(np.concatenate([s.names for s in sets]), np.concatenate([s.features for s in sets]),
+                            np.concatenate([s.ef for s in sets]), np.concatenate([s.split for s in sets]), meta)
+
+
+def write_store(directory, fs, shard_size: int = DEFAULT_SHARD_SIZE) -> Path:
+    """Write a whole FeatureSet as a new store (replacing ``directory``) in shards of ``shard_size``."""
+    if shard_size < 1:
+        raise ConfigError("shard size must be >= 1")
+    directory = Path(directory)
+    with atomic_dir(directory, overwrite=True) as tmp:
+        for i, start in enumerate(range(0, len(fs), shard_size)):
+            sl = slice(start, start + shard_size)
+            write_shard(tmp / shard_name(i), fs.names[sl], fs.features[sl], fs.ef[sl], fs.split[sl], fs.meta)
+    return directory
+
+
+def _resume_mismatch(out: Path, found_hash, model_hash: str) -> ConfigError:
+    return ConfigError(f"{out}: --resume with a different model (hash {str(found_hash or '?')[:12]} vs "
+                       f"{model_hash[:12]}); write to a new output instead")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sinks: where extraction puts its vectors (one interface for the .npz file and the shard folder).
+# ---------------------------------------------------------------------------------------------
+
+class NpzSink:
+    """Keeps every vector; each ``save`` rewrites the whole ``.npz`` file (small jobs)."""
+
+    def __init__(self, out: Path, resume: bool, model_hash: str) -> None:
+        from .features import read_features
+
+        self.path = out
+        self.names, self.feats, self.efs, self.splits = [], [], [], []
+        if resume and out.is_file():
+            prev = read_features(out)
+            if prev.meta.get("model_hash") != model_hash:
+                raise _resume_mismatch(out, prev.meta.get("model_hash"), model_hash)
+            self.names, self.feats = prev.names.tolist(), list(prev.features)
+            self.efs, self.splits = prev.ef.tolist(), prev.split.tolist()
+        self.done = set(self.names)
+
+    @property
+    def n_total(self) -> int:
+        return len(self.names)
+
+    @property
+    def n_pending(self) -> int:
+        return len(self.names)
+
+    def add(self, name: str, vector: np.ndarray, ef: float, split: str) -> None:
+        self.names.append(name)
+        self.feats.append(vector)
+        self.efs.append(ef)
+        self.splits.append(split)
+
+    def save(self, meta: dict) -> None:
+        from .features import make_feature_set, write_features
+
+        if self.names:
+            write_features(self.path, make_feature_set(self.names, np.stack(self.feats), self.efs, self.splits,
+                                                       meta))
+
+
+class ShardSink:
+    """Buffers new vectors; each ``save`` writes them as the next shard(s) of at most ``shard_size``
+    videos. Finished shards are never rewritten."""
+
+    def __init__(self, out: Path, resume: bool, model_hash: str, shard_size: int = DEFAULT_SHARD_SIZE) -> None:
+        if shard_size < 1:
+            raise ConfigError("shard size must be >= 1")
+        self.path, self.shard_size = out, shard_size
+        self.done: set[str] = set()
+        self.pending: list[tuple[str, np.ndarray, float, str]] = []
+        self.next_index = 0
+        existing = shard_paths(out) if out.is_dir() else []
+        if existing and not resume:
+            raise ConfigError(f"{out}: already holds {len(existing)} features shards; pass --resume to continue "
+                              "it or choose a new folder")
+        for p in existing:   # FileName only: resuming a million-video store reads a few MB
+            table, meta, _ = _open_shard(p, columns=["FileName"])
+            if meta.get("model_hash") != model_hash:
+                raise _resume_mismatch(p, meta.get("model_hash"), model_hash)
+            self.done.update(table.column("FileName").to_pylist())
+        if existing:
+            self.next_index = int(SHARD_RE.match(existing[-1].name).group(1)) + 1
+        self.n_stored = len(self.done)
+
+    @property
+    def n_total(self) -> int:
+        return self.n_stored + len(self.pending)
+
+    @property
+    def n_pending(self) -> int:
+        return len(self.pending)
+
+    def add(self, name: str, vector: np.ndarray, ef: float, split: str) -> None:
+        self.pending.append((name, vector, ef, split))
+
+    def save(self, meta: dict) -> None:
+        while self.pending:
+            chunk, self.pending = self.pending[:self.shard_size], self.pending[self.shard_size:]
+            names, vecs, efs, splits = zip(*chunk)
+            write_shard(self.path / shard_name(self.next_index), names, np.stack(vecs), efs, splits, meta)
+            self.next_index += 1
+            self.n_stored += len(chunk)
+
+
+def open_sink(out, resume: bool, model_hash: str, shard_size: int = DEFAULT_SHARD_SIZE):
+    """The sink for an extraction output: ShardSink for a folder (``is_store_path``), else NpzSink."""
+    out = Path(out)
+    if is_store_path(out):
+        return ShardSink(out, resume, model_hash, shard_size)
+    return NpzSink(out, resume, model_hash)
