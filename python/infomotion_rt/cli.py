@@ -52,8 +52,8 @@ def cli(folds, view) -> None:
 
 
 @cli.command("select")
-@click.option("--features", "features_path", required=True, type=click.Path(dir_okay=False),
-              help="Features file (.npz) written by extract.")
+@click.option("--features", "features_path", required=True, type=click.Path(),
+              help="Features file (.npz) or folder of shards written by extract.")
 @click.option("--vpc", default=10, show_default=True, type=int, help="Videos per EF class.")
 @click.option("--out", default="selection.csv", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--method", default="infomotion", show_default=True,
@@ -75,10 +75,13 @@ def cli(folds, view) -> None:
                    "DICOM source, which is never exported otherwise; off for others).")
 @click.option("--deid-key", type=click.Path(dir_okay=False),
               help="Key file for the hashed names (read; created if absent). Default: EXPORT.deid-key beside the export.")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="Source dataset for --export-dataset.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False),
+              help="Source dataset for --export-dataset and for the previews of --report.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="PNG of each class's graph (needs matplotlib).")
+@click.option("--report", type=click.Path(dir_okay=False),
+              help="Self-contained HTML page of the selection (animated previews need --data).")
 def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, trials, paper_literal,
-               labels, split, export_dataset, deidentify, deid_key, data_dir, plot) -> None:
+               labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report) -> None:
     """Pick VPC representative videos per EF class from a features file."""
     from . import select as sel_mod
     from .errors import ConfigError
@@ -115,6 +118,13 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
                        f"{' (new: keep it private)' if ex.key_generated else ''}; mapping {ex.map_file} (private)")
         else:
             click.echo(f"wrote distilled dataset {ex.out_dir} ({ex.n_videos} videos)")
+    if report:
+        from .report import write_selection_report
+
+        rep = write_selection_report(report, result, cfg, features=features_path, data_dir=data_dir)
+        for line in rep.failures:
+            click.echo(f"report: {line}", err=True)
+        click.echo(f"wrote {rep.path} ({rep.previews} previews" + (", no --data: tables only)" if not data_dir else ")"))
 
 
 @cli.command("phantom")
@@ -219,7 +229,8 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
 @click.option("--engine", default=None, type=click.Path(dir_okay=False),
               help="Motion model file; the backend is chosen by suffix (.pt torch, .onnx ONNX Runtime, "
                    ".plan/.engine TensorRT). Default: the shipped small encoder (models/MODEL_CARD.md).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Features file to write (.npz).")
+@click.option("--out", required=True, type=click.Path(),
+              help="Features file to write (.npz), or a folder of Parquet shards (any other name, e.g. features/).")
 @click.option("--split", type=click.Choice(["TRAIN", "VAL", "TEST"], case_sensitive=False), default=None,
               help="Only this split (default: every video).")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
@@ -231,22 +242,42 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
 @click.option("--keep-paths", is_flag=True,
               help="Record the engine's and the dataset's paths in the features file (default: engine file name "
                    "and hash only, no source folder).")
-def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resume, keep_paths) -> None:
-    """One motion vector per video of DATA_DIR into a features file."""
+@click.option("--shard-size", default=512, show_default=True, type=click.IntRange(min=1),
+              help="Videos per shard of a folder output (and between intermediate saves of a .npz).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Extract on Ray Data (the [distributed] extra): 'local' (the default value) starts Ray on this "
+                   "machine; an address (auto, HOST:6379, ray://HOST:10001) joins a running cluster.")
+@click.option("--actors", default=None, type=click.IntRange(min=1),
+              help="With --ray: encoder actors, one model session and 1 CPU each [default: 2].")
+def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resume, keep_paths, shard_size,
+                ray_address, actors) -> None:
+    """One motion vector per video of DATA_DIR into a features file or a folder of shards."""
+    from .errors import ConfigError
     from .features import ExtractConfig, extract_features
 
     from .runtime import default_engine, load_encoder
 
     cfg = ExtractConfig(split=split.upper() if split else None, batch_size=batch_size, device=device,
-                        threads=threads, resume=resume, keep_paths=keep_paths)
+                        threads=threads, resume=resume, keep_paths=keep_paths, save_every=shard_size)
     engine = engine or default_engine()
-    enc = load_encoder(engine, cfg.device, cfg.threads)
-    click.echo(f"engine {engine}: {enc.name}, {enc.runtime}", err=True)
-    r = extract_features(data_dir, engine, out, cfg, encoder=enc)
+    if ray_address:
+        from .distributed import RayConfig, extract_on_ray
+
+        rc = RayConfig(address=ray_address, actors=actors or 2)
+        click.echo(f"engine {engine}: Ray Data, {rc.actors} actors ({ray_address})", err=True)
+        r = extract_on_ray(data_dir, engine, out, cfg, rc)
+        timing = f"decode {r.decode_s:.1f} s, inference {r.infer_s:.1f} s (summed over actors)"
+    else:
+        if actors is not None:
+            raise ConfigError("--actors needs --ray (local or a cluster address)")
+        enc = load_encoder(engine, cfg.device, cfg.threads)
+        click.echo(f"engine {engine}: {enc.name}, {enc.runtime}", err=True)
+        r = extract_features(data_dir, engine, out, cfg, encoder=enc)
+        timing = (f"decode {r.decode_s:.1f} s (background), inference {r.infer_s:.1f} s, "
+                  f"encoder waited {r.wait_s:.1f} s")
     rate = r.n_new / r.wall_s if r.wall_s > 0 else float("nan")
     click.echo(f"extracted {r.n_new} videos ({r.n_skipped} already there) in {r.wall_s:.1f} s, "
-               f"{rate:.1f} videos/s; decode {r.decode_s:.1f} s (background), inference {r.infer_s:.1f} s, "
-               f"encoder waited {r.wait_s:.1f} s")
+               f"{rate:.1f} videos/s; {timing}")
     if r.problems:
         click.echo(f"{len(r.problems)} problem(s):")
         for line in r.problems.lines():

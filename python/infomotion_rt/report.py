@@ -1,0 +1,362 @@
+"""A visual report of one or more selections: one self-contained HTML page to look at and to share.
+
+Per EF class the picked videos play as small animated previews with FileName, EF, community and
+centrality; above them a summary (features file, method, VPC, seed, counts per class, kNN recall when
+the selection records it), the class graph plot when matplotlib is installed, charts a caller adds (the
+benchmark's Table 1), and, for a phantom, the nuisance kinds of the picked videos from its
+``phantom_truth.json`` (per class, and per selection in one table when several are given).
+
+Self-contained: every image is a ``data:`` URI, no script, no external file or network request. A
+preview is a horizontal strip of ``PREVIEW_FRAMES`` frames (one cardiac cycle where ED/ES are known)
+encoded once by OpenCV as WebP (JPEG if OpenCV lacks WebP) and played by a CSS ``steps()`` animation
+at the video's own frame rate: no GIF/animation library is needed at run time. The page names files
+by their base names only (no absolute path: it is made for sharing). Videos are read through the data
+layer; a video that cannot be read is a failure listed in the page and returned, the rest goes on.
+Written by streaming into a temporary file that is renamed into place (``atomic.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from .atomic import atomic_path
+from .data.classes import DEFAULT_CLASSES, EFClasses
+from .errors import DataError, DependencyError, InfoMotionError, require_pyplot
+
+# Sizes (ours): 72 px, 12 frames per cycle, WebP quality 50 make a preview ~5 KB, so VPC 10 x 5 classes
+# stays around 300 KB of previews; figures are lossy WebP at quality 85 (~50 KB for the graph plot).
+PREVIEW_FRAMES = 12     # frames per animated preview (one cardiac cycle)
+PREVIEW_PX = 72         # preview height in CSS pixels
+PREVIEW_QUALITY = 50    # WebP/JPEG quality of the strips
+FIGURE_QUALITY = 85     # WebP quality of the graph plot and charts
+FIGURE_MAX_WIDTH = 1200  # figures are shrunk to this width (pixels) to keep the page small
+SYSTOLE_SHARE = 1 / 3   # ED->ES is a third of the cycle (the same convention as data/phases.py)
+TRUTH_FILE = "phantom_truth.json"
+LABEL_OFF = 5.0         # EF points between label and true EF that count as a wrong label (echonet.EF_DISAGREEMENT)
+
+
+@dataclass
+class SelectionView:
+    """What the page shows of one selection. ``rows`` are selection.csv rows (FileName, EF, class,
+    community, centrality); ``pool`` the number of videos each class was picked from (when known)."""
+
+    rows: list[dict]
+    method: str
+    vpc: int
+    seed: int | None = None
+    label: str = ""
+    pool: dict = field(default_factory=dict)
+    knn_recall: float | None = None
+    notes: list[str] = field(default_factory=list)
+    graph_png: bytes | None = None   # PNG (or any OpenCV-readable image) of the class graphs
+    graph_note: str = "no class graph plot for this selection"
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            self.label = f"{self.method} · VPC {self.vpc}" + (f" · seed {self.seed}" if self.seed is not None else "")
+
+
+def view_of_selection(sel, cfg, plot: bool = True) -> SelectionView:
+    """A ``select.Selection`` (with its ``SelectConfig``) as a SelectionView; draws the class graph
+    plot when ``plot`` and matplotlib is installed, else says why in ``graph_note``."""
+    recall = getattr(sel, "knn_recall", None)
+    view = SelectionView(list(sel.rows), cfg.method, cfg.vpc, cfg.seed,
+                         pool={c: len(sub) for c, (_pick, sub) in sel.picks.items()},
+                         knn_recall=None if recall is None else float(recall), notes=list(sel.notes))
+    if plot:
+        view.graph_png, view.graph_note = class_graph_png(sel, cfg)
+    return view
+
+
+def view_of_csv(path) -> SelectionView:
+    """A selection.csv (as ``select`` and ``benchmark`` write it) as a SelectionView."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the selection ({exc.strerror or exc})") from exc
+    if not rows or "FileName" not in rows[0]:
+        raise DataError(f"{path.name}: not a selection file (no FileName column or no rows)")
+    for r in rows:
+        for key in ("EF", "centrality"):
+            r[key] = _float(r.get(key))
+        r["community"] = int(r["community"]) if (r.get("community") or "").lstrip("-").isdigit() else -1
+        r["class"] = r.get("class") or DEFAULT_CLASSES.name(r["EF"])
+    per_class = {}
+    for r in rows:
+        per_class[r["class"]] = per_class.get(r["class"], 0) + 1
+    seed = rows[0].get("seed")
+    return SelectionView(rows, rows[0].get("method") or path.stem, max(per_class.values()),
+                         int(seed) if (seed or "").lstrip("-").isdigit() else None)
+
+
+def class_graph_png(sel, cfg) -> tuple[bytes | None, str]:
+    """(PNG bytes of ``select.plot_selection``, "") or (None, why it is not drawn)."""
+    from .select import plot_selection
+
+    try:
+        require_pyplot("the class graph plot of --report")
+    except DependencyError:
+        return None, ("class graph plot not drawn: matplotlib is not installed "
+                      "(pip install 'infomotion-rt[plot]')")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = plot_selection(sel, cfg, Path(tmp) / "graph.png").read_bytes()
+    return data, ""
+
+
+def figure_uri(data: bytes, max_width: int = FIGURE_MAX_WIDTH) -> str:
+    """An image file's bytes (PNG, ...) as a data URI: shrunk (area interpolation) to at most
+    ``max_width`` pixels wide and re-encoded as WebP (kept as given when OpenCV cannot do that).
+    Raises DataError when the bytes are not an image OpenCV can read."""
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise DataError("report: a figure is not a readable image (PNG expected)")
+    if img.shape[1] > max_width:
+        h = round(img.shape[0] * max_width / img.shape[1])
+        img = cv2.resize(img, (max_width, h), interpolation=cv2.INTER_AREA)
+    try:
+        ok, buf = cv2.imencode(".webp", img, [cv2.IMWRITE_WEBP_QUALITY, FIGURE_QUALITY])
+    except cv2.error:
+        ok = False
+    if ok:
+        return data_uri(buf.tobytes(), "image/webp")
+    ok, buf = cv2.imencode(".png", img)
+    return data_uri(buf.tobytes(), "image/png")
+
+
+# --- previews -------------------------------------------------------------------------------
+
+@dataclass
+class Preview:
+    data_uri: str
+    width: int          # one frame's width in CSS pixels (height is PREVIEW_PX)
+    seconds: float      # duration of the shown span at the video's frame rate
+
+
+def preview_span(n_frames: int, fps: float, ed: int | None, es: int | None) -> tuple[np.ndarray, float]:
+    """``PREVIEW_FRAMES`` frame indices spanning one cardiac cycle from ED when ED/ES are known (cycle =
+    |ES - ED| / SYSTOLE_SHARE), else the first second (~one cycle at 60 bpm); and that span in seconds."""
+    fps = fps if fps and math.isfinite(fps) and fps > 0 else 30.0
+    if ed is not None and es is not None and es != ed:
+        start, span = min(ed, es), round(abs(es - ed) / SYSTOLE_SHARE)
+    else:
+        start, span = 0, round(fps)
+    span = max(1, min(span, n_frames))
+    start = max(0, min(start, n_frames - span))
+    idx = np.linspace(start, start + span - 1, PREVIEW_FRAMES).round().astype(int)
+    return idx, span / fps
+
+
+def encode_strip(frames: np.ndarray, px: int = PREVIEW_PX) -> tuple[str, int]:
+    """(T, H, W) uint8 frames -> (data URI of one horizontal strip, frame width in pixels)."""
+    h, w = frames.shape[1:3]
+    fw = max(1, round(px * w / h))
+    strip = np.hstack([cv2.resize(f, (fw, px), interpolation=cv2.INTER_AREA) for f in frames])
+    for ext, mime, params in ((".webp", "image/webp", [cv2.IMWRITE_WEBP_QUALITY, PREVIEW_QUALITY]),
+                              (".jpg", "image/jpeg", [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY])):
+        try:
+            ok, buf = cv2.imencode(ext, strip, params)
+        except cv2.error:
+            ok = False
+        if ok:
+            return data_uri(buf.tobytes(), mime), fw
+    raise DependencyError("this OpenCV build encodes neither WebP nor JPEG; the report's previews need one")
+
+
+def make_preview(record) -> Preview:
+    """The animated preview of one ``VideoRecord``; VideoError (naming the video) when it cannot be read."""
+    from .data.video import probe, read_frames
+
+    info = record.probed or probe(record.path)
+    fps = record.fps if record.fps and math.isfinite(record.fps) else info.fps
+    idx, seconds = preview_span(info.n_frames, fps, record.ed, record.es)
+    uri, width = encode_strip(read_frames(record.path, idx))
+    return Preview(uri, width, seconds)
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+# --- phantom truth ----------------------------------------------------------------------------
+
+def load_nuisances(data_dir) -> dict[str, list[str]] | None:
+    """Video name -> nuisance kinds from the dataset's phantom_truth.json; None without one.
+    Raises DataError when the file is there but unreadable."""
+    import json
+
+    path = Path(data_dir) / TRUTH_FILE
+    if not path.is_file():
+        return None
+    try:
+        videos = json.loads(path.read_text()).get("videos", [])
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DataError(f"{TRUTH_FILE}: unreadable ({exc})") from exc
+    return {str(v.get("name", "")): nuisance_kinds(v) for v in videos if isinstance(v, dict)}
+
+
+def _named_kinds(value) -> list[str] | None:
+    """Kinds from a field that names them (a string, a list of strings, or a dict of kind -> bool)."""
+    if isinstance(value, str):
+        return [] if value.lower() in ("", "none", "clean") else [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(k, str) for k in value):
+        return [k for k in value if k]
+    if isinstance(value, dict) and value and all(isinstance(v, bool) for v in value.values()):
+        return [k for k, v in value.items() if v]
+    return None
+
+
+def nuisance_kinds(video: dict) -> list[str]:
+    """The nuisance kinds of one phantom video's truth record, sorted; [] for a clean clip.
+
+    Tolerant of the truth file's version (fields that are missing are skipped): kinds named by a
+    ``nuisance_kinds`` / ``nuisances`` / ``nuisance`` field (string, list of strings, or dict of kind ->
+    bool), plus the flags derived here: ``poor`` -> "poor quality"; |ef_label - ef_true| > LABEL_OFF ->
+    "EF label off"; and from the acquisition-nuisance record (``nuisance`` as a dict of drawn values)
+    a gain step (non-empty ``gain_steps``) and an AF-like rhythm (``rr_sd`` >= 0.1)."""
+    kinds: set[str] = set()
+    for key in ("nuisance_kinds", "nuisances", "nuisance"):
+        named = _named_kinds(video.get(key))
+        if named is not None:
+            kinds.update(named)
+    if video.get("poor") and not any("poor" in k for k in kinds):
+        kinds.add("poor quality")
+    try:
+        off = abs(float(video["ef_label"]) - float(video["ef_true"])) > LABEL_OFF
+    except (KeyError, TypeError, ValueError):
+        off = False
+    if off and not any("label" in k for k in kinds):
+        kinds.add("EF label off")
+    drawn = video.get("nuisance")
+    if isinstance(drawn, dict) and _named_kinds(drawn) is None:
+        if drawn.get("gain_steps"):
+            kinds.add("gain step")
+        if isinstance(drawn.get("rr_sd"), (int, float)) and drawn["rr_sd"] >= 0.1:
+            kinds.add("AF-like rhythm")
+    return sorted(kinds)
+
+
+# --- the page -------------------------------------------------------------------------------
+
+@dataclass
+class ReportResult:
+    path: Path
+    previews: int
+    failures: list[str]
+
+
+def write_report(path, views: list[SelectionView], *, title: str = "Selection report", data_dir=None,
+                 features=None, header: dict | None = None, charts: Iterable = (), progress: bool = True,
+                 classes: EFClasses = DEFAULT_CLASSES) -> ReportResult:
+    """Write the HTML page for ``views`` to ``path`` (streamed into a temporary file, then renamed).
+
+    ``data_dir``: the dataset the videos come from (previews, phantom truth); without it the page holds
+    tables only and says so. ``features``: the features file (only its name is shown). ``header``: extra
+    summary lines (name -> text). ``charts``: (title, PNG bytes or path[, caption]) shown under the
+    summary, e.g. the benchmark's Table 1 chart. Raises DataError for an unreadable dataset or chart; a
+    video that cannot be read is a failure, listed in the page and in the result, and the rest goes on.
+    """
+    from .report_html import Page
+
+    records, failures, nuisances = {}, [], None
+    names = {r["FileName"] for v in views for r in v.rows}
+    if data_dir is not None:
+        from .data.echonet import load_dataset
+
+        ds = load_dataset(data_dir, progress=False, only=names)
+        records = {r.name: r for r in ds.records}
+        failures += [f"{n}: not in the dataset {Path(data_dir).name}" for n in sorted(names - set(records))]
+        nuisances = load_nuisances(data_dir)
+    private = [str(p) for q in (data_dir, features) if q is not None for p in (Path(q).resolve(), Path(q).absolute())]
+    charts = [_chart(c) for c in charts]
+    graphs = [figure_uri(v.graph_png) if v.graph_png is not None else None for v in views]
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        previews = {}
+        for name in tqdm(sorted(set(records) & names), desc="report previews", unit="video", disable=not progress):
+            try:
+                previews[name] = make_preview(records[name])
+            except InfoMotionError as exc:
+                failures.append(str(exc))
+        failures = [_scrub(f, private) for f in failures]
+        page = Page(title, _summary(views, data_dir, features, nuisances, header or {}), views, graphs, charts,
+                    previews, nuisances, failures, classes, PREVIEW_FRAMES)
+        for chunk in page.render():
+            fh.write(_scrub(chunk, private))
+    return ReportResult(Path(path), len(previews), failures)
+
+
+def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot: bool = True,
+                           progress: bool = True) -> ReportResult:
+    """The ``select --report`` page of one ``select.Selection`` made with ``cfg``."""
+    view = view_of_selection(sel, cfg, plot=plot)
+    return write_report(path, [view], title=f"Selection report: {view.label}", data_dir=data_dir,
+                        features=features, progress=progress)
+
+
+def write_benchmark_report(path, selections: Iterable, chart=None, *, data_dir=None, features=None,
+                           header: dict | None = None, progress: bool = True) -> ReportResult:
+    """A benchmark's page: its Table 1 chart (PNG path or bytes; None: no chart) and the given selections
+    (selection.csv paths or SelectionViews, e.g. run 1 of every method x VPC), with the per-selection
+    nuisance table when the data is a phantom."""
+    views = [s if isinstance(s, SelectionView) else view_of_csv(s) for s in selections]
+    charts = [("Table 1", chart, "accuracy per method and VPC (the benchmark's chart)")] if chart is not None else []
+    return write_report(path, views, title="Benchmark report", data_dir=data_dir, features=features,
+                        header=header, charts=charts, progress=progress)
+
+
+def _summary(views, data_dir, features, nuisances, header: dict) -> dict:
+    items = {}
+    if features is not None:
+        items["features file"] = Path(features).name
+    if data_dir is None:
+        items["videos"] = "no --data DATA_DIR given: tables only, no previews"
+    else:
+        items["videos"] = Path(data_dir).name + (" (a phantom: nuisance kinds from its truth file)"
+                                                  if nuisances is not None else "")
+    if len(views) == 1:
+        v = views[0]
+        items |= {"method": v.method, "VPC": str(v.vpc), "seed": "–" if v.seed is None else str(v.seed),
+                  "videos picked": str(len(v.rows))}
+        if v.knn_recall is not None:
+            items["kNN recall"] = f"{v.knn_recall:.3f}"
+    else:
+        items["selections"] = str(len(views))
+    return items | {str(k): str(val) for k, val in header.items()}
+
+
+def _chart(chart) -> tuple[str, str, str]:
+    title, image, caption = (tuple(chart) + ("",))[:3]
+    if isinstance(image, (bytes, bytearray)):
+        data = bytes(image)
+    else:
+        try:
+            data = Path(image).read_bytes()
+        except OSError as exc:
+            raise DataError(f"{Path(image).name}: cannot read the chart for the report ({exc.strerror})") from exc
+    return str(title), figure_uri(data), str(caption)
+
+
+def _scrub(text: str, private: list[str]) -> str:
+    """Absolute paths of the data and features replaced by their names (the page is for sharing)."""
+    for p in sorted(set(private), key=len, reverse=True):
+        if p and p != "/":
+            text = text.replace(p, Path(p).name)
+    return text
+
+
+def _float(text) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")

@@ -1,0 +1,172 @@
+"""The HTML of the selection report: layout, styles, escaping (``report.py`` gathers what it shows).
+
+Plain HTML and CSS, no script: the previews are sprite strips moved by a CSS ``steps()`` animation
+(paused on hover, still under prefers-reduced-motion). Every image arrives here as a ready data URI.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape as e
+from typing import Iterator
+
+from . import __version__
+
+# matplotlib's tab20, the colours plot_class_graphs gives communities (community % 20), so a card's
+# colour bar matches its star in the class graph plot.
+TAB20 = ("#1f77b4 #aec7e8 #ff7f0e #ffbb78 #2ca02c #98df8a #d62728 #ff9896 #9467bd #c5b0d5 #8c564b #c49c94 "
+         "#e377c2 #f7b6d2 #7f7f7f #c7c7c7 #bcbd22 #dbdb8d #17becf #9edae5").split()
+
+STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;padding:0 24px;color:#222;background:#f6f6f4;max-width:1400px}
+h1{font-size:22px;margin:0 0 10px}h2{font-size:17px;margin:26px 0 8px}h3{font-size:15px;margin:16px 0 6px}
+table{border-collapse:collapse;margin:6px 0;background:#fff}td,th{border:1px solid #ddd;padding:3px 9px;text-align:left}
+th{background:#efefec;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.note{color:#666;font-size:12.5px;margin:2px 0}ul.notes{margin:4px 0;padding-left:18px}.fail{color:#a00}
+details{margin:18px 0}details>summary{cursor:pointer;font-weight:600;font-size:17px;margin:0 0 6px}
+.cls{display:flex;gap:14px;background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 12px;margin:8px 0}
+.meta{flex:0 0 124px;font-size:12.5px;color:#444}.meta b{font-size:15px;color:#111}
+.cards{display:flex;flex-wrap:wrap;gap:10px 8px;align-items:flex-start}
+.card{margin:0;width:106px;font-size:11.5px;line-height:1.3;border-top:4px solid var(--c,#bbb);padding-top:4px}
+.pv{height:72px;overflow:hidden;background:#000;border-radius:2px}
+.pv img{display:block;height:72px;animation:play 1s steps(12) infinite}
+.pv:hover img{animation-play-state:paused}
+@keyframes play{from{transform:translateX(0)}to{transform:translateX(-100%)}}
+@media (prefers-reduced-motion:reduce){.pv img{animation:none}}
+.nopv{height:72px;width:72px;background:#eee;color:#a00;font-size:11px;display:flex;align-items:center;text-align:center}
+.name{font-family:ui-monospace,Menlo,monospace;font-size:9.5px;word-break:break-all;color:#333}
+.ef{font-size:13px;font-weight:600}
+.tag{display:inline-block;background:#fde2c8;color:#7a3b00;border-radius:3px;padding:0 4px;margin:2px 2px 0 0;font-size:10.5px}
+.fig{max-width:100%;border:1px solid #ddd;background:#fff;display:block;margin:6px 0}
+"""
+
+
+@dataclass
+class Page:
+    """Everything the page shows; ``views`` are report.SelectionView, ``graphs`` one data URI (or None)
+    per view, ``charts`` (title, data URI, caption), ``previews`` name -> report.Preview."""
+
+    title: str
+    summary: dict
+    views: list
+    graphs: list
+    charts: list
+    previews: dict
+    nuisances: dict | None
+    failures: list
+    classes: object
+    frames: int
+
+    def render(self) -> Iterator[str]:
+        yield (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(self.title)}</title>"
+               f"<style>{STYLE.replace('steps(12)', f'steps({self.frames})')}</style></head><body>"
+               f"<h1>{e(self.title)}</h1>")
+        yield "<table>" + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in self.summary.items()) + "</table>"
+        for title, uri, caption in self.charts:
+            yield (f"<h2>{e(title)}</h2><img class='fig' alt='{e(title)}' src='{uri}'>"
+                   + (f"<p class='note'>{e(caption)}</p>" if caption else ""))
+        if len(self.views) > 1 and self.nuisances is not None:
+            yield self._nuisance_table()
+        for i, (view, graph) in enumerate(zip(self.views, self.graphs)):
+            yield from self._selection(view, graph, open_=i == 0)
+        if self.failures:
+            yield (f"<h2 class='fail'>{len(self.failures)} video(s) without a preview</h2><ul>"
+                   + "".join(f"<li class='fail'>{e(f)}</li>" for f in self.failures) + "</ul>")
+        yield (f"<p class='note'>Made by infomotion-rt {e(__version__)}. Previews: one cardiac cycle from ED "
+               "(the first second without ED/ES) at the video's frame rate; hover to pause.</p></body></html>\n")
+
+    # --- nuisances ---
+
+    def _kinds(self, rows) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in rows:
+            for k in self.nuisances.get(r["FileName"], []) or ["clean"]:
+                counts[k] = counts.get(k, 0) + 1
+        return counts
+
+    def _kinds_text(self, rows) -> str:
+        counts = self._kinds(rows)
+        return ", ".join(f"{k} ×{n}" for k, n in sorted(counts.items(), key=lambda kv: (kv[0] == "clean", kv[0])))
+
+    def _nuisance_table(self) -> str:
+        per = [(v.label, self._kinds(v.rows), len(v.rows)) for v in self.views]
+        kinds = sorted({k for _, c, _ in per for k in c} - {"clean"}) + ["clean"]
+        head = "".join(f"<th>{e(k)}</th>" for k in ["selection", *kinds, "videos"])
+        body = "".join("<tr><td>" + e(label) + "</td>" + "".join(f"<td class='n'>{c.get(k, 0)}</td>" for k in kinds)
+                       + f"<td class='n'>{n}</td></tr>" for label, c, n in per)
+        return (f"<h2>Nuisance kinds among the picked videos</h2><table><tr>{head}</tr>{body}</table>"
+                "<p class='note'>From the phantom's truth file; a video with several kinds counts once in each, "
+                "'clean' counts videos with none.</p>")
+
+    # --- one selection ---
+
+    def _selection(self, v, graph: str | None, open_: bool) -> Iterator[str]:
+        yield f"<details{' open' if open_ else ''}><summary>{e(v.label)}: {len(v.rows)} videos</summary>"
+        by_class = {c: [r for r in v.rows if r["class"] == c] for c in self.classes.names}
+        head = "<tr><th>class</th><th>EF</th><th>videos</th><th>picked</th><th>communities</th>"
+        head += "<th>nuisances among the picks</th>" if self.nuisances is not None else ""
+        body = ""
+        for k, c in enumerate(self.classes.names):
+            comms = {r["community"] for r in by_class[c] if r["community"] >= 0}
+            body += (f"<tr><td>{e(c)}</td><td>{_range(*self.classes.bounds(k))}</td>"
+                     f"<td class='n'>{v.pool.get(c, '–')}</td><td class='n'>{len(by_class[c])}</td>"
+                     f"<td class='n'>{len(comms) if comms else '–'}</td>")
+            if self.nuisances is not None:
+                body += f"<td>{e(self._kinds_text(by_class[c]))}</td>"
+            body += "</tr>"
+        yield f"<table>{head}</tr>{body}</table>"
+        if v.notes:
+            yield "<ul class='notes'>" + "".join(f"<li class='note'>{e(n)}</li>" for n in v.notes) + "</ul>"
+        for k, c in enumerate(self.classes.names):
+            if by_class[c]:
+                yield self._class_block(c, _range(*self.classes.bounds(k)), by_class[c], v.pool.get(c))
+        if graph is not None:
+            yield (f"<h3>Class graphs</h3><p class='note'>kNN graph per class, nodes coloured by community, "
+                   f"picked videos as stars (the card colours match).</p><img class='fig' alt='class graphs' src='{graph}'>")
+        else:
+            yield f"<p class='note'>{e(v.graph_note)}</p>"
+        yield "</details>"
+
+    def _class_block(self, cname: str, ef_range: str, rows: list[dict], pool) -> str:
+        comms = {r["community"] for r in rows if r["community"] >= 0}
+        meta = (f"<b>{e(cname)}</b><br>EF {ef_range}<br>{len(rows)} picked"
+                + (f" of {pool}" if pool is not None else "")
+                + (f"<br>{len(comms)} communit{'y' if len(comms) == 1 else 'ies'}" if comms else ""))
+        if not self.previews:
+            head = "<tr><th>FileName</th><th>EF</th><th>community</th><th>centrality</th>"
+            head += "<th>nuisances</th>" if self.nuisances is not None else ""
+            body = "".join(f"<tr><td class='name'>{e(r['FileName'])}</td><td class='n'>{_fmt(r['EF'], '.1f')}</td>"
+                           f"<td class='n'>{_comm(r)}</td><td class='n'>{_fmt(r['centrality'], '.3g')}</td>"
+                           + (f"<td>{e(', '.join(self.nuisances.get(r['FileName'], [])))}</td>"
+                              if self.nuisances is not None else "") + "</tr>" for r in rows)
+            return f"<div class='cls'><div class='meta'>{meta}</div><table>{head}</tr>{body}</table></div>"
+        cards = "".join(self._card(r) for r in rows)
+        return f"<div class='cls'><div class='meta'>{meta}</div><div class='cards'>{cards}</div></div>"
+
+    def _card(self, r: dict) -> str:
+        p = self.previews.get(r["FileName"])
+        media = (f"<div class='pv' style='width:{p.width}px'><img alt='{e(r['FileName'])}' src='{p.data_uri}' "
+                 f"style='animation-duration:{p.seconds:.2f}s'></div>" if p else "<div class='nopv'>no preview</div>")
+        colour = TAB20[r["community"] % 20] if r["community"] is not None and r["community"] >= 0 else "#bbb"
+        tags = "".join(f"<span class='tag'>{e(k)}</span>" for k in (self.nuisances or {}).get(r["FileName"], []))
+        return (f"<figure class='card' style='--c:{colour}'>{media}<figcaption>"
+                f"<div class='name'>{e(r['FileName'])}</div><span class='ef'>EF {_fmt(r['EF'], '.1f')}</span><br>"
+                f"comm {_comm(r)} · cent {_fmt(r['centrality'], '.3g')}{'<br>' + tags if tags else ''}"
+                "</figcaption></figure>")
+
+
+def _fmt(x, spec: str) -> str:
+    return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+
+
+def _comm(r: dict) -> str:
+    return str(r["community"]) if r["community"] is not None and r["community"] >= 0 else "–"
+
+
+def _range(lo: float, hi: float) -> str:
+    if not math.isfinite(lo):
+        return f"&lt; {hi:g}"
+    if not math.isfinite(hi):
+        return f"≥ {lo:g}"
+    return f"{lo:g}–{hi:g}"
