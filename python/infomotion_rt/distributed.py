@@ -1,0 +1,208 @@
+"""Extraction on Ray Data (``extract --ray``): the same vectors as single-process extraction, from many
+machines. Ray is the optional ``[distributed]`` extra and is imported only here, only when asked for.
+
+How the work is split (ours):
+
+- The driver reads the labels (FileList, tracings: ED/ES) once and sends each worker one small record per
+  video (name, path, EF, split, ED/ES, FileList frame count; tracings stripped). Workers decode their own
+  videos, so no pixels cross the network.
+- ``Dataset.map_batches`` with a class-based UDF (``VideoEncoderActor``) runs ``actors`` Ray actors
+  (``concurrency``); each holds one encoder session for its life (``runtime.load_encoder``: ONNX Runtime on
+  CPU, or CUDA / TensorRT where the worker has them) and decodes and encodes ``batch_size`` videos a call,
+  with exactly the per-video code of single-process mode (``features.decode_for_encoder``).
+- The driver collects the vectors (256 float32 per video: 1 GB for a million) and writes them through
+  the same sinks as single-process mode, so a folder output is the shard store of ``feature_store``, shards
+  written atomically, and ``--resume`` skips the videos of finished shards.
+- Every video that fails is recorded with its reason and listed at the end; a Ray failure (an actor that
+  cannot load the model, a lost node) is one InfoMotionError line.
+
+Cluster assumptions: every node has infomotion-rt (same version) and sees DATA_DIR and the engine file at
+the driver's absolute paths (a shared file system); ``--ray ADDRESS`` is whatever ``ray.init(address=)``
+takes (``auto``, ``HOST:6379``, ``ray://HOST:10001``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, DataError, InfoMotionError, require
+
+DISTRIBUTED_HINT = "install the [distributed] extra (pip install 'infomotion-rt[distributed]')"
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    address: str = "local"       # "local": start Ray on this machine; else a cluster address for ray.init
+    actors: int = 2              # encoder actors (one session each)
+    cpus_per_actor: float = 1.0  # Ray CPUs reserved per actor; the encoder gets as many threads (rounded)
+    gpus_per_actor: float = 0.0  # > 0 for --device cuda/tensorrt on GPU workers (unverified here)
+    num_cpus: int | None = None  # CPUs of a local instance (None = all of this machine)
+
+    def __post_init__(self) -> None:
+        if self.actors < 1 or self.cpus_per_actor <= 0 or self.gpus_per_actor < 0:
+            raise ConfigError("--actors must be >= 1, CPUs per actor > 0 and GPUs per actor >= 0")
+
+
+def require_ray():
+    """The ``ray`` module with Ray Data, or one DependencyError naming the extra."""
+    require("ray", "ray.data", what="extract --ray", hint=DISTRIBUTED_HINT)
+    import ray
+
+    return ray
+
+
+class VideoEncoderActor:
+    """Ray Data UDF: one encoder session per actor; ``__call__`` decodes and encodes one batch of videos.
+
+    Input batch (numpy format): ``record`` pickled ``VideoRecord`` objects. Output: ``name``, ``ef``,
+    ``split``, ``features`` (B, D) float32 (zeros where the video failed), ``error`` ("" when it did
+    not), ``note`` (frame-count notes, "" for none), ``decode_s`` / ``infer_s`` (seconds, per row),
+    ``runtime`` (what ran the model on this actor)."""
+
+    def __init__(self, engine: str, device: str, threads: int) -> None:
+        from .runtime import load_encoder
+
+        self.enc = load_encoder(engine, device, threads)
+
+    def __call__(self, batch: dict) -> dict:
+        from .features import decode_for_encoder
+
+        recs = [pickle.loads(bytes(b)) for b in batch["record"]]
+        n, d = len(recs), self.enc.feature_dim
+        xs, errors, notes, decode_s = [], [], [], np.zeros(n)
+        for i, rec in enumerate(recs):
+            t0 = time.perf_counter()
+            x, err, note = decode_for_encoder(rec, self.enc.image_size)
+            decode_s[i] = time.perf_counter() - t0
+            xs.append(x)
+            errors.append(err or "")
+            notes.append(note or "")
+        feats = np.zeros((n, d), np.float32)
+        ok = [i for i, x in enumerate(xs) if x is not None]
+        t0 = time.perf_counter()
+        if ok:
+            feats[ok] = self.enc(np.stack([xs[i] for i in ok]))
+        infer_s = np.full(n, (time.perf_counter() - t0) / n)
+        return {"name": np.array([r.name for r in recs]), "ef": np.array([r.ef for r in recs], np.float64),
+                "split": np.array([r.split for r in recs]), "features": feats, "error": np.array(errors),
+                "note": np.array(notes), "decode_s": decode_s, "infer_s": infer_s,
+                "runtime": np.array([str(self.enc.runtime)] * n)}
+
+
+def _slim(record) -> bytes:
+    """A record without its tracings (ED/ES are already set from them): a few hundred bytes to send."""
+    if dataclasses.is_dataclass(record) and getattr(record, "tracings", None) is not None:
+        record = dataclasses.replace(record, tracings=None)
+    return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _start(ray, rc: RayConfig) -> bool:
+    """Connect to (or start) Ray; True when this call started it (and so must shut it down)."""
+    if ray.is_initialized():
+        return False
+    kwargs = dict(logging_level=logging.WARNING, include_dashboard=False)
+    try:
+        if rc.address == "local":
+            ray.init(num_cpus=rc.num_cpus, **kwargs)
+        else:
+            ray.init(address=rc.address, **kwargs)
+    except Exception as exc:  # bad address, cluster down, port clash
+        raise InfoMotionError(f"--ray {rc.address}: cannot start or join Ray "
+                              f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})") from exc
+    return True
+
+
+def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(), *, progress: bool = True):
+    """The ``extract --ray`` stage: like ``features.extract_features`` (same ExtractConfig, same output
+    formats, same ExtractResult; ``decode_s`` / ``infer_s`` are summed over actors), run by ``rc.actors``
+    Ray actors. Raises DependencyError without Ray, InfoMotionError when Ray fails, DataError when no
+    video could be extracted."""
+    from tqdm import tqdm
+
+    from .data.echonet import load_dataset
+    from .feature_store import open_sink
+    from .features import ExtractConfig, ExtractResult, extraction_meta
+    from .runtime import default_engine, load_encoder
+
+    ray = require_ray()
+    import ray.data
+
+    cfg = cfg or ExtractConfig()
+    t_start = time.perf_counter()
+    out = Path(out)
+    engine = Path(engine if engine is not None else default_engine()).resolve()  # workers open this path
+    probe = load_encoder(engine, "cpu", 1)  # hash, config, dimensions for the meta; actors load their own
+    dataset = load_dataset(data_dir, progress=progress)
+    records = dataset.split(cfg.split) if cfg.split else list(dataset.records)
+    res = ExtractResult(out)
+    for subject, message in dataset.problems:
+        res.problems.add(subject, message)
+    sink = open_sink(out, cfg.resume, probe.model_hash, cfg.save_every)
+    todo = [r for r in records if r.name not in sink.done]
+    res.n_skipped = len(records) - len(todo)
+    meta = extraction_meta(engine, probe, dataset, data_dir, cfg)
+    threads = cfg.threads or max(1, round(rc.cpus_per_actor))
+    started = _start(ray, rc) if todo else False
+    finished = False
+    bar = tqdm(total=len(todo), desc=f"extract (Ray, {rc.actors} actors)", unit="video", disable=not progress)
+    try:
+        if todo:
+            meta["distributed"] = {"engine": "ray", "ray_version": ray.__version__, "actors": rc.actors,
+                                   "cpus_per_actor": rc.cpus_per_actor, "threads_per_actor": threads}
+            ctx = ray.data.DataContext.get_current()
+            ctx.enable_progress_bars = False          # our own bar counts videos
+            ctx.print_on_execution_start = False
+            n_blocks = max(1, min(math.ceil(len(todo) / (4 * cfg.batch_size)), 4096))
+            ds = ray.data.from_items([{"record": _slim(r)} for r in todo], override_num_blocks=n_blocks)
+            ds = ds.map_batches(VideoEncoderActor, batch_size=cfg.batch_size, batch_format="numpy",
+                                concurrency=rc.actors, num_cpus=rc.cpus_per_actor,
+                                num_gpus=rc.gpus_per_actor or None,
+                                fn_constructor_kwargs={"engine": str(engine), "device": cfg.device,
+                                                       "threads": threads})
+            runtimes: set[str] = set()
+            for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                for i, name in enumerate(b["name"].tolist()):
+                    if b["note"][i]:
+                        res.problems.add(name, str(b["note"][i]))
+                    if b["error"][i]:
+                        res.problems.add(name, str(b["error"][i]))
+                    elif not np.all(np.isfinite(b["features"][i])):
+                        res.problems.add(name, "motion vector is not finite; left out")
+                    else:
+                        sink.add(name, b["features"][i], float(b["ef"][i]), str(b["split"][i]))
+                        res.n_new += 1
+                res.decode_s += float(np.sum(b["decode_s"]))
+                res.infer_s += float(np.sum(b["infer_s"]))
+                runtimes.update(b["runtime"].tolist())
+                meta["runtime"] = "ray actors: " + ", ".join(sorted(runtimes))
+                bar.update(len(b["name"]))
+                if sink.n_pending >= cfg.save_every:
+                    sink.save(meta)
+        finished = True
+    except InfoMotionError:
+        raise
+    except Exception as exc:  # a RayTaskError wraps the worker's exception; one line, the cause first
+        cause = getattr(exc, "cause", None) or exc
+        first = str(cause).strip().splitlines()
+        raise InfoMotionError(f"extract --ray: a Ray worker failed ({type(cause).__name__}: "
+                              f"{first[-1] if first else ''})") from exc
+    finally:
+        bar.close()
+        if not finished:
+            sink.save(meta)   # interrupted: keep what is done so --resume can continue
+        if started:
+            ray.shutdown()
+    if not sink.n_total:
+        raise DataError(f"{data_dir}: no motion vector could be extracted "
+                        f"({len(res.problems)} problems: {'; '.join(res.problems.lines()[:3])})")
+    sink.save(meta)
+    res.n_total, res.wall_s = sink.n_total, time.perf_counter() - t_start
+    return res
