@@ -1,0 +1,171 @@
+"""select --report and the benchmark report: a self-contained page, every image there, no private path."""
+
+import base64
+import csv
+import json
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from infomotion_rt import report
+from infomotion_rt.cli import cli
+from infomotion_rt.data.phantom import generate
+from infomotion_rt.features import make_feature_set, make_meta, write_features
+
+IMG_SRC = re.compile(r"<img\b[^>]*\bsrc='([^']*)'")
+
+
+@pytest.fixture(scope="module")
+def phantom(tmp_path_factory):
+    """12 short phantom videos and random feature vectors under their names (selection needs no encoder)."""
+    root = tmp_path_factory.mktemp("report")
+    data = generate(root / "ph", 12, seed=2, frames=32, progress=False).out_dir
+    with open(data / "FileList.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    fs = make_feature_set([r["FileName"] for r in rows], np.random.default_rng(0).normal(size=(len(rows), 8)),
+                          [float(r["EF"]) for r in rows], [r["Split"] for r in rows], make_meta("test"))
+    feats = root / "features.npz"
+    write_features(feats, fs)
+    return data, feats
+
+
+def run_select(phantom, out_dir, *extra):
+    data, feats = phantom
+    args = ["select", "--features", str(feats), "--vpc", "2", "--k", "3", "--split", "all",
+            "--out", str(out_dir / "sel.csv"), "--report", str(out_dir / "report.html"), *extra]
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+def decoded_images(page: str) -> list[np.ndarray]:
+    """Every <img src> of the page decoded; fails the test on one that is not a decodable data: URI."""
+    images = []
+    for src in IMG_SRC.findall(page):
+        m = re.fullmatch(r"data:image/(webp|png|jpeg);base64,([A-Za-z0-9+/=]+)", src)
+        assert m, f"not an inline image: {src[:60]}"
+        img = cv2.imdecode(np.frombuffer(base64.b64decode(m.group(2)), np.uint8), cv2.IMREAD_UNCHANGED)
+        assert img is not None and img.size, "an inline image does not decode"
+        images.append(img)
+    return images
+
+
+def selected(out_dir) -> list[str]:
+    with open(out_dir / "sel.csv", newline="") as fh:
+        return [r["FileName"] for r in csv.DictReader(fh)]
+
+
+def test_select_report_is_self_contained(phantom, tmp_path):
+    data, _ = phantom
+    res = run_select(phantom, tmp_path, "--data", str(data))
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "report.html").read_text()
+    names = selected(tmp_path)
+    images = decoded_images(page)
+    previews = re.findall(r"<img alt='(0X[0-9A-F]+)'", page)
+    assert sorted(previews) == sorted(names)  # one preview per picked video, nothing else named like one
+    plot = 1 if "Class graphs" in page else 0
+    assert "matplotlib is not installed" in page or plot == 1
+    assert len(images) == len(names) + plot
+    strip = images[0]  # previews come before the graph plot
+    assert strip.shape[1] == report.PREVIEW_FRAMES * strip.shape[0]  # square 112x112 phantom frames
+    assert all(f">{n}<" in page for n in names)
+    for private in (str(tmp_path), str(data.resolve()), str(Path.cwd())):
+        assert private not in page
+    assert not re.search(r"(href=|url\(|https?:|<script|<link)", page)  # nothing loaded from elsewhere
+    truth = json.loads((data / "phantom_truth.json").read_text())["videos"]
+    assert "nuisances among the picks" in page and len(truth) == 12
+    assert f"wrote {tmp_path / 'report.html'} ({len(names)} previews)" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "sel.csv"]  # no temporary left
+
+
+def test_report_without_data_is_tables_only(phantom, tmp_path):
+    res = run_select(phantom, tmp_path, "--method", "random")
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "report.html").read_text()
+    assert "no --data DATA_DIR given: tables only" in page and "tables only" in res.output
+    assert not IMG_SRC.findall(page.split("Class graphs")[0])  # at most the graph plot, no preview
+    assert all(f">{n}<" in page for n in selected(tmp_path))
+
+
+def test_report_is_written_atomically(phantom, tmp_path, monkeypatch):
+    data, _ = phantom
+    (tmp_path / "report.html").write_text("old report")
+    calls = []
+
+    def failing_preview(record):
+        calls.append(record.name)
+        if len(calls) == 3:
+            raise RuntimeError("interrupted while writing the report")
+        return real(record)
+
+    real = report.make_preview
+    monkeypatch.setattr(report, "make_preview", failing_preview)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run_select(phantom, tmp_path, "--data", str(data))
+    assert (tmp_path / "report.html").read_text() == "old report"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_unreadable_video_is_listed_and_the_rest_previewed(phantom, tmp_path):
+    data, _ = phantom
+    run_select(phantom, tmp_path)  # learn what is picked
+    victim = selected(tmp_path)[0]
+    broken = tmp_path / "copy"
+    broken.mkdir()
+    for f in ("FileList.csv", "VolumeTracings.csv", "phantom_truth.json"):
+        (broken / f).write_bytes((data / f).read_bytes())
+    (broken / "Videos").mkdir()
+    for v in (data / "Videos").iterdir():
+        (broken / "Videos" / v.name).write_bytes(b"not a video" if v.stem == victim else v.read_bytes())
+    res = run_select(phantom, tmp_path, "--data", str(broken))
+    assert res.exit_code == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "report: " in res.output and victim in res.output
+    assert "1 video(s) without a preview" in page and str(broken) not in page
+    assert len(re.findall(r"<img alt='0X", page)) == len(selected(tmp_path)) - 1
+
+
+def test_benchmark_report_has_chart_and_per_method_nuisance_table(phantom, tmp_path):
+    data, feats = phantom
+    csvs = []
+    for method in ("random", "kmeans"):
+        out = tmp_path / method
+        out.mkdir()
+        assert run_select(phantom, out, "--method", method).exit_code == 0
+        csvs.append(out / "sel.csv")
+    ok, chart = cv2.imencode(".png", np.full((60, 200, 3), 200, np.uint8))
+    res = report.write_benchmark_report(tmp_path / "bench.html", csvs, chart.tobytes(), data_dir=data,
+                                        header={"TEST videos": "3"}, progress=False)
+    page = res.path.read_text()
+    n_rows = sum(len(selected(p.parent)) for p in csvs)
+    assert len(decoded_images(page)) == 1 + n_rows and res.previews == len({n for p in csvs for n in selected(p.parent)})
+    assert "Table 1" in page and "TEST videos" in page
+    table = page.split("Nuisance kinds among the picked videos")[1].split("</table>")[0]
+    kinds = report.load_nuisances(data)
+    for p, method in zip(csvs, ("random", "kmeans")):
+        row = re.search(rf"<tr><td>{method} · VPC 2 · seed 0</td>(.*?)</tr>", table).group(1)
+        clean = sum(not kinds[n] for n in selected(p.parent))
+        assert re.findall(r"<td class='n'>(\d+)</td>", row)[-2:] == [str(clean), str(len(selected(p.parent)))]
+
+
+def test_nuisance_kinds_from_any_truth_version():
+    assert report.nuisance_kinds({}) == []
+    assert report.nuisance_kinds({"poor": True, "ef_true": 50.0, "ef_label": 51.0}) == ["poor quality"]
+    assert report.nuisance_kinds({"ef_true": 50.0, "ef_label": 62.0}) == ["EF label off"]
+    assert report.nuisance_kinds({"nuisances": ["foreshortened", "other view"]}) == ["foreshortened", "other view"]
+    assert report.nuisance_kinds({"nuisances": {"short clip": True, "depth": False}}) == ["short clip"]
+    drawn = {"drift_px_per_s": [0.1, 0.2], "gain_steps": [[7, 0.1]], "rr_sd": 0.15}
+    assert report.nuisance_kinds({"nuisance": drawn}) == ["AF-like rhythm", "gain step"]
+    assert report.nuisance_kinds({"nuisance": drawn | {"gain_steps": [], "rr_sd": 0.04}}) == []
+
+
+def test_preview_spans_one_cycle_from_ed():
+    idx, seconds = report.preview_span(100, 50.0, ed=10, es=25)  # systole 15 frames -> cycle 45
+    assert idx[0] == 10 and idx[-1] == 54 and len(idx) == report.PREVIEW_FRAMES and seconds == pytest.approx(0.9)
+    idx, seconds = report.preview_span(20, 30.0, ed=None, es=None)  # untraced and short: the whole clip
+    assert idx[0] == 0 and idx[-1] == 19 and seconds == pytest.approx(20 / 30)
+    idx, _ = report.preview_span(60, 50.0, ed=50, es=58)  # a cycle past the end slides back into the clip
+    assert idx[-1] == 59 and idx[0] == 60 - 24
