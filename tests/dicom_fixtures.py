@@ -1,31 +1,10 @@
-"""Ultrasound multi-frame DICOM files built with pydicom from phantom videos (no downloaded files).
-
-``write_dicom`` embeds a (T, 112, 112) phantom loop in a larger frame (as a workstation screen
-capture does), optionally burns static text into a corner and a name into the header, and stores
-it in one of several transfer syntaxes: native (explicit VR little endian), RLE Lossless (pydicom's
-own encoder), JPEG baseline (frames coded by OpenCV, encapsulated by pydicom), JPEG 2000 Lossless
-(pylibjpeg-openjpeg's encoder) and JPEG-LS Lossless (pyjpegls' encoder).
-"""
+"""Phantom videos as DICOM files for the tests (the writer is ``infomotion_rt.data.phantom_dicom``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import cv2
 import numpy as np
-import pydicom
-from pydicom.dataset import FileMetaDataset
-from pydicom.encaps import encapsulate
-from pydicom.pixels import compress
-from pydicom.sequence import Sequence
-from pydicom.uid import (JPEG2000Lossless, JPEGBaseline8Bit, JPEGLSLossless, ExplicitVRLittleEndian,
-                         RLELossless, UltrasoundMultiFrameImageStorage, generate_uid)
 
-SYNTAXES = {"native": ExplicitVRLittleEndian, "rle": RLELossless, "jpeg": JPEGBaseline8Bit,
-            "j2k": JPEG2000Lossless, "jpegls": JPEGLSLossless}
-CANVAS = (200, 260)    # rows, columns of the stored frame
-OFFSET = (40, 90)      # where the 112 x 112 phantom sits in it
-SECRET = "DOE^JANE"
+from infomotion_rt.data.phantom_dicom import CANVAS, OFFSET, SECRET, SYNTAXES, canvas, write_dicom  # noqa: F401
 
 
 def phantom_loop(index: int, frames: int = 24, seed: int = 3) -> tuple[np.ndarray, float]:
@@ -35,66 +14,3 @@ def phantom_loop(index: int, frames: int = 24, seed: int = 3) -> tuple[np.ndarra
 
     p = video_params(seed, index, "dynamic", frames)
     return render_video(p), float(p.fps_file)
-
-
-def canvas(loop: np.ndarray, text: str | None = None, colour: bool = False) -> np.ndarray:
-    """The loop placed in a black CANVAS frame, static white ``text`` burned into its top-left corner
-    (outside the sector); (T, H, W) grey or (T, H, W, 3) RGB."""
-    t = len(loop)
-    out = np.zeros((t, *CANVAS), np.uint8)
-    y, x = OFFSET
-    out[:, y:y + loop.shape[1], x:x + loop.shape[2]] = loop
-    if text:
-        for frame in out:
-            cv2.putText(frame, text, (4, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 2)
-    return np.repeat(out[..., None], 3, axis=3) if colour else out
-
-
-def write_dicom(path: Path, frames: np.ndarray, fps: float, syntax: str = "native", patient: str = SECRET,
-                regions: bool = False, number_of_frames: int | None = None) -> Path:
-    """A multi-frame ultrasound DICOM of (T, H, W) grey or (T, H, W, 3) RGB uint8 ``frames``."""
-    colour = frames.ndim == 4
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UltrasoundMultiFrameImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = pydicom.Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.PatientName, ds.PatientID = "US", patient, "ID-4711"
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.FrameTime = f"{1000.0 / fps:.3f}"
-    ds.FrameIncrementPointer = pydicom.tag.Tag("FrameTime")
-    ds.CineRate = 15  # a slowed playback rate: must lose against FrameTime
-    ds.NumberOfFrames = len(frames)
-    ds.Rows, ds.Columns = frames.shape[1:3]
-    ds.SamplesPerPixel = 3 if colour else 1
-    ds.PhotometricInterpretation = "RGB" if colour else "MONOCHROME2"
-    if colour:
-        ds.PlanarConfiguration = 0
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    if regions:
-        item = pydicom.Dataset()
-        item.RegionSpatialFormat, item.RegionDataType = 1, 1
-        y, x = OFFSET
-        item.RegionLocationMinX0, item.RegionLocationMinY0 = x, y
-        item.RegionLocationMaxX1, item.RegionLocationMaxY1 = x + 111, y + 111
-        ds.SequenceOfUltrasoundRegions = Sequence([item])
-    ds.PixelData = np.ascontiguousarray(frames).tobytes()
-    tsuid = SYNTAXES[syntax]
-    if syntax == "jpeg":
-        coded = [cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR) if colour else f,
-                              [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes() for f in frames]
-        ds.PixelData = encapsulate(coded)
-        ds["PixelData"].VR = "OB"
-        ds.file_meta.TransferSyntaxUID = tsuid
-        if colour:
-            ds.PhotometricInterpretation = "YBR_FULL_422"
-        ds.LossyImageCompression = "01"
-    elif syntax != "native":
-        ds = compress(ds, tsuid, generate_instance_uid=False)
-    if number_of_frames is not None:
-        ds.NumberOfFrames = number_of_frames
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
-    return path
