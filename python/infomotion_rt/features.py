@@ -167,12 +167,12 @@ def decode_for_encoder(rec, size: int):
     """One video's encoder input, never raising: (x (4, size, size) float32 or None, error or None,
     note or None). Single-process and Ray extraction both use it, so failures read the same."""
     from .data.frame_counts import frame_count_note
-    from .runtime.inputs import endpoint_input
+    from .runtime.inputs import endpoint_pairs_input
 
     item, note = None, None
     try:
-        item, err = endpoint_input(rec, size), None
-        note = frame_count_note(rec)  # fewer frames decode than header/FileList say: a note
+        pairs, item = endpoint_pairs_input(rec, size)
+        err, note = None, frame_count_note(rec, pairs.n_frames, pairs.n_counted)  # short video: a note
     except InfoMotionError as exc:
         item, err = (None, str(exc)) if item is None else (item, None)  # a failed note check is no failure
     except Exception as exc:  # a decoder crash must not kill the whole run; it is reported

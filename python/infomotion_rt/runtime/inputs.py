@@ -47,6 +47,8 @@ class VideoPairs:
     es: int
     pairs: tuple[tuple[int, int, int], tuple[int, int, int]]
     frames: dict[int, np.ndarray]
+    n_frames: int | None = None     # frames the video holds: the probe's (traced) or the decoded count
+    n_counted: bool = False         # n_frames was counted by decoding, not read from the container header
 
     def endpoints(self) -> tuple[int, int, int, int]:
         """Frame indices (pair-1 start, end, pair-2 start, end), oriented by phase (module docstring)."""
@@ -65,16 +67,16 @@ def load_video_pairs(record, endpoints_only: bool = False) -> VideoPairs:
         ed, es = int(record.ed), int(record.es)
         info = getattr(record, "probed", None) or probe(path)
         all_frames = None
-        n = info.n_frames
+        n, counted = info.n_frames, info.counted
     else:
         all_frames = read_frames(path)
         ed, es = detect_ed_es(all_frames)
-        n = len(all_frames)
+        n, counted = len(all_frames), True
     try:
         fp = frame_pairs(ed, es, n)
     except DataError as exc:
         raise DataError(f"{record.name}: {exc}") from exc
-    vp = VideoPairs(record.name, ed, es, fp.pairs, {})
+    vp = VideoPairs(record.name, ed, es, fp.pairs, {}, n, counted)
     wanted = sorted(set(vp.endpoints())) if endpoints_only else list(fp.indices)
     decoded = all_frames[wanted] if all_frames is not None else read_frames(path, wanted)
     vp.frames.update(zip(wanted, decoded))
@@ -84,5 +86,10 @@ def load_video_pairs(record, endpoints_only: bool = False) -> VideoPairs:
 def endpoint_input(record, size: int = DEFAULT_SIZE) -> np.ndarray:
     """The extraction input of one video: (4, size, size) float32 in [0, 1], frames ordered as
     ``VideoPairs.endpoints``. Raises VideoError/DataError naming the video."""
+    return endpoint_pairs_input(record, size)[1]
+
+
+def endpoint_pairs_input(record, size: int = DEFAULT_SIZE) -> tuple[VideoPairs, np.ndarray]:
+    """``endpoint_input`` and the ``VideoPairs`` it came from (extraction reads ``n_frames`` off it)."""
     vp = load_video_pairs(record, endpoints_only=True)
-    return to_model_input(np.stack([vp.frames[i] for i in vp.endpoints()]), size)
+    return vp, to_model_input(np.stack([vp.frames[i] for i in vp.endpoints()]), size)
