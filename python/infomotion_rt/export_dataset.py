@@ -17,7 +17,9 @@ ours, written so that the folder can leave the hospital:
   ``<export>.deid-map.csv`` beside the export, never inside it.
 * videos are decoded and re-encoded as MJPG AVIs (no DICOM header or private tag survives, no
   container metadata is copied); every pixel outside the ultrasound sector (``data/sector.py``) is
-  set to 0; DICOM loops are cropped to the sector and resized to 112 x 112 (``data/dicom.py``).
+  set to 0 before coding; DICOM loops are cropped to the sector and resized to 112 x 112
+  (``data/dicom.py``). MJPG coding (as EchoNet's AVIs) spreads sector content into the 8 x 8 blocks
+  that straddle the sector's edge; blocks wholly outside stay exactly 0 (measured on phantoms).
   A video without a detectable sector is not exported (a problem line names it).
 * FileList.csv has only the nine EchoNet-Dynamic columns, rows in pseudonym order; ESV/EDV are 0
   where unknown (EchoNet-Synthetic's convention). VolumeTracings.csv (EchoNet-Dynamic disc
