@@ -53,7 +53,19 @@ def _check_outputs(out, group, vpcs):
             for metric in ("acc", "soft_acc", "mae"):
                 assert (m, str(v), metric) in cells
     assert ("Whole", "All", "acc") in cells
+    # Paired differences against Random (same seeds) with their interval, and the two reference rows.
+    for m in METHODS[1:]:
+        for v in vpcs:
+            assert (m, str(v), "acc_minus_random") in cells and (m, str(v), "r2_minus_random") in cells
+    assert ("mean_ef", "All", "acc") in cells and ("majority_class", "All", "mae") in cells
+    assert "Paired difference against Random" in md and "Majority class (reference)" in md and "R²" in md
     res = json.loads((out / "results.json").read_text())
+    n_test = len(load_dataset(res["test_dir"], progress=False).split("TEST"))
+    assert sum(res["test_classes"].values()) == n_test and f"{n_test} videos (Severe" in md
+    d = res["groups"][group]["cells"]["infomotion"][str(vpcs[0])]["vs_random"]["acc"]
+    runs = res["groups"][group]["cells"]
+    by_hand = [a["acc"] - b["acc"] for a, b in zip(runs["infomotion"][str(vpcs[0])]["runs"], runs["random"][str(vpcs[0])]["runs"])]
+    assert d["n"] == 2 and d["mean"] == pytest.approx(np.mean(by_hand)) and d["ci_low"] <= d["mean"] <= d["ci_high"]
     for m in METHODS:
         for v in vpcs:
             cell = res["groups"][group]["cells"][m][str(v)]

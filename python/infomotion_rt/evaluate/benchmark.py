@@ -24,6 +24,7 @@ from ..atomic import atomic_write_text
 from .metrics import summarize_runs
 from .protocol import EvalConfig, budget_text, one_run, run_protocol, require_test_split
 from .relabel import relabel
+from .stats import INTERVAL, class_counts, differences_vs, reference_rows
 from .tables import plot_bars, require_matplotlib, write_tables
 
 def _pm(stat: dict) -> str:
@@ -51,6 +52,25 @@ class BenchmarkConfig:
             raise ConfigError(f"unknown method(s) {', '.join(bad) or '(none)'}; choose from {', '.join(METHODS)}")
         if not self.vpcs or min(self.vpcs) < 1:
             raise ConfigError(f"--vpc values must be >= 1, got {self.vpcs}")
+
+
+def add_statistics(results: dict, group: str, pool_ef, test_ef) -> None:
+    """TEST class counts, the reference rows and every cell's paired difference against Random
+    (``stats.py``), into ``results`` in place."""
+    g = results["groups"][group]
+    results["test_classes"] = class_counts(test_ef)
+    g["references"] = reference_rows(pool_ef, test_ef, results["tolerance"])
+    results["interval"] = INTERVAL
+    base = g["cells"].get("random")
+    if base is None:
+        results["notes"].append("no Random cells: paired differences against Random are not computed")
+        return
+    for method, by_vpc in g["cells"].items():
+        if method == "random":
+            continue
+        for vpc, cell in by_vpc.items():
+            if vpc in base:
+                cell["vs_random"] = differences_vs(cell["runs"], base[vpc]["runs"])
 
 
 def find_default_engine() -> Path:
@@ -188,6 +208,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         log(f"Whole Synth.: {len(pool)} synthetic videos x {ev.runs} runs")
         g["whole"] = run_protocol(pool, test, ev, train_source=pool_src, test_source=real_src, progress=progress,
                                   label="whole synth", val_recs=real_val)
+    add_statistics(results, group, [r.ef for r in pool], [r.ef for r in test])
     save()
     md, csv = write_tables(results, out_dir)
     results["outputs"] = {"json": str(out_dir / "results.json"), "markdown": str(md), "csv": str(csv)}

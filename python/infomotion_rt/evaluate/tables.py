@@ -1,5 +1,8 @@
 """Benchmark outputs in the paper's Table 1 layout: Markdown, long-form CSV, bar chart PNG.
 
+Markdown per group: accuracy (hard, soft) in the paper's layout with the two reference rows, MAE and
+R² per cell, and every method's paired difference against Random with its 95% interval (stats.py).
+
 ``results`` is the dict ``benchmark.run_benchmark`` builds: ``groups`` maps "Real" / "Synth." to
 ``{"whole": protocol result or None, "cells": {method: {vpc: summary}}}``, plus ``setting``, ``vpcs``,
 ``methods``, ``runs``. Accuracies are fractions inside, percentages in every output.
@@ -17,20 +20,51 @@ DISPLAY = {"random": "Random", "kmeans": "Kmeans", "infodist": "InfoDist", "info
 METRICS = (("acc", "w/o Soft", ""), ("soft_acc", "Soft", " (soft)"))
 
 
-def _pm(stat) -> str:
+REFERENCES = (("mean_ef", "Mean EF (reference)"), ("majority_class", "Majority class (reference)"))
+DIFFS = (("acc", "Δ accuracy (points)", 100.0, 1), ("soft_acc", "Δ soft (points)", 100.0, 1),
+         ("mae", "Δ MAE (EF)", 1.0, 2), ("r2", "Δ R²", 1.0, 3))
+
+
+def _pm(stat, scale: float = 100.0, digits: int = 2, std_digits: int = 1) -> str:
     if not stat or stat.get("n", 0) == 0:
         return "–"
-    return f"{100 * stat['mean']:.2f}±{100 * stat['std']:.1f}"
+    return f"{scale * stat['mean']:.{digits}f}±{scale * stat['std']:.{std_digits}f}"
+
+
+def _diff(d, scale: float, digits: int) -> str:
+    """'+1.2 [-0.3, +2.7]': mean paired difference and its 95% interval (bold when it excludes 0)."""
+    if not d or d.get("n", 0) == 0:
+        return "–"
+    text = f"{scale * d['mean']:+.{digits}f}"
+    if d["n"] < 2 or d["ci_low"] != d["ci_low"]:
+        return text + " [n<2]"
+    text += f" [{scale * d['ci_low']:+.{digits}f}, {scale * d['ci_high']:+.{digits}f}]"
+    return f"**{text}**" if d["ci_low"] > 0 or d["ci_high"] < 0 else text
+
+
+def _ref(g: dict, name: str, key: str, scale: float = 100.0, digits: int = 2) -> str:
+    r = (g.get("references") or {}).get(name)
+    return "–" if r is None else f"{scale * r[key]:.{digits}f}"
+
+
+def header_markdown(results: dict) -> str:
+    classes = results.get("test_classes")
+    counts = f" ({', '.join(f'{k} {v}' for k, v in classes.items())})" if classes else ""
+    return (f"Setting: {results['setting']}; {results['runs']} runs per cell (mean ± sample std); "
+            f"{results['steps']} optimisation steps per distilled model, the same for every method and VPC "
+            f"(Whole: at most {results['whole_steps']}, early stopping on VAL, best VAL checkpoint); "
+            f"tested on {results['test_dir']} TEST: {results['n_test']} videos{counts}; "
+            f"soft tolerance ±{results['tolerance']:g} EF; appearance features: {results['appearance']}. "
+            f"Paired differences: method − Random over runs with the same seeds, mean "
+            f"[{results.get('interval', '95% interval')}]; bold when the interval excludes 0.")
 
 
 def table_markdown(results: dict) -> str:
     vpcs = results["vpcs"]
-    lines = [f"Setting: {results['setting']}; {results['runs']} runs per cell (mean ± std, accuracy %); "
-             f"{results['steps']} steps per distilled model (Whole: at most {results['whole_steps']}, early stopping on VAL); tested on {results['test_dir']} TEST ({results['n_test']} videos); "
-             f"soft tolerance ±{results['tolerance']:g} EF; appearance features: {results['appearance']}.", ""]
+    lines = [header_markdown(results), ""]
     for group, g in results["groups"].items():
         head = f"| Whole {group} | All | Dist. {group} | " + " | ".join(f"VPC={v}" for v in vpcs) + " |"
-        lines += [head, "|---" * (3 + len(vpcs)) + "|"]
+        lines += [f"Accuracy % ({group})", "", head, "|---" * (3 + len(vpcs)) + "|"]
         for key, block, suffix in METRICS:
             whole = _pm(g["whole"]["summary"][key]) if g.get("whole") else "–"
             for i, method in enumerate(results["methods"]):
@@ -38,34 +72,82 @@ def table_markdown(results: dict) -> str:
                 vals = " | ".join(_pm(cells.get(str(v), {}).get(key)) for v in vpcs)
                 lines.append(f"| {block if i == 0 else ''} | {whole if i == 0 else ''} | "
                              f"{DISPLAY.get(method, method)}{suffix} | {vals} |")
-        lines.append("")
+            for name, label in REFERENCES:
+                lines.append(f"| | | {label}{suffix} | " + " | ".join(_ref(g, name, key) for _ in vpcs) + " |")
+        lines += ["", f"MAE (EF points) and R² ({group})", "",
+                  "| Dist. | " + " | ".join(f"VPC={v} MAE | VPC={v} R²" for v in vpcs) + " |",
+                  "|---" * (1 + 2 * len(vpcs)) + "|"]
+        if g.get("whole"):
+            w = g["whole"]["summary"]
+            lines.append(f"| Whole {group} | " + " | ".join(f"{_pm(w['mae'], 1.0)} | {_pm(w['r2'], 1.0, 3, 3)}"
+                                                              for _ in vpcs) + " |")
+        for method in results["methods"]:
+            cells = g["cells"].get(method, {})
+            lines.append(f"| {DISPLAY.get(method, method)} | " + " | ".join(
+                f"{_pm(cells.get(str(v), {}).get('mae'), 1.0)} | {_pm(cells.get(str(v), {}).get('r2'), 1.0, 3, 3)}"
+                for v in vpcs) + " |")
+        for name, label in REFERENCES:
+            lines.append(f"| {label} | " + " | ".join(f"{_ref(g, name, 'mae', 1.0)} | {_ref(g, name, 'r2', 1.0, 3)}"
+                                                    for _ in vpcs) + " |")
+        compared = [m for m in results["methods"] if m != "random" and g["cells"].get(m)]
+        if "random" in g["cells"] and compared:
+            lines += ["", f"Paired difference against Random ({group}): mean [95% interval]", "",
+                      "| Dist. | VPC | " + " | ".join(label for _, label, _, _ in DIFFS) + " |",
+                      "|---" * (2 + len(DIFFS)) + "|"]
+            for method in compared:
+                for v in vpcs:
+                    d = g["cells"][method].get(str(v), {}).get("vs_random") or {}
+                    lines.append(f"| {DISPLAY.get(method, method)} | {v} | "
+                                 + " | ".join(_diff(d.get(k), sc, dg) for k, _, sc, dg in DIFFS) + " |")
+        falling = [f"{DISPLAY.get(m, m)} VPC={v} ({sum(r['still_falling'] for r in c['runs'])}/{len(c['runs'])})"
+                   for m, by_vpc in g["cells"].items() for v, c in by_vpc.items()
+                   if any(r.get("still_falling") for r in c["runs"])]
+        if g.get("whole") and g["whole"].get("still_falling"):
+            falling.insert(0, f"Whole ({g['whole']['still_falling']}/{len(g['whole']['runs'])})")
+        lines += ["", "Training loss still falling at the end (last 10% of steps >5% below the 10% before): "
+                  + (", ".join(falling) + " — more steps may help there" if falling else "in no run") + ".", ""]
     if results.get("whole_real"):
         s = results["whole_real"]["summary"]
         lines.append(f"Reference, Whole Real (trained on {results['data_dir']} TRAIN, "
-                     f"{results['whole_real']['n_train']} videos): accuracy {_pm(s['acc'])}, soft {_pm(s['soft_acc'])}.")
+                     f"{results['whole_real']['n_train']} videos): accuracy {_pm(s['acc'])}, soft {_pm(s['soft_acc'])}, "
+                     f"MAE {_pm(s['mae'], 1.0)}, R² {_pm(s['r2'], 1.0, 3, 3)}.")
     return "\n".join(lines) + "\n"
 
 
+CSV_COLUMNS = ["group", "method", "vpc", "metric", "mean", "std", "runs", "ci_low", "ci_high", "setting"]
+
+
 def table_rows(results: dict) -> list[list]:
-    rows = []
+    """Long form: one row per (group, method, VPC, metric); paired differences as metric
+    ``<metric>_minus_random`` with their interval; reference rows as methods ``mean_ef`` / ``majority_class``."""
+    rows, keys = [], [k for k, _, _ in METRICS] + ["mae", "r2"]
     for group, g in results["groups"].items():
-        for key, _, _ in METRICS + (("mae", "", ""), ("r2", "", "")):
+        for key in keys:
             if g.get("whole"):
                 s = g["whole"]["summary"][key]
-                rows.append([group, "Whole", "All", key, s["mean"], s["std"], s["n"], results["setting"]])
+                rows.append([group, "Whole", "All", key, s["mean"], s["std"], s["n"], "", "", results["setting"]])
             for method in results["methods"]:
                 for v in results["vpcs"]:
                     s = g["cells"].get(method, {}).get(str(v), {}).get(key)
                     if s:
-                        rows.append([group, method, v, key, s["mean"], s["std"], s["n"], results["setting"]])
+                        rows.append([group, method, v, key, s["mean"], s["std"], s["n"], "", "", results["setting"]])
+            for name, _ in REFERENCES:
+                r = (g.get("references") or {}).get(name)
+                if r:
+                    rows.append([group, name, "All", key, r[key], 0.0, 1, "", "", results["setting"]])
+        for method in results["methods"]:
+            for v in results["vpcs"]:
+                d = g["cells"].get(method, {}).get(str(v), {}).get("vs_random") or {}
+                for key, stat in d.items():
+                    rows.append([group, method, v, f"{key}_minus_random", stat["mean"], stat["std"], stat["n"],
+                                 stat["ci_low"], stat["ci_high"], results["setting"]])
     return rows
 
 
 def write_tables(results: dict, out_dir) -> tuple[Path, Path]:
     out_dir = Path(out_dir)
     md = atomic_write_text(out_dir / "table1.md", "# Table 1 (this data)\n\n" + table_markdown(results))
-    csv = atomic_write_csv(out_dir / "table1.csv",
-                           ["group", "method", "vpc", "metric", "mean", "std", "runs", "setting"], table_rows(results))
+    csv = atomic_write_csv(out_dir / "table1.csv", CSV_COLUMNS, table_rows(results))
     return md, csv
 
 
