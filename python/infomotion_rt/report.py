@@ -56,7 +56,8 @@ class SelectionView:
     seed: int | None = None
     label: str = ""
     pool: dict = field(default_factory=dict)
-    knn_recall: float | None = None
+    knn_recall: float | None = None   # the lowest estimated kNN recall over the classes, when recorded
+    knn: dict = field(default_factory=dict)  # class -> "index recall" text, when recorded
     notes: list[str] = field(default_factory=list)
     graph_png: bytes | None = None   # PNG (or any OpenCV-readable image) of the class graphs
     graph_note: str = "no class graph plot for this selection"
@@ -69,10 +70,12 @@ class SelectionView:
 def view_of_selection(sel, cfg, plot: bool = True) -> SelectionView:
     """A ``select.Selection`` (with its ``SelectConfig``) as a SelectionView; draws the class graph
     plot when ``plot`` and matplotlib is installed, else says why in ``graph_note``."""
-    recall = getattr(sel, "knn_recall", None)
+    recall = getattr(sel, "knn_recall", None)  # recorded by selections that estimate it
+    knn = {c: f"{info.get('index', '?')}, recall {info['recall']:.3f}"
+           for c, info in (getattr(sel, "knn", None) or {}).items() if isinstance(info, dict) and "recall" in info}
     view = SelectionView(list(sel.rows), cfg.method, cfg.vpc, cfg.seed,
                          pool={c: len(sub) for c, (_pick, sub) in sel.picks.items()},
-                         knn_recall=None if recall is None else float(recall), notes=list(sel.notes))
+                         knn_recall=None if recall is None else float(recall), knn=knn, notes=list(sel.notes))
     if plot:
         view.graph_png, view.graph_note = class_graph_png(sel, cfg)
     return view
@@ -329,7 +332,7 @@ def _summary(views, data_dir, features, nuisances, header: dict) -> dict:
         items |= {"method": v.method, "VPC": str(v.vpc), "seed": "–" if v.seed is None else str(v.seed),
                   "videos picked": str(len(v.rows))}
         if v.knn_recall is not None:
-            items["kNN recall"] = f"{v.knn_recall:.3f}"
+            items["kNN recall"] = f"{v.knn_recall:.3f} (lowest over the classes)"
     else:
         items["selections"] = str(len(views))
     return items | {str(k): str(val) for k, val in header.items()}

@@ -35,7 +35,7 @@ details{margin:18px 0}details>summary{cursor:pointer;font-weight:600;font-size:1
 @keyframes play{from{transform:translateX(0)}to{transform:translateX(-100%)}}
 @media (prefers-reduced-motion:reduce){.pv img{animation:none}}
 .nopv{height:72px;width:72px;background:#eee;color:#a00;font-size:11px;display:flex;align-items:center;text-align:center}
-.name{font-family:ui-monospace,Menlo,monospace;font-size:9.5px;word-break:break-all;color:#333}
+.name{font-family:ui-monospace,Menlo,monospace;font-size:9.5px;word-break:break-all;color:#333}td.name{font-size:12px}
 .ef{font-size:13px;font-weight:600}
 .tag{display:inline-block;background:#fde2c8;color:#7a3b00;border-radius:3px;padding:0 4px;margin:2px 2px 0 0;font-size:10.5px}
 .fig{max-width:100%;border:1px solid #ddd;background:#fff;display:block;margin:6px 0}
@@ -106,6 +106,7 @@ class Page:
         by_class = {c: [r for r in v.rows if r["class"] == c] for c in self.classes.names}
         head = "<tr><th>class</th><th>EF</th><th>videos</th><th>picked</th><th>communities</th>"
         head += "<th>nuisances among the picks</th>" if self.nuisances is not None else ""
+        head += "<th>kNN search</th>" if v.knn else ""
         body = ""
         for k, c in enumerate(self.classes.names):
             comms = {r["community"] for r in by_class[c] if r["community"] >= 0}
@@ -114,6 +115,8 @@ class Page:
                      f"<td class='n'>{len(comms) if comms else '–'}</td>")
             if self.nuisances is not None:
                 body += f"<td>{e(self._kinds_text(by_class[c]))}</td>"
+            if v.knn:
+                body += f"<td>{e(v.knn.get(c, '–'))}</td>"
             body += "</tr>"
         yield f"<table>{head}</tr>{body}</table>"
         if v.notes:
@@ -122,8 +125,10 @@ class Page:
             if by_class[c]:
                 yield self._class_block(c, _range(*self.classes.bounds(k)), by_class[c], v.pool.get(c))
         if graph is not None:
-            yield (f"<h3>Class graphs</h3><p class='note'>kNN graph per class, nodes coloured by community, "
-                   f"picked videos as stars (the card colours match).</p><img class='fig' alt='class graphs' src='{graph}'>")
+            match = ("the cards' colours are their communities here" if v.method in ("infomotion", "infodist")
+                     else f"{v.method}'s picks drawn on the infomotion graph, so the cards' colours are not these communities")
+            yield (f"<h3>Class graphs</h3><p class='note'>kNN graph per class, nodes coloured by community, picked "
+                   f"videos as stars ({e(match)}).</p><img class='fig' alt='class graphs' src='{graph}'>")
         else:
             yield f"<p class='note'>{e(v.graph_note)}</p>"
         yield "</details>"
@@ -150,10 +155,11 @@ class Page:
                  f"style='animation-duration:{p.seconds:.2f}s'></div>" if p else "<div class='nopv'>no preview</div>")
         colour = TAB20[r["community"] % 20] if r["community"] is not None and r["community"] >= 0 else "#bbb"
         tags = "".join(f"<span class='tag'>{e(k)}</span>" for k in (self.nuisances or {}).get(r["FileName"], []))
+        known = r["community"] >= 0 or _fmt(r["centrality"], ".3g") != "–"  # random has neither
+        graph = f"<br>comm {_comm(r)} · cent {_fmt(r['centrality'], '.3g')}" if known else ""
         return (f"<figure class='card' style='--c:{colour}'>{media}<figcaption>"
-                f"<div class='name'>{e(r['FileName'])}</div><span class='ef'>EF {_fmt(r['EF'], '.1f')}</span><br>"
-                f"comm {_comm(r)} · cent {_fmt(r['centrality'], '.3g')}{'<br>' + tags if tags else ''}"
-                "</figcaption></figure>")
+                f"<div class='name'>{e(r['FileName'])}</div><span class='ef'>EF {_fmt(r['EF'], '.1f')}</span>"
+                f"{graph}{'<br>' + tags if tags else ''}</figcaption></figure>")
 
 
 def _fmt(x, spec: str) -> str:
