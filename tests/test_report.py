@@ -4,6 +4,9 @@ import base64
 import csv
 import json
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import cv2
@@ -169,3 +172,26 @@ def test_preview_spans_one_cycle_from_ed():
     assert idx[0] == 0 and idx[-1] == 19 and seconds == pytest.approx(20 / 30)
     idx, _ = report.preview_span(60, 50.0, ed=50, es=58)  # a cycle past the end slides back into the clip
     assert idx[-1] == 59 and idx[0] == 60 - 24
+
+
+def test_summary_shows_recorded_knn_recall(tmp_path):
+    rows = [{"FileName": "a", "EF": 60.0, "class": "Normal", "community": 0, "centrality": 0.5}]
+    view = report.SelectionView(rows, "infomotion", 1, 0, knn_recall=0.987, knn={"Normal": "ivf, recall 0.987"})
+    page = report.write_report(tmp_path / "r.html", [view], progress=False).path.read_text()
+    assert "0.987 (lowest over the classes)" in page and "ivf, recall 0.987" in page
+    assert "no --data DATA_DIR given" in page and ">a<" in page
+
+
+def test_report_modules_import_without_the_training_side():
+    """The report is part of the runtime (select --report): no torch, motion/ or evaluate/."""
+    code = textwrap.dedent("""
+        import importlib.abc, sys
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("torch", "torchvision") or name.startswith(
+                        ("infomotion_rt.motion", "infomotion_rt.evaluate")):
+                    raise ImportError(f"blocked: {name}")
+        sys.meta_path.insert(0, Block())
+        import infomotion_rt.report, infomotion_rt.report_html, infomotion_rt.select
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True)
