@@ -250,6 +250,16 @@ def nuisance_kinds(video: dict) -> list[str]:
     return sorted(kinds)
 
 
+def nuisance_counts(names: Iterable[str], nuisances: dict) -> dict[str, int]:
+    """How many of ``names`` carry each nuisance kind (``load_nuisances``'s map); "clean" counts the videos
+    with none, and a video with several kinds counts once in each. For the report and results files."""
+    counts: dict[str, int] = {}
+    for name in names:
+        for kind in nuisances.get(name, []) or ["clean"]:
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
 # --- the page -------------------------------------------------------------------------------
 
 @dataclass

@@ -79,11 +79,9 @@ class Page:
     # --- nuisances ---
 
     def _kinds(self, rows) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for r in rows:
-            for k in self.nuisances.get(r["FileName"], []) or ["clean"]:
-                counts[k] = counts.get(k, 0) + 1
-        return counts
+        from .report import nuisance_counts
+
+        return nuisance_counts((r["FileName"] for r in rows), self.nuisances)
 
     def _kinds_text(self, rows) -> str:
         counts = self._kinds(rows)
