@@ -120,7 +120,7 @@ def class_graph_png(sel, cfg) -> tuple[bytes | None, str]:
 
 def figure_uri(data: bytes, max_width: int = FIGURE_MAX_WIDTH) -> str:
     """An image file's bytes (PNG, ...) as a data URI: shrunk (area interpolation) to at most
-    ``max_width`` pixels wide and re-encoded as WebP (kept as given when OpenCV cannot do that).
+    ``max_width`` pixels wide and re-encoded as WebP (PNG when this OpenCV cannot write WebP).
     Raises DataError when the bytes are not an image OpenCV can read."""
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
