@@ -170,3 +170,23 @@ def test_outline_geometry():
     assert shoelace_area([[0, 0], [4, 0], [4, 3], [0, 3]]) == pytest.approx(12.0)
     # area-length on a circle of radius r is exactly the sphere's volume: 8 (pi r^2)^2 / (3 pi 2r) = 4/3 pi r^3
     assert area_length_volume(circle) == pytest.approx(4 / 3 * np.pi * 125, rel=1e-3)
+
+
+def test_malformed_outlines_leave_the_video_untraced(pediatric, tmp_path):
+    root, truth = pediatric
+    names = list(truth)
+    view = shutil.copytree(root / "A4C", tmp_path / "A4C")
+    rows = list(csv.reader(open(view / "VolumeTracings.csv")))
+    two_points = [r for r in rows if r[0] == f"{names[2]}.avi" and r[3] == str(truth[names[2]]["ed"])][2:]
+    rows = [r for r in rows if r not in two_points]                                # ED outline of video 2: 2 points
+    rows = [[*r[:3], "late"] if r[0] == f"{names[3]}.avi" else r for r in rows]    # video 3: Frame not a frame
+    with open(view / "VolumeTracings.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    ds = load_dataset(view)
+    by_name = {r.name: r for r in ds.records}
+    assert by_name[names[2]].tracings is None and by_name[names[3]].tracings is None and len(ds) == 6
+    lines = "\n".join(ds.problems.lines())
+    assert f"{names[2]}: traced frame {truth[names[2]]['ed']} has 2 outline point(s)" in lines
+    assert f"{names[3]}: VolumeTracings.csv line " in lines and "Frame 'late' is not a frame index" in lines
+    with pytest.raises(DataError, match="outline point"):
+        load_dataset(view, strict=True)
