@@ -22,7 +22,9 @@ from infomotion_rt.export_dataset import ECHONET_COLUMNS, export_dataset, pseudo
 
 FRAMES = 16
 GOOD = {"echo_native": ("native", 25.0), "echo_rle": ("rle", 35.0), "echo_jpeg": ("jpeg", 45.0),
-        "echo_j2k": ("j2k", 55.0), "echo_jpegls": ("jpegls", 60.0), "echo_rgb": ("native", 75.0)}
+        "echo_j2k": ("j2k", 55.0), "echo_jpegls": ("jpegls", 60.0), "echo_rgb": ("native", 75.0),
+        "echo_ybr": ("jpeg", 65.0)}
+COLOUR = ("echo_rgb", "echo_ybr")  # RGB native with ultrasound regions; YBR_FULL_422 JPEG
 BROKEN = ("one_frame", "no_pixels", "lying_count", "mpeg2")
 
 
@@ -39,7 +41,7 @@ def dicom_dir(tmp_path_factory):
     rows = []
     for i, (name, (syntax, ef)) in enumerate(GOOD.items()):
         loop, fps = _loop(i)
-        colour = name == "echo_rgb"
+        colour = name in COLOUR
         path = write_dicom(root / "studies" / f"{name}.dcm", canvas(loop, "DOE JANE 01.02.1970", colour), fps,
                            syntax, regions=colour)
         label = pydicom.dcmread(path).SOPInstanceUID if name == "echo_rle" else f"{name}.dcm"
@@ -72,16 +74,30 @@ def test_every_transfer_syntax_reads_back_as_the_phantom(dicom_dir, name, tmp_pa
     frames = read_frames(path)
     assert frames.shape == (FRAMES, 112, 112) and frames.dtype == np.uint8
     # the same loop, grey, native, no text, no patient name: lossless syntaxes give the same frames
-    regions = name == "echo_rgb"
+    regions = name in COLOUR
     reference = read_dicom(write_dicom(tmp_path / "ref.dcm", canvas(loop), fps, "native", "ANON", regions=regions))
     if GOOD[name][0] == "jpeg":  # lossy: the fan's edge may move by a pixel, so compare blurred frames
         blur = lambda v: np.stack([cv2.GaussianBlur(f, (0, 0), 2.0) for f in v]).astype(float).ravel()  # noqa: E731
         assert np.corrcoef(blur(frames), blur(reference))[0, 1] > 0.95
     else:
         assert np.abs(frames.astype(int) - reference.astype(int)).max() <= 1
-    if regions:  # cropped to the ultrasound region, which is where the 112 x 112 loop sits: the loop comes back
+    if name == "echo_rgb":  # lossless, cropped to the ultrasound region, which is where the 112 x 112 loop sits: the loop comes back
         assert np.abs(frames.astype(int) - loop.astype(int)).mean() < 0.5
     np.testing.assert_array_equal(read_frames(path, [5, 2, 5]), frames[[5, 2, 5]])  # same mask whatever is read
+
+
+def test_jpeg_fast_path_matches_pydicom(dicom_dir):
+    """OpenCV's JPEG luma (the fast path) against pydicom + pylibjpeg-libjpeg + BT.601 grey."""
+    from pydicom.pixels import iter_pixels
+
+    from infomotion_rt.data.dicom import _grey, _jpeg_luma
+
+    for name in ("echo_jpeg", "echo_ybr"):
+        path = dicom_dir / "studies" / f"{name}.dcm"
+        ds = pydicom.dcmread(path)
+        fast = _jpeg_luma(ds, path, [0, 7])
+        slow = [_grey(f, ds) for f in iter_pixels(ds, indices=[0, 7])]
+        assert np.abs(fast[7].astype(int) - slow[1].astype(int)).mean() < 1.0
 
 
 def test_broken_files_are_one_line_each_and_the_rest_loads(dicom_dir):
@@ -148,10 +164,10 @@ def test_cli_info_extract_select_and_deidentified_export(dicom_dir, tmp_path):
     de-identified by default and reads back with the data layer."""
     runner = CliRunner()
     r = runner.invoke(cli, ["info", str(dicom_dir)])
-    assert r.exit_code == 0 and "dicom layout, 6 videos" in r.output and "mpeg2" in r.output, r.output
+    assert r.exit_code == 0 and "dicom layout, 7 videos" in r.output and "mpeg2" in r.output, r.output
     feats = tmp_path / "f.npz"
     r = runner.invoke(cli, ["extract", str(dicom_dir), "--out", str(feats), "--batch-size", "4"])
-    assert r.exit_code == 0 and "extracted 6 videos" in r.output, r.output
+    assert r.exit_code == 0 and "extracted 7 videos" in r.output, r.output
     assert str(dicom_dir) not in feats.read_bytes().decode("latin-1")  # no source path in the shared file
     out = tmp_path / "share" / "distilled"
     r = runner.invoke(cli, ["select", "--features", str(feats), "--vpc", "1", "--split", "all", "--out",

@@ -41,9 +41,10 @@ from typing import Iterable
 import cv2
 import numpy as np
 import pydicom
-from pydicom.encaps import parse_basic_offsets, parse_fragments
+from pydicom.encaps import get_frame, parse_basic_offsets, parse_fragments
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, get_decoder, iter_pixels
+from pydicom.uid import JPEGBaseline8Bit
 
 from ..errors import VideoError
 from .sector import bounding_box, sample_indices, sector_mask, square_resize
@@ -51,6 +52,7 @@ from .video import DICOM_SUFFIXES, VIDEO_SUFFIXES, VideoInfo
 
 OUTPUT_SIZE = 112  # EchoNet-Dynamic's frame size (its preprocessing resized to 112 x 112)
 FRAME_TIME, FRAME_TIME_VECTOR = 0x00181063, 0x00181065
+MASK_SIDE = 256  # the sector is found on frames subsampled to about this many pixels a side (speed)
 _PREAMBLE = 128
 
 
@@ -195,8 +197,33 @@ def _grey(frame: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
     return frame
 
 
+def _jpeg_luma(ds: pydicom.Dataset, path: Path, wanted: list[int]) -> dict[int, np.ndarray] | None:
+    """JPEG baseline, grey or YBR: OpenCV's libjpeg-turbo decodes the luma directly, about 10x faster
+    than the pylibjpeg-libjpeg path on 800 x 1040 frames (BENCHMARKS.md). None where it does not
+    apply (RGB-coded JPEG, whose colour transform libjpeg would guess)."""
+    photometric = str(ds.get("PhotometricInterpretation", ""))
+    if ds.file_meta.TransferSyntaxUID != JPEGBaseline8Bit or not (
+            photometric.startswith("MONOCHROME") or photometric.startswith("YBR")):
+        return None
+    n = int(ds.NumberOfFrames)
+    out = {}
+    for index in wanted:
+        try:
+            data = get_frame(ds.PixelData, index, number_of_frames=n)
+        except (ValueError, KeyError) as exc:
+            raise VideoError(f"{path}: frame {index} cannot be read from the pixel data ({exc})") from exc
+        frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        if frame is None:
+            raise VideoError(f"{path}: frame {index} does not decode (corrupt JPEG data)")
+        out[index] = 255 - frame if photometric == "MONOCHROME1" else frame
+    return out
+
+
 def _decode(ds: pydicom.Dataset, path: Path, wanted: list[int]) -> dict[int, np.ndarray]:
     """Frames ``wanted`` (sorted, unique) as (H, W) uint8 grey."""
+    fast = _jpeg_luma(ds, path, wanted)
+    if fast is not None:
+        return fast
     out: dict[int, np.ndarray] = {}
     try:
         for index, frame in zip(wanted, iter_pixels(ds, indices=wanted)):
@@ -242,7 +269,7 @@ def read_dicom(path: str | Path, indices: Iterable[int] | None = None, size: int
     if region is not None:
         y0, y1, x0, x1 = region
         stack = stack[:, y0:y1, x0:x1]
-    mask = sector_mask(stack)
+    mask = sector_mask(stack, step=max(1, max(stack.shape[1:]) // MASK_SIDE))
     if mask is None:
         if require_sector:
             raise VideoError(f"{path}: no ultrasound sector found (nothing changes over time); not exported")
