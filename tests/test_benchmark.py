@@ -111,6 +111,8 @@ def test_benchmark_bad_method(data, tmp_path):
     real, _, real_f, _ = data
     res = CliRunner().invoke(cli, ["benchmark", str(real), "--methods", "random,nope", "--features", str(real_f)])
     assert res.exit_code != 0 and "unknown method(s) nope" in str(res.exception)
+    res = CliRunner().invoke(cli, ["benchmark", str(real), "--features", str(real_f), "--reuse-whole", str(tmp_path)])
+    assert res.exit_code != 0 and "no results.json and ef_whole_real.pt" in str(res.exception)
 
 
 def test_demo_without_engine_fails_in_one_line_before_any_work(tmp_path):

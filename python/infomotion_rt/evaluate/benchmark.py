@@ -73,6 +73,24 @@ def add_statistics(results: dict, group: str, pool_ef, test_ef) -> None:
                 cell["vs_random"] = differences_vs(cell["runs"], base[vpc]["runs"])
 
 
+def reuse_whole_real(prev_dir, data_dir, cfg: BenchmarkConfig) -> tuple[dict, Path]:
+    """(Whole Real result, checkpoint) of an earlier benchmark in ``prev_dir`` on the same data, setting,
+    runs, seed and step maximum, so a Dist. Synth. run need not retrain it. DataError otherwise."""
+    prev = Path(prev_dir)
+    path, pt = prev / "results.json", prev / "ef_whole_real.pt"
+    if not path.is_file() or not pt.is_file():
+        raise DataError(f"{prev}: no results.json and ef_whole_real.pt of an earlier benchmark to reuse")
+    old = json.loads(path.read_text())
+    whole = old.get("whole_real") or (old.get("groups", {}).get("Real") or {}).get("whole")
+    ev = cfg.eval
+    want = {"data_dir": str(data_dir), "setting": ev.setting.label(), "runs": ev.runs, "seed": ev.seed,
+            "whole_steps": ev.for_whole().train.steps}
+    diff = [f"{k} {old.get(k)!r} != {v!r}" for k, v in want.items() if old.get(k) != v]
+    if whole is None or diff:
+        raise DataError(f"{path}: its Whole Real row does not match this benchmark ({'; '.join(diff) or 'no Whole Real row'})")
+    return whole, pt
+
+
 def find_default_engine() -> Path:
     """The encoder shipped in the package (issue 5); a one-line DataError when it is missing."""
     from ..runtime import default_engine
@@ -141,7 +159,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         log(f"Whole Real: reusing {whole_pt}")
     else:
         log(f"Whole Real: {len(real_train)} TRAIN videos x {ev.runs} runs, at most {ev.for_whole().train.steps} steps, "
-            f"early stopping on {len(real_val)} VAL videos ({ev.setting.label()})")
+            f"early stopping on {len(real_val or [])} VAL videos ({ev.setting.label()})")
         whole_pt = out_dir / "ef_whole_real.pt"
         whole_real = run_protocol(real_train, test, ev, train_source=real_src, progress=progress,
                                   label="whole real", save_first=whole_pt, val_recs=real_val)

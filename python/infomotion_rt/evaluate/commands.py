@@ -109,8 +109,12 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
 @click.option("--trust-labels", is_flag=True, help="With --synthetic: keep its EF labels (default: relabel).")
 @click.option("--out", "out_dir", default="benchmark", show_default=True, type=click.Path(file_okay=False))
 @click.option("--no-plot", is_flag=True, help="Skip the bar chart (no matplotlib needed).")
+@click.option("--reuse-whole", type=click.Path(file_okay=False), default=None,
+              help="Output folder of an earlier benchmark on DATA_DIR with the same setting, runs, seed and "
+                   "--whole-steps: reuse its Whole Real models instead of retraining them.")
 @regressor_options
-def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, **kw) -> None:
+def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, reuse_whole,
+                  **kw) -> None:
     """The paper's Table 1 on DATA_DIR: methods x VPC x runs, select + evaluate each, Whole as reference."""
     require("torch", "torchvision", what="benchmark")
     from .benchmark import BenchmarkConfig, run_benchmark
@@ -119,8 +123,11 @@ def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_la
     cfg = BenchmarkConfig(eval=eval_config(kw), vpcs=tuple(vpcs) or (5, 10),
                           methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
                           trust_synthetic_labels=trust_labels, plot=not no_plot)
+    from .benchmark import reuse_whole_real
+
+    whole = reuse_whole_real(reuse_whole, data_dir, cfg) if reuse_whole else None
     res = run_benchmark(data_dir, cfg, out_dir, features=features, engine=engine, synthetic=synthetic,
-                        log=lambda s: click.echo(s, err=True))
+                        log=lambda s: click.echo(s, err=True), whole_real=whole)
     for line in dict.fromkeys(res["notes"]):
         click.echo(f"note: {line}", err=True)
     click.echo(table_markdown(res))
