@@ -79,7 +79,7 @@ def test_select_report_is_self_contained(phantom, tmp_path):
         assert private not in page
     assert not re.search(r"(href=|url\(|https?:|<script|<link)", page)  # nothing loaded from elsewhere
     truth = json.loads((data / "phantom_truth.json").read_text())["videos"]
-    assert "nuisances among the picks" in page and len(truth) == 12
+    assert "nuisances among the picks" in page and "among all the class's videos" in page and len(truth) == 12
     assert f"wrote {tmp_path / 'report.html'} ({len(names)} previews)" in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "sel.csv"]  # no temporary left
 
@@ -140,8 +140,10 @@ def test_benchmark_report_has_chart_and_per_method_nuisance_table(phantom, tmp_p
         assert run_select(phantom, out, "--method", method).exit_code == 0
         csvs.append(out / "sel.csv")
     ok, chart = cv2.imencode(".png", np.full((60, 200, 3), 200, np.uint8))
+    with open(data / "FileList.csv", newline="") as fh:
+        pool = [r["FileName"] for r in csv.DictReader(fh)]
     res = report.write_benchmark_report(tmp_path / "bench.html", csvs, chart.tobytes(), data_dir=data,
-                                        header={"TEST videos": "3"}, progress=False)
+                                        header={"TEST videos": "3"}, candidates=pool, progress=False)
     page = res.path.read_text()
     n_rows = sum(len(selected(p.parent)) for p in csvs)
     assert len(decoded_images(page)) == 1 + n_rows and res.previews == len({n for p in csvs for n in selected(p.parent)})
@@ -150,8 +152,10 @@ def test_benchmark_report_has_chart_and_per_method_nuisance_table(phantom, tmp_p
     kinds = report.load_nuisances(data)
     for p, method in zip(csvs, ("random", "kmeans")):
         row = re.search(rf"<tr><td>{method} · VPC 2 · seed 0</td>(.*?)</tr>", table).group(1)
-        clean = sum(not kinds[n] for n in selected(p.parent))
-        assert re.findall(r"<td class='n'>(\d+)</td>", row)[-2:] == [str(clean), str(len(selected(p.parent)))]
+        clean, n = sum(not kinds[n] for n in selected(p.parent)), len(selected(p.parent))
+        assert re.findall(r"<td class='n'>([^<]*)</td>", row)[-2:] == [f"{clean} ({100 * clean / n:.0f}%)", str(n)]
+    clean = sum(not kinds[n] for n in pool)
+    assert "<i>all 12 candidates</i>" in table and f"{clean} ({100 * clean / 12:.0f}%)" in table
 
 
 def test_nuisance_kinds_from_any_truth_version():

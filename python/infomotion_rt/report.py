@@ -48,7 +48,7 @@ LABEL_OFF = 5.0         # EF points between label and true EF that count as a wr
 @dataclass
 class SelectionView:
     """What the page shows of one selection. ``rows`` are selection.csv rows (FileName, EF, class,
-    community, centrality); ``pool`` the number of videos each class was picked from (when known)."""
+    community, centrality); ``pool`` class -> names of the videos it was picked from (when known)."""
 
     rows: list[dict]
     method: str
@@ -74,7 +74,7 @@ def view_of_selection(sel, cfg, plot: bool = True) -> SelectionView:
     knn = {c: f"{info.get('index', '?')}, recall {info['recall']:.3f}"
            for c, info in (getattr(sel, "knn", None) or {}).items() if isinstance(info, dict) and "recall" in info}
     view = SelectionView(list(sel.rows), cfg.method, cfg.vpc, cfg.seed,
-                         pool={c: len(sub) for c, (_pick, sub) in sel.picks.items()},
+                         pool={c: [str(n) for n in sub.names] for c, (_pick, sub) in sel.picks.items()},
                          knn_recall=None if recall is None else float(recall), knn=knn, notes=list(sel.notes))
     if plot:
         view.graph_png, view.graph_note = class_graph_png(sel, cfg)
@@ -270,14 +270,15 @@ class ReportResult:
 
 
 def write_report(path, views: list[SelectionView], *, title: str = "Selection report", data_dir=None,
-                 features=None, header: dict | None = None, charts: Iterable = (), progress: bool = True,
-                 classes: EFClasses = DEFAULT_CLASSES) -> ReportResult:
+                 features=None, header: dict | None = None, charts: Iterable = (), candidates=None,
+                 progress: bool = True, classes: EFClasses = DEFAULT_CLASSES) -> ReportResult:
     """Write the HTML page for ``views`` to ``path`` (streamed into a temporary file, then renamed).
 
     ``data_dir``: the dataset the videos come from (previews, phantom truth); without it the page holds
     tables only and says so. ``features``: the features file (only its name is shown). ``header``: extra
     summary lines (name -> text). ``charts``: (title, PNG bytes or path[, caption]) shown under the
-    summary, e.g. the benchmark's Table 1 chart. Raises DataError for an unreadable dataset or chart; a
+    summary, e.g. the benchmark's Table 1 chart. ``candidates``: names of every video the selections
+    chose from, for the nuisance shares a random pick would have. Raises DataError for an unreadable dataset or chart; a
     video that cannot be read is a failure, listed in the page and in the result, and the rest goes on.
     """
     from .report_html import Page
@@ -303,7 +304,8 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
                 failures.append(str(exc))
         failures = [_scrub(f, private) for f in failures]
         page = Page(title, _summary(views, data_dir, features, nuisances, header or {}), views, graphs, charts,
-                    previews, nuisances, failures, classes, PREVIEW_FRAMES)
+                    previews, nuisances, failures, classes, PREVIEW_FRAMES,
+                    None if candidates is None else [str(n) for n in candidates])
         for chunk in page.render():
             fh.write(_scrub(chunk, private))
     return ReportResult(Path(path), len(previews), failures)
@@ -318,14 +320,15 @@ def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot
 
 
 def write_benchmark_report(path, selections: Iterable, chart=None, *, data_dir=None, features=None,
-                           header: dict | None = None, progress: bool = True) -> ReportResult:
+                           header: dict | None = None, candidates=None, progress: bool = True) -> ReportResult:
     """A benchmark's page: its Table 1 chart (PNG path or bytes; None: no chart) and the given selections
     (selection.csv paths or SelectionViews, e.g. run 1 of every method x VPC), with the per-selection
-    nuisance table when the data is a phantom."""
+    nuisance table when the data is a phantom (``candidates``: the names of the pool the methods chose
+    from, for its shares)."""
     views = [s if isinstance(s, SelectionView) else view_of_csv(s) for s in selections]
-    charts = [("Table 1", chart, "accuracy per method and VPC (the benchmark's chart)")] if chart is not None else []
+    charts = [("Table 1", chart, "the benchmark's chart of Table 1")] if chart is not None else []
     return write_report(path, views, title="Benchmark report", data_dir=data_dir, features=features,
-                        header=header, charts=charts, progress=progress)
+                        header=header, charts=charts, candidates=candidates, progress=progress)
 
 
 def _summary(views, data_dir, features, nuisances, header: dict) -> dict:

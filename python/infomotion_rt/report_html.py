@@ -22,7 +22,7 @@ STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;padding:0 24px;color:#222;background:#f6f6f4;max-width:1400px}
 h1{font-size:22px;margin:0 0 10px}h2{font-size:17px;margin:26px 0 8px}h3{font-size:15px;margin:16px 0 6px}
 table{border-collapse:collapse;margin:6px 0;background:#fff}td,th{border:1px solid #ddd;padding:3px 9px;text-align:left}
-th{background:#efefec;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#efefec;font-weight:600}td.nw{white-space:nowrap}td.n{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#666;font-size:12.5px;margin:2px 0}ul.notes{margin:4px 0;padding-left:18px}.fail{color:#a00}
 details{margin:18px 0}details>summary{cursor:pointer;font-weight:600;font-size:17px;margin:0 0 6px}
 .cls{display:flex;gap:14px;background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 12px;margin:8px 0}
@@ -57,6 +57,7 @@ class Page:
     failures: list
     classes: object
     frames: int
+    candidates: list | None = None  # every video the selections chose from (for the nuisance shares)
 
     def render(self) -> Iterator[str]:
         yield (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(self.title)}</title>"
@@ -87,15 +88,23 @@ class Page:
         counts = self._kinds(rows)
         return ", ".join(f"{k} ×{n}" for k, n in sorted(counts.items(), key=lambda kv: (kv[0] == "clean", kv[0])))
 
+    def _shares_text(self, names) -> str:
+        counts = self._kinds([{"FileName": n} for n in names])
+        return ", ".join(f"{k} {100 * m / len(names):.0f}%"
+                         for k, m in sorted(counts.items(), key=lambda kv: (kv[0] == "clean", kv[0])))
+
     def _nuisance_table(self) -> str:
-        per = [(v.label, self._kinds(v.rows), len(v.rows)) for v in self.views]
+        per = [(e(v.label), self._kinds(v.rows), len(v.rows)) for v in self.views]
+        if self.candidates:
+            per.append((f"<i>all {len(self.candidates)} candidates</i>", self._kinds([{"FileName": n} for n in
+                                                                               self.candidates]), len(self.candidates)))
         kinds = sorted({k for _, c, _ in per for k in c} - {"clean"}) + ["clean"]
         head = "".join(f"<th>{e(k)}</th>" for k in ["selection", *kinds, "videos"])
-        body = "".join("<tr><td>" + e(label) + "</td>" + "".join(f"<td class='n'>{c.get(k, 0)}</td>" for k in kinds)
+        body = "".join(f"<tr><td>{label}</td>" + "".join(f"<td class='n'>{_share(c.get(k, 0), n)}</td>" for k in kinds)
                        + f"<td class='n'>{n}</td></tr>" for label, c, n in per)
         return (f"<h2>Nuisance kinds among the picked videos</h2><table><tr>{head}</tr>{body}</table>"
-                "<p class='note'>From the phantom's truth file; a video with several kinds counts once in each, "
-                "'clean' counts videos with none.</p>")
+                "<p class='note'>From the phantom's truth file: videos (share of the selection); a video with "
+                "several kinds counts once in each, 'clean' counts videos with none.</p>")
 
     # --- one selection ---
 
@@ -103,25 +112,30 @@ class Page:
         yield f"<details{' open' if open_ else ''}><summary>{e(v.label)}: {len(v.rows)} videos</summary>"
         by_class = {c: [r for r in v.rows if r["class"] == c] for c in self.classes.names}
         head = "<tr><th>class</th><th>EF</th><th>videos</th><th>picked</th><th>communities</th>"
+        shares = self.nuisances is not None and bool(v.pool)
         head += "<th>nuisances among the picks</th>" if self.nuisances is not None else ""
+        head += "<th>among all the class's videos</th>" if shares else ""
         head += "<th>kNN search</th>" if v.knn else ""
         body = ""
         for k, c in enumerate(self.classes.names):
             comms = {r["community"] for r in by_class[c] if r["community"] >= 0}
-            body += (f"<tr><td>{e(c)}</td><td>{_range(*self.classes.bounds(k))}</td>"
-                     f"<td class='n'>{v.pool.get(c, '–')}</td><td class='n'>{len(by_class[c])}</td>"
+            body += (f"<tr><td>{e(c)}</td><td class='nw'>{_range(*self.classes.bounds(k))}</td>"
+                     f"<td class='n'>{len(v.pool[c]) if c in v.pool else '–'}</td><td class='n'>{len(by_class[c])}</td>"
                      f"<td class='n'>{len(comms) if comms else '–'}</td>")
             if self.nuisances is not None:
                 body += f"<td>{e(self._kinds_text(by_class[c]))}</td>"
+            if shares:
+                body += f"<td>{e(self._shares_text(v.pool.get(c, [])))}</td>"
             if v.knn:
-                body += f"<td>{e(v.knn.get(c, '–'))}</td>"
+                body += f"<td class='nw'>{e(v.knn.get(c, '–'))}</td>"
             body += "</tr>"
         yield f"<table>{head}</tr>{body}</table>"
         if v.notes:
             yield "<ul class='notes'>" + "".join(f"<li class='note'>{e(n)}</li>" for n in v.notes) + "</ul>"
         for k, c in enumerate(self.classes.names):
             if by_class[c]:
-                yield self._class_block(c, _range(*self.classes.bounds(k)), by_class[c], v.pool.get(c))
+                yield self._class_block(c, _range(*self.classes.bounds(k)), by_class[c],
+                                        len(v.pool[c]) if c in v.pool else None)
         if graph is not None:
             match = ("the cards' colours are their communities here" if v.method in ("infomotion", "infodist")
                      else f"{v.method}'s picks drawn on the infomotion graph, so the cards' colours are not these communities")
@@ -162,6 +176,10 @@ class Page:
 
 def _fmt(x, spec: str) -> str:
     return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count} ({100 * count / total:.0f}%)" if total else str(count)
 
 
 def _comm(r: dict) -> str:
