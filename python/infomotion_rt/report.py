@@ -37,6 +37,7 @@ from .errors import DataError, DependencyError, InfoMotionError, require_pyplot
 # stays around 300 KB of previews; figures are lossy WebP at quality 85 (~50 KB for the graph plot).
 PREVIEW_FRAMES = 12     # frames per animated preview (one cardiac cycle)
 PREVIEW_PX = 72         # preview height in CSS pixels
+PREVIEW_MAX_WIDTH = 104  # wider frames are scaled down to this width (the card is 106 px)
 PREVIEW_QUALITY = 50    # WebP/JPEG quality of the strips
 FIGURE_QUALITY = 85     # WebP quality of the graph plot and charts
 FIGURE_MAX_WIDTH = 1200  # figures are shrunk to this width (pixels) to keep the page small
@@ -143,7 +144,8 @@ def figure_uri(data: bytes, max_width: int = FIGURE_MAX_WIDTH) -> str:
 @dataclass
 class Preview:
     data_uri: str
-    width: int          # one frame's width in CSS pixels (height is PREVIEW_PX)
+    width: int          # one frame's size in CSS pixels
+    height: int
     seconds: float      # duration of the shown span at the video's frame rate
 
 
@@ -161,11 +163,14 @@ def preview_span(n_frames: int, fps: float, ed: int | None, es: int | None) -> t
     return idx, span / fps
 
 
-def encode_strip(frames: np.ndarray, px: int = PREVIEW_PX) -> tuple[str, int]:
-    """(T, H, W) uint8 frames -> (data URI of one horizontal strip, frame width in pixels)."""
+def encode_strip(frames: np.ndarray, px: int = PREVIEW_PX) -> tuple[str, int, int]:
+    """(T, H, W) uint8 frames -> (data URI of one horizontal strip, frame width, frame height): ``px``
+    high, or less for frames wider than PREVIEW_MAX_WIDTH at that height (aspect ratio kept)."""
     h, w = frames.shape[1:3]
-    fw = max(1, round(px * w / h))
-    strip = np.hstack([cv2.resize(f, (fw, px), interpolation=cv2.INTER_AREA) for f in frames])
+    fw, fh = max(1, round(px * w / h)), px
+    if fw > PREVIEW_MAX_WIDTH:
+        fw, fh = PREVIEW_MAX_WIDTH, max(1, round(PREVIEW_MAX_WIDTH * h / w))
+    strip = np.hstack([cv2.resize(f, (fw, fh), interpolation=cv2.INTER_AREA) for f in frames])
     for ext, mime, params in ((".webp", "image/webp", [cv2.IMWRITE_WEBP_QUALITY, PREVIEW_QUALITY]),
                               (".jpg", "image/jpeg", [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY])):
         try:
@@ -173,7 +178,7 @@ def encode_strip(frames: np.ndarray, px: int = PREVIEW_PX) -> tuple[str, int]:
         except cv2.error:
             ok = False
         if ok:
-            return data_uri(buf.tobytes(), mime), fw
+            return data_uri(buf.tobytes(), mime), fw, fh
     raise DependencyError("this OpenCV build encodes neither WebP nor JPEG; the report's previews need one")
 
 
@@ -184,8 +189,8 @@ def make_preview(record) -> Preview:
     info = record.probed or probe(record.path)
     fps = record.fps if record.fps and math.isfinite(record.fps) else info.fps
     idx, seconds = preview_span(info.n_frames, fps, record.ed, record.es)
-    uri, width = encode_strip(read_frames(record.path, idx))
-    return Preview(uri, width, seconds)
+    uri, width, height = encode_strip(read_frames(record.path, idx))
+    return Preview(uri, width, height, seconds)
 
 
 def data_uri(data: bytes, mime: str) -> str:

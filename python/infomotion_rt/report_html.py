@@ -163,8 +163,8 @@ class Page:
 
     def _card(self, r: dict) -> str:
         p = self.previews.get(r["FileName"])
-        media = (f"<div class='pv' style='width:{p.width}px'><img alt='{e(r['FileName'])}' src='{p.data_uri}' "
-                 f"style='animation-duration:{p.seconds:.2f}s'></div>" if p else "<div class='nopv'>no preview</div>")
+        media = (f"<div class='pv' style='width:{p.width}px;height:{p.height}px'><img alt='{e(r['FileName'])}' "
+                 f"src='{p.data_uri}' style='height:{p.height}px;animation-duration:{p.seconds:.2f}s'></div>" if p else "<div class='nopv'>no preview</div>")
         colour = TAB20[r["community"] % 20] if r["community"] is not None and r["community"] >= 0 else "#bbb"
         tags = "".join(f"<span class='tag'>{e(k)}</span>" for k in (self.nuisances or {}).get(r["FileName"], []))
         known = r["community"] >= 0 or _fmt(r["centrality"], ".3g") != "–"  # random has neither
