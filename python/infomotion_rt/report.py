@@ -317,9 +317,12 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
 
 
 def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot: bool = True,
-                           progress: bool = True) -> ReportResult:
-    """The ``select --report`` page of one ``select.Selection`` made with ``cfg``."""
-    view = view_of_selection(sel, cfg, plot=plot)
+                           graph_png: bytes | None = None, progress: bool = True) -> ReportResult:
+    """The ``select --report`` page of one ``select.Selection`` made with ``cfg``; ``graph_png``: the
+    class graph plot already drawn (``select --plot``), else it is drawn here when ``plot``."""
+    view = view_of_selection(sel, cfg, plot=plot and graph_png is None)
+    if graph_png is not None:
+        view.graph_png = graph_png
     return write_report(path, [view], title=f"Selection report: {view.label}", data_dir=data_dir,
                         features=features, progress=progress)
 
