@@ -169,3 +169,26 @@ def test_loss_trend_rule():
     # 3% lower is a plateau under the 5% rule.
     assert not loss_trend([1.0] * 18 + [0.97, 0.97])["still_falling"]
     assert not loss_trend([1.0, 0.5])["still_falling"]  # too few steps to judge
+
+
+def test_cycle_clips_span_a_cardiac_cycle(phantom):
+    from infomotion_rt.evaluate.clips import ClipSource, augment_clip, cycle_indices, cycle_length
+
+    assert cycle_length(10, 20) == 30.0 and cycle_length(20, 10) == 15.0  # systole = 1/3 of the cycle
+    np.testing.assert_array_equal(cycle_indices(100, 90, 20.0, 4), [90, 95, 0, 5])  # wraps
+    cfg = ClipConfig(frames=8, size=32, cycle=True, cycle_cover=1.2, augment=True, test_clips=2)
+    src = ClipSource(cfg)
+    rec = next(r for r in load_dataset(phantom, progress=False).records if r.ed is not None)
+    cycle = src.cycle(rec)
+    assert cycle == min(cycle_length(rec.ed, rec.es), src.n_frames(rec))  # never more than the video
+    clip = src.train_clip(rec, np.random.default_rng(0))
+    assert clip.shape == (8, 32, 32) and clip.dtype == np.uint8
+    test = src.test_clips(rec)
+    assert test.shape == (1, 8, 32, 32)  # 32 frames hold less than 1.2 cycles: one (wrapped) test clip
+    # Untraced video: the cycle comes from ED/ES detected in the frames.
+    from dataclasses import replace
+
+    untraced = replace(rec, ed=None, es=None, path=rec.path)
+    assert ClipSource(cfg).cycle(untraced) > 0
+    same = augment_clip(np.full((3, 16, 16), 100, np.uint8), np.random.default_rng(1))
+    assert same.shape == (3, 16, 16) and same.dtype == np.uint8

@@ -61,7 +61,8 @@ class Setting:
     def label(self) -> str:
         m, c = self.model, self.clips
         net = m.arch if m.is_torchvision else f"{m.arch} w{m.width} L{''.join(map(str, m.layers))} {m.in_channels}ch"
-        return f"{self.name}: {net}, {c.frames}f x{c.period} @ {c.size}x{c.size}"
+        frames = f"{c.frames}f over {c.cycle_cover:g} cycle" if c.cycle else f"{c.frames}f x{c.period}"
+        return f"{self.name}: {net}, {frames} @ {c.size}x{c.size}" + (", augmented" if c.augment else "")
 
 
 SETTINGS = {
@@ -217,7 +218,8 @@ def load_checkpoint(path, device: str = "cpu"):
     c = config["clips"]
     setting = Setting(config["setting"], _model_config_from(config["model"]),
                       ClipConfig(frames=c["frames"], period=c["period"], size=c["size"],
-                                 test_clips=c["test_clips"], cache_mb=c["cache_mb"]))
+                                 test_clips=c["test_clips"], cache_mb=c["cache_mb"], cycle=c.get("cycle", False),
+                                 cycle_cover=c.get("cycle_cover", 1.2), augment=c.get("augment", False)))
     model = build_model(setting.model)
     try:
         model.load_state_dict(state)
