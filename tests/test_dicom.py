@@ -225,3 +225,16 @@ def test_avi_source_deidentified_keeps_tracings_and_blacks_the_corner(tmp_path):
     assert not set(names) & {r.name for r in back.records} and _scan(tmp_path / "out", [n.encode() for n in names]) == []
     for rec in back.records:
         assert read_frames(rec.path)[:, :12, :30].max() <= 2
+
+
+def test_a_still_loop_has_no_sector_and_is_not_exported(tmp_path):
+    loop, fps = _loop(2)
+    still = np.repeat(loop[:1], FRAMES, axis=0)                   # nothing changes: no sector to find
+    root = tmp_path / "src"
+    write_dicom(root / "still.dcm", canvas(still, "DOE JANE"), fps)
+    write_dicom(root / "moving.dcm", canvas(loop, "DOE JANE"), fps, "rle")
+    (root / "labels.csv").write_text("FileName,EF\nstill,50\nmoving,60\n")
+    assert read_dicom(root / "still.dcm").shape == (FRAMES, 112, 112)  # reading keeps the whole frame
+    res = export_dataset(["still", "moving"], root, tmp_path / "out")
+    assert res.deidentified and res.n_videos == 1
+    assert res.problems.lines() == ["still: no ultrasound sector found (nothing changes over time); not exported"]
