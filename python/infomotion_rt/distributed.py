@@ -157,10 +157,13 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
         if todo:
             meta["distributed"] = {"engine": "ray", "ray_version": ray.__version__, "actors": rc.actors,
                                    "cpus_per_actor": rc.cpus_per_actor, "threads_per_actor": threads}
+            logging.getLogger("ray.data").setLevel(logging.ERROR)   # its INFO/WARNING lines would bury ours
             ctx = ray.data.DataContext.get_current()
             ctx.enable_progress_bars = False          # our own bar counts videos
             ctx.print_on_execution_start = False
-            n_blocks = max(1, min(math.ceil(len(todo) / (4 * cfg.batch_size)), 4096))
+            # about one batch per block, so every actor gets work early; capped so a million videos make
+            # ~4,000 blocks (Ray Data's per-block overhead), never more blocks than videos
+            n_blocks = min(len(todo), max(2 * rc.actors, min(math.ceil(len(todo) / cfg.batch_size), 4096)))
             ds = ray.data.from_items([{"record": _slim(r)} for r in todo], override_num_blocks=n_blocks)
             ds = ds.map_batches(VideoEncoderActor, batch_size=cfg.batch_size, batch_format="numpy",
                                 concurrency=rc.actors, num_cpus=rc.cpus_per_actor,
@@ -185,7 +188,7 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
                 meta["runtime"] = "ray actors: " + ", ".join(sorted(runtimes))
                 bar.update(len(b["name"]))
                 if sink.n_pending >= cfg.save_every:
-                    sink.save(meta)
+                    sink.save(meta, complete_only=True)   # full shards only: batches arrive in any size
         finished = True
     except InfoMotionError:
         raise

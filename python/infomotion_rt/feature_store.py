@@ -223,6 +223,7 @@ class NpzSink:
             self.names, self.feats = prev.names.tolist(), list(prev.features)
             self.efs, self.splits = prev.ef.tolist(), prev.split.tolist()
         self.done = set(self.names)
+        self.unsaved = 0
 
     @property
     def n_total(self) -> int:
@@ -230,20 +231,22 @@ class NpzSink:
 
     @property
     def n_pending(self) -> int:
-        return len(self.names)
+        return self.unsaved
 
     def add(self, name: str, vector: np.ndarray, ef: float, split: str) -> None:
         self.names.append(name)
         self.feats.append(vector)
         self.efs.append(ef)
         self.splits.append(split)
+        self.unsaved += 1
 
-    def save(self, meta: dict) -> None:
+    def save(self, meta: dict, complete_only: bool = False) -> None:
         from .features import make_feature_set, write_features
 
         if self.names:
             write_features(self.path, make_feature_set(self.names, np.stack(self.feats), self.efs, self.splits,
                                                        meta))
+        self.unsaved = 0
 
 
 class ShardSink:
@@ -281,8 +284,9 @@ class ShardSink:
     def add(self, name: str, vector: np.ndarray, ef: float, split: str) -> None:
         self.pending.append((name, vector, ef, split))
 
-    def save(self, meta: dict) -> None:
-        while self.pending:
+    def save(self, meta: dict, complete_only: bool = False) -> None:
+        """Write the pending vectors as shards; with ``complete_only`` only full shards (the rest waits)."""
+        while self.pending and (len(self.pending) >= self.shard_size or not complete_only):
             chunk, self.pending = self.pending[:self.shard_size], self.pending[self.shard_size:]
             names, vecs, efs, splits = zip(*chunk)
             write_shard(self.path / shard_name(self.next_index), names, np.stack(vecs), efs, splits, meta)
