@@ -3,8 +3,11 @@
 ``generate(out_dir, n, seed)`` writes ``FileList.csv``, ``VolumeTracings.csv`` (dynamic style only),
 ``Videos/<name>.avi`` (112x112 MJPG, 3 identical channels) and ``phantom_truth.json``: the ground truth of
 every video (true EF of the motion, the EF label written to FileList, the traced ED and ES frames,
-cycle length, heart rate, quality flags, all render parameters). The same truth is recomputed without
-rendering by ``phantom_params.video_params(seed, index, style, frames)``.
+cycle length, heart rate, quality flags, all render parameters, and ``nuisance``: the probe drift,
+breathing gain, gain steps and beat schedule of the video, see ``phantom_nuisance``). The same truth is
+recomputed without rendering by ``phantom_params.video_params(seed, index, style, frames, nuisance)``.
+The dynamic style has acquisition nuisances on by default (``NuisanceConfig``; ``NuisanceConfig.off()``
+for clean, strictly periodic clips); the truth file's top level records the strengths used.
 
 Conventions (ours): FileList EF = motion EF + label noise (sd 1, clipped to +-3) in the dynamic style;
 EDV/ESV (mL) = method-of-disks volume of the traced frame in display pixels times the cube of the
@@ -30,6 +33,7 @@ from tqdm import tqdm
 from ..atomic import atomic_dir, atomic_write_csv, check_folder_target
 from ..errors import ConfigError, VideoError
 from .classes import DEFAULT_CLASSES
+from .phantom_nuisance import NuisanceConfig, check_config
 from .phantom_params import STYLES, VideoParams, video_params
 from .phantom_render import SIZE, Geometry, render_video, tracing
 from .phases import disk_volume
@@ -51,8 +55,10 @@ class PhantomConfig:
     workers: int = 1
     preview: bool = False
     overwrite: bool = False
+    nuisance: NuisanceConfig = NuisanceConfig()  # acquisition nuisances (dynamic style), realistic default
 
     def __post_init__(self) -> None:
+        check_config(self.nuisance)
         if self.n < 1:
             raise ConfigError(f"phantom: --n must be at least 1, got {self.n}")
         if self.style not in STYLES:
@@ -99,8 +105,8 @@ def _volumes(p: VideoParams):
 
 def _make_one(task):
     """Render and write one video; return its FileList row, tracing rows and truth (worker entry)."""
-    seed, index, style, frames, videos_dir = task
-    p = video_params(seed, index, style, frames)
+    seed, index, style, frames, videos_dir, nuisance = task
+    p = video_params(seed, index, style, frames, nuisance)
     write_avi(Path(videos_dir) / f"{p.name}.avi", render_video(p), p.fps_file)
     if style == "synthetic":
         ef, esv, edv, rows = f"{p.ef_label:.0f}", "0", "0", []
@@ -121,17 +127,20 @@ def _init_worker() -> None:
 
 def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int | None = None,
              workers: int = 1, preview: bool = False, overwrite: bool = False,
-             progress: bool = True) -> PhantomSummary:
-    """Write a phantom dataset of ``n`` videos to ``out_dir``; see the module docstring."""
+             progress: bool = True, nuisance: NuisanceConfig | None = None) -> PhantomSummary:
+    """Write a phantom dataset of ``n`` videos to ``out_dir``; see the module docstring.
+
+    ``nuisance``: strengths of the acquisition nuisances (None = the realistic defaults).
+    """
     cfg = PhantomConfig(n=n, seed=seed, style=style, frames=frames, workers=workers, preview=preview,
-                        overwrite=overwrite)
+                        overwrite=overwrite, nuisance=check_config(nuisance))
     out_dir = Path(out_dir)
     check_folder_target(out_dir, cfg.overwrite, OVERWRITE_HINT)
-    video_params(cfg.seed, 0, cfg.style, cfg.frames)  # bad options fail before any work
+    video_params(cfg.seed, 0, cfg.style, cfg.frames, cfg.nuisance)  # bad options fail before any work
     start = time.perf_counter()
     with atomic_dir(out_dir, cfg.overwrite, OVERWRITE_HINT) as tmp:
         (tmp / "Videos").mkdir()
-        tasks = [(cfg.seed, i, cfg.style, cfg.frames, str(tmp / "Videos")) for i in range(cfg.n)]
+        tasks = [(cfg.seed, i, cfg.style, cfg.frames, str(tmp / "Videos"), cfg.nuisance) for i in range(cfg.n)]
         bar = tqdm(total=cfg.n, desc=f"phantom {out_dir.name}", unit="video", disable=not progress)
         results = []
         if cfg.workers == 1:
@@ -150,13 +159,16 @@ def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int
             atomic_write_csv(tmp / "VolumeTracings.csv", TRACING_COLUMNS, [row for r in results for row in r[1]])
         truths = [r[2] for r in results]
         meta = {"generator": "infomotion-rt phantom", "format": 1, "seed": cfg.seed, "style": cfg.style,
-                "frames": cfg.frames, "videos": truths}
+                "frames": cfg.frames,
+                "nuisance": asdict(cfg.nuisance if cfg.style == "dynamic" else NuisanceConfig.off()),
+                "videos": truths}
         (tmp / TRUTH_FILE).write_text(json.dumps(meta, indent=1) + "\n")
         preview_path = None
         if cfg.preview:
             from .phantom_preview import write_preview
 
-            preview_path = write_preview(tmp, [video_params(cfg.seed, i, cfg.style, cfg.frames) for i in range(cfg.n)])
+            params = [video_params(cfg.seed, i, cfg.style, cfg.frames, cfg.nuisance) for i in range(cfg.n)]
+            preview_path = write_preview(tmp, params)
     seconds = time.perf_counter() - start
     splits = Counter(t["split"] for t in truths)
     classes = Counter(t["ef_class"] for t in truths)

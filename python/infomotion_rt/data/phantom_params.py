@@ -3,7 +3,8 @@
 Every video ``i`` of a phantom made with seed ``s`` is a pure function of ``(s, style, i, frames)``:
 its random numbers come from ``np.random.SeedSequence(s, spawn_key=(style_id, i))`` (the same stream
 ``SeedSequence(s).spawn`` would give), so a phantom of N videos is a prefix of one of N+100 videos and
-``video_params`` recomputes the truth of any video without rendering it.
+``video_params`` recomputes the truth of any video without rendering it. The acquisition nuisances
+(``phantom_nuisance``) draw from a stream of their own, ``spawn_key=(style_id, i, 1)``.
 
 EF class and split use low-discrepancy (Weyl) sequences offset by the seed instead of independent
 draws, so every prefix of the dataset has close to the intended class shares and 75/13/12 split:
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+from .phantom_nuisance import NuisanceConfig, Nuisances, check_config, draw_nuisances
 
 STYLES = {"dynamic": 0, "synthetic": 1}
 PIXEL_SPACING_CM = 0.15  # cm per display pixel at zoom 1 (a 112-px frame ~ 17 cm deep); ours
@@ -74,6 +76,7 @@ class VideoParams:
     dropout: float       # strength of lateral-wall dropout, 0..1
     shadow: float        # strength of a rib shadow band, 0..1
     texture_seed: int    # seed of the speckle / tissue textures
+    nuisance: Nuisances  # probe drift, breathing gain, gain steps, beat schedule (phantom_nuisance)
 
     @property
     def pixel_spacing_cm(self) -> float:
@@ -155,8 +158,15 @@ def _ef_geometry(ef: float, rng, poor: bool):
     return float(length), float(width), shortening, width_ratio, wall
 
 
-def video_params(seed: int, index: int, style: str = "dynamic", frames: int | None = None) -> VideoParams:
-    """The parameters (and so the ground truth) of video ``index`` of a phantom made with ``seed``."""
+def video_params(seed: int, index: int, style: str = "dynamic", frames: int | None = None,
+                 nuisance: NuisanceConfig | None = None) -> VideoParams:
+    """The parameters (and so the ground truth) of video ``index`` of a phantom made with ``seed``.
+
+    ``nuisance`` sets the acquisition nuisances' strengths (default: realistic, see phantom_nuisance);
+    the synthetic style has none. They come from a stream of their own, so switching them off changes
+    nothing else about the video.
+    """
+    nuisance = check_config(nuisance)
     if style not in STYLES:
         raise ConfigError(f"phantom: unknown style {style!r}; expected one of {sorted(STYLES)}")
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STYLES[style], index)))
@@ -172,6 +182,8 @@ def video_params(seed: int, index: int, style: str = "dynamic", frames: int | No
     ed = int(rng.integers(0, max(1, n - n_sys)))
     length, width, shortening, width_ratio, wall = _ef_geometry(ef_true, rng, poor)
     v = 0.4 if synthetic else 1.0  # generated video varies less between clips than real ones
+    nuisance_seq = np.random.SeedSequence(seed, spawn_key=(STYLES[style], index, 1))
+    drawn = draw_nuisances(nuisance_seq, NuisanceConfig.off() if synthetic else nuisance, n, fps, period, n_sys, ed)
     return VideoParams(
         index=index, name=video_name(seed, style, index), style=style, split=_split(seed, index),
         ef_true=ef_true, ef_label=ef_label, fps_file=int(fps), fps_column=32.0 if synthetic else float(fps),
@@ -193,4 +205,5 @@ def video_params(seed: int, index: int, style: str = "dynamic", frames: int | No
         dropout=float(rng.uniform(0.5, 0.9) if poor else (rng.uniform(0.0, 0.5) * v if rng.random() < 0.4 else 0.0)),
         shadow=float(rng.uniform(0.3, 0.7) * v if rng.random() < 0.15 else 0.0),
         texture_seed=int(rng.integers(0, 2**31 - 1)),
+        nuisance=drawn,
     )

@@ -11,6 +11,10 @@ solved (phantom_params) to give exactly the video's EF.
 Speckle and tissue reflectivity live in a texture in *reference* (ED) heart coordinates; each frame is a
 backward warp of that texture (``cv2.remap``), so speckle moves with the tissue. Everything attached to
 the probe (sector, depth gain, dropout, near-field haze, noise) is applied after the warp.
+
+Acquisition nuisances (phantom_nuisance): the view pose drifts frame by frame (the heart slides and
+turns under a fixed sector), the frame's brightness follows breathing and gain steps, and the cycle
+clock follows the video's irregular beat schedule.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .phantom_nuisance import drift_pose, frame_phase, gain_curve
 from .phantom_params import VideoParams
 
 SIZE = 112
@@ -49,9 +54,9 @@ def _smooth(z):
 
 
 def cycle_phase(p: VideoParams) -> np.ndarray:
-    """Phase in [0, 1) of every frame; 0 at ED, ``n_systole / period`` at ES."""
-    t = np.arange(p.n_frames, dtype=np.float64)
-    return ((t - p.ed) / p.period) % 1.0
+    """Phase in [0, 1) of every frame; 0 at every beat's ED, ``n_systole / period`` at its ES."""
+    n = p.nuisance
+    return frame_phase(n.beat_onsets, n.beat_systoles, p.n_systole / p.period, p.n_frames)
 
 
 def contraction(phase: np.ndarray, sys_frac: float) -> np.ndarray:
@@ -84,9 +89,9 @@ class Geometry:
         self.sys_frac = p.n_systole / p.period
         self.fl_apex, self.fl_d, self.fl_n = (tuple(float(z) for z in a) for a in (self.apex, self.d, self.n))
         rng = np.random.default_rng(p.texture_seed + 7)
-        self.resp_amp = rng.uniform(0.2, 0.8) * (0.4 if p.style == "synthetic" else 1.0)
-        self.resp_phase = rng.uniform(0, 2 * np.pi)
-        self.resp_period = rng.uniform(3.0, 5.0) * p.fps_file
+        self.resp_amp = rng.uniform(0.2, 0.8) * (0.4 if p.style == "synthetic" else 1.0) + p.nuisance.breath_shift_px
+        self.resp_phase = p.nuisance.breath_phase  # the same breath that modulates the gain
+        self.resp_period = p.nuisance.breath_period_s * p.fps_file
 
     def jitter(self, t: np.ndarray) -> np.ndarray:
         """Respiratory translation of the heart (heart pixels), shape (T, 2)."""
@@ -98,16 +103,33 @@ class Geometry:
         return (p.lv_length * (1 - p.long_shortening * c), p.lv_halfwidth * (1 - (1 - p.width_ratio) * c),
                 p.wall * (1 + 0.5 * p.ef_true / 100 * c))
 
-    def to_display(self, pts: np.ndarray) -> np.ndarray:
-        probe = np.array(PROBE)
-        return probe + self.p.zoom * (pts - probe) @ self.rot.T + np.array([self.p.shift_x, self.p.shift_y])
+    def pose(self, frames):
+        """Per-frame view pose: (T, 2, 2) rotation and (T, 2) shift, base pose plus the probe drift."""
+        shift, rot = drift_pose(self.p.nuisance, np.atleast_1d(frames), self.p.fps_file)
+        a = np.deg2rad(self.p.rotation_deg + rot)
+        c, s = np.cos(a), np.sin(a)
+        rot_m = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
+        return rot_m, shift + np.array([self.p.shift_x, self.p.shift_y])
 
-    def to_heart(self, xd: np.ndarray, yd: np.ndarray):
-        """Inverse view pose on display grids."""
-        x = (xd - PROBE[0] - self.p.shift_x) / self.p.zoom
-        y = (yd - PROBE[1] - self.p.shift_y) / self.p.zoom
-        r = self.rot
-        return PROBE[0] + r[0, 0] * x + r[1, 0] * y, PROBE[1] + r[0, 1] * x + r[1, 1] * y
+    def to_display(self, pts: np.ndarray, frames=None) -> np.ndarray:
+        """Heart -> display. ``pts`` (..., 2); with ``frames`` (T,), ``pts`` is (T, ..., 2) and each
+        frame gets its own (drifted) pose; without, the base pose (frame 0)."""
+        probe = np.array(PROBE)
+        if frames is None:
+            return probe + self.p.zoom * (pts - probe) @ self.rot.T + np.array([self.p.shift_x, self.p.shift_y])
+        rot_m, shift = self.pose(frames)
+        pts = np.asarray(pts, dtype=np.float64)
+        flat = (pts - probe).reshape(len(rot_m), -1, 2)
+        out = probe + self.p.zoom * np.einsum("tkj,tij->tki", flat, rot_m) + shift[:, None, :]
+        return out.reshape(pts.shape)
+
+    def to_heart(self, xd: np.ndarray, yd: np.ndarray, frames):
+        """Inverse view pose of ``frames`` (T,) on display grids (h, w): two (T, h, w) arrays."""
+        rot_m, shift = self.pose(frames)
+        x = (xd[None] - PROBE[0] - shift[:, 0, None, None]) / self.p.zoom
+        y = (yd[None] - PROBE[1] - shift[:, 1, None, None]) / self.p.zoom
+        r = rot_m[:, :, :, None, None]
+        return PROBE[0] + r[:, 0, 0] * x + r[:, 1, 0] * y, PROBE[1] + r[:, 0, 1] * x + r[:, 1, 1] * y
 
 
 def tracing(g: Geometry, frame: int) -> np.ndarray:
@@ -122,7 +144,8 @@ def tracing(g: Geometry, frame: int) -> np.ndarray:
     rows = [np.concatenate([origin, origin + length * g.d])]
     left, right = centre - half[:, None] * g.n, centre + half[:, None] * g.n
     out = np.concatenate([np.array(rows), np.concatenate([left, right], axis=1)], axis=0)
-    return np.concatenate([g.to_display(out[:, :2]), g.to_display(out[:, 2:])], axis=1)
+    ends = g.to_display(np.stack([out[:, :2], out[:, 2:]])[None], [frame])[0]
+    return np.concatenate([ends[0], ends[1]], axis=1)
 
 
 def _local(g: Geometry, x, y):
@@ -233,19 +256,20 @@ def probe_images(g: Geometry, rng: np.random.Generator):
     return (gain * mask).astype(np.float32), (haze * mask).astype(np.float32), mask.astype(np.float32)
 
 
-def warp_maps(g: Geometry, frames: np.ndarray, xh0, yh0):
-    """Backward maps from display to texture pixels for ``frames``, on the (coarse) grid ``xh0, yh0``.
+def warp_maps(g: Geometry, frames: np.ndarray, xd, yd):
+    """Backward maps from display to texture pixels for ``frames``, on the (coarse) display grid ``xd, yd``.
 
-    Returns two float32 arrays (len(frames), *xh0.shape).
+    Returns two float32 arrays (len(frames), *xd.shape).
     """
     p = g.p
+    xh0, yh0 = (a.astype(np.float32) for a in g.to_heart(xd, yd, frames))
     phase = cycle_phase(p)[frames]
     c = contraction(phase, g.sys_frac).astype(np.float32)[:, None, None]
     jit = g.jitter(frames).astype(np.float32)
     (ax, ay), (d0, d1), (n0, n1) = g.fl_apex, g.fl_d, g.fl_n
     u0, v0 = _local(g, xh0, yh0)
-    u = u0[None] - (jit[:, 0] * d0 + jit[:, 1] * d1)[:, None, None]
-    v = v0[None] - (jit[:, 0] * n0 + jit[:, 1] * n1)[:, None, None]
+    u = u0 - (jit[:, 0] * d0 + jit[:, 1] * d1)[:, None, None]
+    v = v0 - (jit[:, 0] * n0 + jit[:, 1] * n1)[:, None, None]
     L, W, T = g.size(c)
     L0, W0, T0 = p.lv_length, p.lv_halfwidth, p.wall
     s = u / L
@@ -308,7 +332,7 @@ def leaflets(g: Geometry) -> np.ndarray:
         direction = _unit((1 - o) * _unit(-side * n - 0.3 * d) + o * _unit(-d - 0.12 * side * n))
         segs.append((hinge, hinge + frac * p.rv_width * direction))
     pts = np.stack([np.stack(sg, axis=1) for sg in segs], axis=1)  # (T, 4, 2, 2)
-    return g.to_display(pts.reshape(-1, 2)).reshape(pts.shape)
+    return g.to_display(pts, t)
 
 
 def render_video(p: VideoParams) -> np.ndarray:
@@ -317,9 +341,9 @@ def render_video(p: VideoParams) -> np.ndarray:
     rng = np.random.default_rng(p.texture_seed)
     texture = tissue_texture(g, rng)
     gain, haze, mask = probe_images(g, rng)
-    k = np.arange(SIZE // 2, dtype=np.float32) * 2 + 0.5  # coarse grid: the warp is smooth
-    xh0, yh0 = g.to_heart(*np.meshgrid(k, k))
-    xh0, yh0 = xh0.astype(np.float32), yh0.astype(np.float32)
+    k = np.arange(SIZE // 2, dtype=np.float64) * 2 + 0.5  # coarse grid: the warp is smooth
+    xd, yd = np.meshgrid(k, k)
+    brightness = gain_curve(p.nuisance, p.n_frames, p.fps_file)
     segs = np.round(leaflets(g) * 16).astype(np.int64)  # 4 fractional bits for cv2.line
     # per-frame noise drawn from small banks (cycling every 8/16 frames is invisible under tissue motion)
     bank = np.abs(rng.standard_normal((8, SIZE, SIZE), dtype=np.float32)) * (p.noise * mask) + haze
@@ -330,7 +354,7 @@ def render_video(p: VideoParams) -> np.ndarray:
     overlay = np.zeros((SIZE, SIZE), np.uint8)
     for start in range(0, p.n_frames, CHUNK):
         frames = np.arange(start, min(start + CHUNK, p.n_frames))
-        mx, my = (_upsample(m) for m in warp_maps(g, frames, xh0, yh0))
+        mx, my = (_upsample(m) for m in warp_maps(g, frames, xd, yd))
         warped = cv2.remap(texture, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         warped = warped.reshape(len(frames), SIZE, SIZE)
         for i, t in enumerate(frames):
@@ -346,5 +370,6 @@ def render_video(p: VideoParams) -> np.ndarray:
         else:
             img = warped * fresh[(frames * 7) % 16]  # depth gain and speckle decorrelation
             img += bank[(frames * 5) % 8]  # electronic noise and near-field haze
+            img *= brightness[frames, None, None]  # breathing and gain steps act on the received signal
         out[frames] = cv2.convertScaleAbs(img.reshape(-1, SIZE), alpha=255.0).reshape(-1, SIZE, SIZE)
     return out

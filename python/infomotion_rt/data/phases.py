@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import DataError, VideoError
+from ..errors import ConfigError, DataError, VideoError
 
 N_TRACING_ROWS = 21  # row 0: LV long axis; rows 1..20: disc chords (EchoNet VolumeTracings layout)
 
@@ -117,8 +117,15 @@ def frame_pairs(ed: int, es: int, n_frames: int) -> FramePairs:
 
 @dataclass(frozen=True)
 class DetectConfig:
-    """Settings of ``detect_ed_es`` (ours; see its docstring)."""
+    """Settings of ``detect_ed_es`` (ours; see its docstring).
 
+    ``method``: "robust" (default; ``cycle_detect.detect_robust``: band-limited to heart rates, gain- and
+    drift-corrected, beat by beat) or "legacy" (the plain PCA/autocorrelation detector below, kept so
+    before/after comparisons stay reproducible; fails on drift, gain steps and irregular beats).
+    The other fields tune the legacy detector only.
+    """
+
+    method: str = "robust"
     work_size: int = 48            # frames are shrunk (area average) so the longer side is at most this
     blur_sigma: float = 1.0        # spatial Gaussian at work size, against speckle
     dynamic_share: float = 0.25    # share of pixels, by temporal std, that carry the cycle signal
@@ -129,8 +136,14 @@ class DetectConfig:
     min_strength: float = 0.6      # autocorrelation peak that makes a component clearly periodic
 
 
-def detect_ed_es(frames: np.ndarray, config: DetectConfig = DetectConfig()) -> tuple[int, int]:
+def detect_ed_es(frames: np.ndarray, config: DetectConfig = DetectConfig(),
+                 fps: float | None = None) -> tuple[int, int]:
     """ED and ES frame indices (0-based) of one cardiac cycle, from the frames alone (ours).
+
+    ``frames``: (T, H, W) grey video (any numeric dtype). ``fps``: its frame rate (frames/s), used by
+    the robust method to search heart rates of 30-200 bpm only; None (or not finite/positive) assumes
+    50 fps, EchoNet-Dynamic's usual rate. ``config.method`` picks the detector (see DetectConfig);
+    the steps below are the legacy one's.
 
     1. Signal: frames are shrunk and blurred; the pixels with the largest temporal variation (the
        moving walls and valves) are kept. Of the first principal components of their time courses,
@@ -152,6 +165,12 @@ def detect_ed_es(frames: np.ndarray, config: DetectConfig = DetectConfig()) -> t
     frames = np.asarray(frames)
     if frames.ndim != 3 or frames.shape[0] < 3:
         raise VideoError(f"ED/ES detection needs (T>=3, H, W) frames, got shape {frames.shape}")
+    if config.method == "robust":
+        from .cycle_detect import detect_robust
+
+        return detect_robust(frames, fps)
+    if config.method != "legacy":
+        raise ConfigError(f"unknown ED/ES detection method {config.method!r}; expected 'robust' or 'legacy'")
     moving = _moving_pixels(frames, config)
     signal, period = _most_periodic_component(moving, config)
     signal = _smooth(signal, max(1.0, (period or 16) / 16.0))

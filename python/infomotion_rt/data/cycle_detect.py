@@ -1,0 +1,181 @@
+"""ED/ES from the video alone, robust to what real clips show (ours; ``phases.detect_ed_es`` calls it).
+
+Real echo clips are not clean loops: the brightness steps and swells (gain changes, breathing), the
+heart slides under the probe (drift), beats differ in length, and the cardiac motion is often not the
+first principal component. Steps:
+
+1. **Work frames**: area-shrunk to at most 48 px, Gaussian-blurred against speckle.
+2. **Gain**: each frame's global brightness factor (median log-ratio to the clip's median frame over the
+   brighter half of the pixels, i.e. tissue) is divided out: gain steps and breathing swells act on the
+   whole image, cardiac motion on a small part of it.
+3. **Band**: heart rates of 30-200 bpm at the clip's frame rate bound the cycle length in frames. Each
+   pixel's course loses its least-squares trend (a line, or a parabola for clips of 2.5+ longest
+   cycles) -- probe drift and breathing are slower than any beat.
+4. **Signal**: principal components of the most varying pixels; the first that repeats clearly within
+   the band (autocorrelation peak >= 0.5 at a lag inside the band) is the cycle signal, else the most
+   periodic one. Then the signal is smoothed over 1/16 of a cycle.
+5. **Orientation** (maxima = ED): correlation with the darkness of the moving region (a large blood
+   pool is dark), unless the fall/rise timing says clearly otherwise (systole, the fall, is the
+   shorter part of the beat).
+6. **Beat**: ED at a local maximum, ES at the lowest point within the systolic reach after it (half a
+   cycle); the beat with the largest fall wins (``phases._pick_cycle``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from ..errors import VideoError
+
+WORK_SIZE = 48
+BLUR_SIGMA = 1.0
+DEFAULT_FPS = 50.0                 # EchoNet-Dynamic's usual frame rate
+HR_RANGE_BPM = (30.0, 200.0)       # plausible heart rates (the issue's band)
+DYNAMIC_SHARE = 0.25
+N_COMPONENTS = 4
+MIN_STRENGTH = 0.5
+PERIODIC_WEIGHT = 0.5
+SLOW_CUTOFF_HZ = 0.45              # below 30 bpm: drift and breathing (0.2-0.33 Hz), not beats
+SYSTOLE_S = (0.08, 0.55)           # ED -> ES time, s: ~0.15 s at 200 bpm, ~0.45 s at 40 bpm (physiology)
+
+
+def work_frames(frames: np.ndarray) -> np.ndarray:
+    """(T, P) float32: frames area-shrunk so the longer side is <= WORK_SIZE, blurred, flattened."""
+    t, h, w = frames.shape
+    scale = min(1.0, WORK_SIZE / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = np.stack([cv2.GaussianBlur(cv2.resize(f, size, interpolation=cv2.INTER_AREA).astype(np.float32),
+                                       (0, 0), BLUR_SIGMA) for f in frames])
+    return small.reshape(t, -1)
+
+
+def gain_factors(x: np.ndarray) -> np.ndarray:
+    """(T,) per-frame brightness factor: median over tissue pixels of frame / median frame."""
+    ref = np.median(x, axis=0)
+    tissue = ref > max(np.quantile(ref, 0.5), 1.0)
+    if tissue.sum() < 8:
+        return np.ones(len(x), np.float32)
+    ratio = np.log(x[:, tissue] + 1.0) - np.log(ref[tissue] + 1.0)
+    return np.exp(np.median(ratio, axis=1)).astype(np.float32)
+
+
+def period_bounds(fps: float, n: int) -> tuple[int, int]:
+    lo = max(4, int(math.floor(60.0 * fps / HR_RANGE_BPM[1])))
+    hi = max(lo + 1, int(math.ceil(60.0 * fps / HR_RANGE_BPM[0])))
+    return lo, hi
+
+
+def slow_basis(n: int, fps: float, cutoff_hz: float) -> np.ndarray:
+    """(n, K) cosine (DCT-II) basis of the frequencies below ``cutoff_hz`` a clip of n frames holds
+    (basis k has k * fps / (2 n) Hz): the mean always, a ramp once the clip lasts 1 / (2 cutoff) s,
+    more for longer clips. A shorter clip keeps its trend: it cannot be told from part of a beat."""
+    k_max = int(np.floor(2.0 * n / fps * cutoff_hz))
+    t = (np.arange(n) + 0.5) / n
+    return np.stack([np.cos(np.pi * k * t) for k in range(k_max + 1)], axis=1)
+
+
+def detrend(x: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """x (T, ...) without each column's least-squares fit on ``basis`` (T, K)."""
+    coef, *_ = np.linalg.lstsq(basis, x.reshape(len(x), -1), rcond=None)
+    return x - (basis @ coef).reshape(x.shape)
+
+
+def components(x: np.ndarray, k: int) -> list[np.ndarray]:
+    """Leading principal time courses of x (T, P), largest first (via the smaller Gram matrix)."""
+    t, p = x.shape
+    lam, vecs = np.linalg.eigh(x @ x.T if t <= p else x.T @ x)
+    order = np.argsort(lam)[::-1][:k]
+    s = np.sqrt(np.clip(lam[order], 0.0, None))
+    courses = vecs[:, order] * s if t <= p else x @ vecs[:, order]
+    return [courses[:, i] for i in range(courses.shape[1]) if s[i] > 1e-6 * max(s[0], 1e-12)]
+
+
+def band_period(signal: np.ndarray, lo: int, hi: int) -> tuple[int | None, float]:
+    """Cycle length (frames) within [lo, hi] from the autocorrelation, and its height there."""
+    x = signal - signal.mean()
+    n = len(x)
+    denom = x @ x / n
+    if denom <= 0:
+        return None, 0.0
+    ac = np.correlate(x, x, mode="full")[n - 1:] / (np.arange(n, 0, -1) * denom)
+    top = min(hi, (2 * n) // 3)
+    best, lag_best = 0.0, None
+    for lag in range(max(lo, 1), top):
+        if lag + 1 < n and ac[lag] > 0.2 and ac[lag] >= ac[lag - 1] and ac[lag] >= ac[lag + 1]:
+            if ac[lag] > best:
+                best, lag_best = float(ac[lag]), lag
+            if ac[lag] >= MIN_STRENGTH:
+                return lag, float(ac[lag])  # first clear peak: later ones are multiples
+    return lag_best, best
+
+
+def detect_robust(frames: np.ndarray, fps: float | None = None) -> tuple[int, int]:
+    """ED and ES frame indices (0-based) of one beat; see the module docstring.
+
+    ``frames`` (T >= 3, H, W); ``fps`` frames/s (None or not positive: 50). Raises VideoError when
+    nothing moves.
+    """
+    from .phases import _smooth
+
+    if fps is None or not math.isfinite(fps) or fps <= 0:
+        fps = DEFAULT_FPS
+    x = work_frames(np.asarray(frames)).astype(np.float64)
+    if x.std(axis=0).max() < 1e-3:
+        raise VideoError("frames do not change over time: no cardiac motion to detect ED/ES from")
+    x /= gain_factors(x.astype(np.float32))[:, None]
+    n = len(x)
+    lo, hi = period_bounds(fps, n)
+    basis = slow_basis(n, fps, SLOW_CUTOFF_HZ)
+    flat = detrend(x, basis)
+    spread = flat.std(axis=0)
+    keep = spread >= np.quantile(spread, 1.0 - DYNAMIC_SHARE)
+    moving = flat[:, keep]
+    darkness = -x[:, keep].mean(axis=1)
+    darkness = detrend(darkness, basis)
+    best = (-1.0, None, None)
+    for c in components(moving, N_COMPONENTS):
+        r = np.corrcoef(c, darkness)[0, 1] if c.std() > 0 and darkness.std() > 0 else 0.0
+        p, strength = band_period(c, lo, hi)
+        score = abs(r) * (PERIODIC_WEIGHT + strength)
+        if score > best[0]:
+            best = (score, c if r >= 0 else -c, p)
+    _, signal, period = best
+    signal = _smooth(signal, max(1.0, (period or 16) / 16.0))
+    return pick_beat(signal, period, fps)
+
+
+def _maxima(signal: np.ndarray, half: int) -> list[int]:
+    n = len(signal)
+    return [i for i in range(n) if signal[i] >= signal[max(0, i - half): i + half + 1].max()
+            and (i == 0 or signal[i] > signal[i - 1])]
+
+
+def pick_beat(signal: np.ndarray, period: int | None, fps: float) -> tuple[int, int]:
+    """ED at a local maximum of the volume-like ``signal``, ES at the lowest point 0.08-0.55 s (and at
+    most 0.6 cycle) after it; the beat with the largest fall wins, preferring ES and ED off the clip's
+    last and first frames (the fall may go on outside the clip). With no such beat, ES is the lowest
+    point within the same reach before the clip's highest point (a diastole, ES before ED)."""
+    n = len(signal)
+    gap = max(1, int(round(SYSTOLE_S[0] * fps)))
+    reach = max(gap, int(round(SYSTOLE_S[1] * fps)))
+    if period:
+        reach = max(gap, min(reach, int(round(0.6 * period))))
+    half = max(1, int(round(0.4 * period))) if period else max(1, int(round(0.15 * fps)))
+    pairs = []
+    for ed in _maxima(signal, half):
+        window = signal[ed + gap: ed + reach + 1]
+        if window.size:
+            es = ed + gap + int(np.argmin(window))
+            inside = (es < n - 1) + (ed > 0)
+            pairs.append((inside, float(signal[ed] - signal[es]), ed, es))
+    if pairs:
+        _, _, ed, es = max(pairs)
+        return ed, es
+    ed = int(np.argmax(signal))
+    start = max(0, ed - 3 * reach)
+    if start < ed:
+        return ed, start + int(np.argmin(signal[start:ed]))
+    return ed, (ed + 1) % n
