@@ -127,7 +127,8 @@ def checked_frame_count(ds: pydicom.Dataset, path: Path) -> int:
 
 
 def frame_rate(ds: pydicom.Dataset) -> tuple[float, str]:
-    """(frames per second, the tag it came from) by the order in the module docstring; (0.0, "") if none."""
+    """(frames per second rounded to 0.01, the tag it came from) by the order in the module docstring;
+    (0.0, "") if no tag gives a positive rate."""
     def from_time() -> float:
         t = float(ds.get("FrameTime", 0) or 0)
         return 1000.0 / t if t > 0 else 0.0
@@ -153,7 +154,7 @@ def frame_rate(ds: pydicom.Dataset) -> tuple[float, str]:
                    ("CineRate", lambda: plain("CineRate")),
                    ("RecommendedDisplayFrameRate", lambda: plain("RecommendedDisplayFrameRate"))]
     for tag, rate in candidates:
-        fps = rate()
+        fps = round(rate(), 2)  # FrameTime is stored as text ("33.333"): 30.0003 fps is 30.0
         if fps > 0:
             return fps, tag
     return 0.0, ""
