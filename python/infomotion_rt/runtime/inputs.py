@@ -70,7 +70,10 @@ def load_video_pairs(record, endpoints_only: bool = False) -> VideoPairs:
         n, counted = info.n_frames, info.counted
     else:
         all_frames = read_frames(path)
-        ed, es = detect_ed_es(all_frames)
+        fps = getattr(record, "fps", None)  # bounds the heart-rate search; NaN/None: the detector's default
+        if not (fps is not None and fps > 0):
+            fps = getattr(getattr(record, "probed", None), "fps", None)
+        ed, es = detect_ed_es(all_frames, fps=fps)
         n, counted = len(all_frames), True
     try:
         fp = frame_pairs(ed, es, n)
