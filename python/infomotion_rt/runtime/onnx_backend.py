@@ -101,8 +101,9 @@ class OnnxEncoder(MotionEncoder):
             raise DataError(f"{self.path}: ONNX Runtime cannot load the model ({str(exc).splitlines()[0]})") from exc
         self._check_io()
         self.providers = list(self.session.get_providers())
+        self.precision = meta.get("precision", "fp32")    # int8 exports say so (motion.quantize)
         self.runtime = (f"onnxruntime {ort.__version__} on {', '.join(self.providers)}, "
-                        f"{threads or 'default'} intra-op threads")
+                        f"{threads or 'default'} intra-op threads, {self.precision}")
         if self.providers[0] != providers[0]:
             print(f"note: {self.path.name}: asked ONNX Runtime for {providers[0]} but the session runs on "
                   f"{', '.join(self.providers)}", file=sys.stderr)
@@ -127,5 +128,5 @@ class OnnxEncoder(MotionEncoder):
         return self.session.run([self.output_name], {self.input_name: frames})[0]
 
     def meta(self) -> dict:
-        return {**super().meta(), "providers": self.providers, "runtime": self.runtime,
+        return {**super().meta(), "providers": self.providers, "runtime": self.runtime, "precision": self.precision,
                 "training_data": self.metadata.get("training_data", "")}
