@@ -65,7 +65,15 @@ def cli(folds, view) -> None:
               type=click.Choice(["gaussian", "inverse"]), help="Edge weights (local-scale Gaussian or 1/d).")
 @click.option("--centrality", default="degree", show_default=True, type=click.Choice(["degree", "pagerank"]),
               help="Base centrality of the modular centrality (infomotion).")
-@click.option("--trials", default=5, show_default=True, type=int, help="Infomap trials.")
+@click.option("--trials", default=5, show_default=True, type=int,
+              help="Infomap trials (scaled down above 20,000 videos per class: trials x 20000 / n, at least 1).")
+@click.option("--exact-knn", is_flag=True, help="Exact kNN at any class size (default: approximate above --ann-threshold).")
+@click.option("--ann", default="ivf", show_default=True, type=click.Choice(["ivf", "hnsw"]),
+              help="Approximate kNN index for large classes (FAISS IVF-Flat or HNSW); recall is estimated and printed.")
+@click.option("--ann-threshold", default=20000, show_default=True, type=int,
+              help="Classes with at least this many videos use the approximate index.")
+@click.option("--pca", type=int, help="Reduce the vectors to this many dimensions (FAISS PCA) before kNN.")
+@click.option("--threads", type=int, help="FAISS threads (default: every core this process may use).")
 @click.option("--paper-literal", is_flag=True, help="Complete graph with Euclidean-distance weights (O(n^2)).")
 @click.option("--labels", type=click.Path(dir_okay=False), help="FileList.csv whose EF (and Split) override the file's.")
 @click.option("--split", default="TRAIN", show_default=True, help="Select from this split; 'all' for every video.")
@@ -81,19 +89,23 @@ def cli(folds, view) -> None:
 @click.option("--report", type=click.Path(dir_okay=False),
               help="Self-contained HTML page of the selection (animated previews need --data).")
 def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, trials, paper_literal,
-               labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report) -> None:
+               labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report,
+               exact_knn, ann, ann_threshold, pca, threads) -> None:
     """Pick VPC representative videos per EF class from a features file."""
     from . import select as sel_mod
     from .errors import ConfigError
     from .features import read_features
     from .graph import GraphConfig
+    from .knn_index import KnnConfig
 
     if export_dataset and not data_dir:
         raise ConfigError("--export-dataset needs --data DATA_DIR (the source dataset folder)")
     cfg = sel_mod.SelectConfig(
         vpc=vpc, method=method, seed=seed, split=None if split.lower() == "all" else split,
         graph=GraphConfig(k=k, mode=mode, weighting=weighting, centrality=centrality, trials=trials,
-                          paper_literal=paper_literal))
+                          paper_literal=paper_literal,
+                          knn=KnnConfig(index="exact" if exact_knn else "auto", ann=ann, ann_threshold=ann_threshold,
+                                        pca=pca, threads=threads)))
     fs = read_features(features_path)
     notes = []
     if labels:

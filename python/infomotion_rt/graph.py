@@ -1,7 +1,7 @@
 """Boundary to the compiled graph core. The only module that imports ``_core``.
 
-Per class: FAISS exact kNN -> C++ kNN graph (E,3) -> Infomap communities -> C++ modular
-centrality. Every array handed to ``_core`` is converted here to the exact dtype it checks.
+Per class: FAISS kNN (exact while the class is small, approximate with measured recall above a
+threshold; knn_index.py) -> C++ kNN graph (E,3) -> Infomap communities -> C++ modular centrality. Every array handed to ``_core`` is converted here to the exact dtype it checks.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .atomic import atomic_path
 from .errors import ConfigError, DependencyError, require, require_pyplot
+from .knn_index import KnnConfig, describe as describe_knn, exact_knn, faiss_has_gpu, knn_search
 
 # faiss and infomap are both SWIG modules sharing one SWIG type table: when infomap is imported
 # first, iterating its result vectors dispatches to faiss's iterator class and segfaults. Import
@@ -75,6 +76,8 @@ class GraphConfig:
     centrality: str = "degree"  # modular centrality over 'degree' or 'pagerank'; 'flow' = Infomap's
     paper_literal: bool = False
     use_gpu: bool | None = None  # None: GPU when the installed faiss has one
+    knn: KnnConfig = field(default_factory=KnnConfig)  # exact / approximate search, PCA, threads
+    trials_full_up_to: int = 20_000  # Infomap trials scale down above this class size (infomap_trials)
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -87,6 +90,18 @@ class GraphConfig:
             raise ConfigError(f"centrality must be one of {CENTRALITIES}, got {self.centrality!r}")
         if self.trials < 1 or self.scale_k < 1:
             raise ConfigError("trials and scale_k must be >= 1")
+        if self.trials_full_up_to < 1:
+            raise ConfigError(f"trials_full_up_to must be >= 1, got {self.trials_full_up_to}")
+
+
+def infomap_trials(n: int, trials: int, full_up_to: int = 20_000) -> int:
+    """Infomap trials for a class of ``n`` nodes (ours): all ``trials`` up to ``full_up_to`` nodes,
+    then trials x full_up_to / n rounded down, at least 1 -- the work of the repeated trials stays
+    about that of ``trials`` runs on ``full_up_to`` nodes (e.g. 5 trials: 5 up to 20k, 2 at 50k,
+    1 from 100k on). Each trial is a full Infomap run, roughly linear in the edges."""
+    if n <= full_up_to:
+        return trials
+    return max(1, (trials * full_up_to) // n)
 
 
 def _faiss():
@@ -95,40 +110,20 @@ def _faiss():
     return _faiss_module
 
 
-def faiss_has_gpu() -> bool:
-    faiss = _faiss()
-    return hasattr(faiss, "StandardGpuResources") and getattr(faiss, "get_num_gpus", lambda: 0)() > 0
-
-
 def knn(x: np.ndarray, k: int, use_gpu: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact Euclidean kNN within ``x`` (n, d): (indices int64 (n, k'), distances float64 (n, k')).
 
     k' = min(k, n - 1). FAISS returns squared distances computed as |x|^2 + |y|^2 - 2xy, which can
     dip below zero: they are clamped at 0 before the square root. The point itself is removed by
     index, not by position, since with duplicates it need not come first; when k'+1 duplicates
-    push it out of the list, the farthest entry goes instead.
+    push it out of the list, the farthest entry goes instead (knn_index._drop_self).
     """
-    faiss = _faiss()
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    n = x.shape[0]
-    kk = min(k, n - 1)
-    if kk < 1:
-        return np.empty((n, 0), np.int64), np.empty((n, 0), np.float64)
-    index = faiss.IndexFlatL2(x.shape[1])
+    _faiss()
     if use_gpu is None:
         use_gpu = faiss_has_gpu()
-    if use_gpu:
-        if not faiss_has_gpu():
-            raise DependencyError("GPU kNN requested but the installed faiss has no GPU support or sees no GPU")
-        index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
-    index.add(x)
-    sq, idx = index.search(x, kk + 1)
-    self_mask = idx == np.arange(n)[:, None]
-    self_mask[~self_mask.any(axis=1), -1] = True
-    keep = ~self_mask
-    idx = idx[keep].reshape(n, kk).astype(np.int64)
-    dist = np.sqrt(np.maximum(sq[keep].reshape(n, kk).astype(np.float64), 0.0))
-    return idx, dist
+    elif use_gpu and not faiss_has_gpu():
+        raise DependencyError("GPU kNN requested but the installed faiss has no GPU support or sees no GPU")
+    return exact_knn(np.ascontiguousarray(x, dtype=np.float32), k, use_gpu)
 
 
 def build_graph(idx: np.ndarray, dist: np.ndarray, cfg: GraphConfig) -> np.ndarray:
@@ -195,6 +190,12 @@ class ClassGraph:
     partition: Partition
     centrality: np.ndarray
     timings: dict = field(default_factory=dict)
+    knn_info: dict = field(default_factory=dict)  # knn_index.knn_search's info: index, params, recall
+    trials: int = 0                               # Infomap trials actually run (infomap_trials)
+
+    def describe(self) -> str:
+        """'kNN ivf(nlist=..., nprobe=...) recall@10=0.991 on 1000 queries, Infomap trials=1'."""
+        return f"{describe_knn(self.knn_info)}, Infomap trials={self.trials}"
 
 
 def class_graph(x: np.ndarray, cfg: GraphConfig, seed: int) -> ClassGraph:
@@ -203,14 +204,18 @@ def class_graph(x: np.ndarray, cfg: GraphConfig, seed: int) -> ClassGraph:
     t = {}
     t0 = time.perf_counter()
     k = n - 1 if cfg.paper_literal else cfg.k
-    idx, dist = knn(x, k, cfg.use_gpu)
+    knn_cfg = replace(cfg.knn, index="exact") if cfg.paper_literal else cfg.knn
+    found = knn_search(x, k, knn_cfg, cfg.use_gpu, seed)
+    idx, dist, info = found.idx, found.dist, found.info
+    del found
     t["knn"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     edges = build_graph(idx, dist, cfg) if n > 1 else np.empty((0, 3))
     del idx, dist
     t["graph"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    part = run_infomap(n, edges, seed, cfg.trials)
+    trials = infomap_trials(n, cfg.trials, cfg.trials_full_up_to)
+    part = run_infomap(n, edges, seed, trials)
     t["infomap"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if cfg.centrality == "flow":
@@ -218,7 +223,7 @@ def class_graph(x: np.ndarray, cfg: GraphConfig, seed: int) -> ClassGraph:
     else:
         score = modular_centrality(n, edges, part.communities)[cfg.centrality]
     t["centrality"] = time.perf_counter() - t0
-    return ClassGraph(edges, part, np.asarray(score, dtype=np.float64), t)
+    return ClassGraph(edges, part, np.asarray(score, dtype=np.float64), t, info, trials)
 
 
 def _layout(x: np.ndarray, edges: np.ndarray, rng: np.random.Generator, iters: int = 150) -> np.ndarray:

@@ -199,6 +199,13 @@ class Selection:
     summary: list[str]        # one line per class
     notes: list[str]          # one line per defined edge case met
     picks: dict               # class name -> (Pick, FeatureSet of that class)
+    knn: dict = field(default_factory=dict)  # class name -> knn_index info (index, params, recall)
+
+    @property
+    def knn_recall(self) -> float | None:
+        """The lowest estimated kNN recall over the classes (1.0 where search was exact); None
+        for methods without a graph."""
+        return min((i["recall"] for i in self.knn.values()), default=None)
 
 
 def _short(names) -> str:
@@ -214,7 +221,8 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
         if not mask.any():
             found = sorted(set(fs.split.tolist()))
             raise DataError(f"no video has split {cfg.split!r} (splits present: {found}); use --split all")
-        fs = fs.subset(mask)
+        if not mask.all():  # a copy of every vector only when something is left out
+            fs = fs.subset(mask)
     bad = ~np.isfinite(fs.features).all(axis=1)
     if bad.any():
         notes.append(f"{bad.sum()} videos with NaN/inf feature vectors dropped: {_short(fs.names[bad])}")
@@ -225,7 +233,7 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
         fs = fs.subset(~noef)
     method = METHODS[cfg.method]
     cls = classes.index(fs.ef) if len(fs) else np.empty(0, np.int64)
-    rows, summary, picks = [], [], {}
+    rows, summary, picks, knn = [], [], {}, {}
     for c, cname in enumerate(classes.names):
         sub = fs.subset(cls == c)
         n = len(sub)
@@ -251,12 +259,14 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
         line = f"{cname}: n={n}"
         if pick.class_graph is not None:
             line += f", communities={pick.n_communities}, codelength={pick.codelength:.4f} bits"
+            line += f", {pick.class_graph.describe()}"
+            knn[cname] = pick.class_graph.knn_info
         summary.append(line + f", selected={len(pick.indices)}")
         for i, comm, cen in zip(pick.indices, pick.community, pick.centrality):
             rows.append({"FileName": str(sub.names[i]), "EF": float(sub.ef[i]), "class": cname,
                          "community": int(comm), "centrality": float(cen),
                          "method": cfg.method, "seed": cfg.seed})
-    return Selection(rows, summary, notes, picks)
+    return Selection(rows, summary, notes, picks, knn)
 
 
 # --- outputs --------------------------------------------------------------------------------
