@@ -151,6 +151,12 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
     meta = extraction_meta(engine, probe, dataset, data_dir, cfg)
     threads = cfg.threads or max(1, round(rc.cpus_per_actor))
     started = _start(ray, rc) if todo else False
+    if started and rc.address == "local":   # a fixed pool larger than the machine would wait forever
+        cpus = ray.cluster_resources().get("CPU", 0)
+        if rc.actors * rc.cpus_per_actor > cpus:
+            ray.shutdown()
+            raise ConfigError(f"--actors {rc.actors} needs {rc.actors * rc.cpus_per_actor:g} CPUs; this machine's "
+                              f"Ray instance has {cpus:g}")
     finished = False
     bar = tqdm(total=len(todo), desc=f"extract (Ray, {rc.actors} actors)", unit="video", disable=not progress)
     try:
