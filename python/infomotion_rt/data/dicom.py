@@ -304,35 +304,46 @@ def _dicomdir_files(root: Path) -> list[tuple[Path, str]]:
     return out
 
 
+def _files(root: Path) -> list[tuple[Path, str]]:
+    """(file, SOPInstanceUID if known without reading the file, else "") of every DICOM file."""
+    if (root / "DICOMDIR").is_file():
+        return _dicomdir_files(root)
+    return [(p, "") for p in sorted(root.rglob("*"))
+            if not any(part.startswith(".") for part in p.relative_to(root).parts) and is_dicom(p)]
+
+
 @functools.lru_cache(maxsize=8)
-def _index(root: str, _stamp: int) -> dict[str, Path]:
-    """name, name without suffix, and SOPInstanceUID -> file, for every DICOM file under ``root``."""
-    base = Path(root)
-    if (base / "DICOMDIR").is_file():
-        files = _dicomdir_files(base)
-    else:
-        files = [(p, "") for p in sorted(base.rglob("*"))
-                 if not any(part.startswith(".") for part in p.relative_to(base).parts) and is_dicom(p)]
+def _name_index(root: str, _stamp: int) -> dict[str, Path]:
+    """File name and name without DICOM suffix (and DICOMDIR UIDs) -> file, under ``root``."""
     index: dict[str, Path] = {}
-    for path, uid in files:
-        if not uid:
-            try:
-                uid = str(pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPInstanceUID"])
-                          .get("SOPInstanceUID", ""))
-            except (InvalidDicomError, OSError, ValueError, EOFError):
-                uid = ""  # found by name only; reading it later gives the one-line error
-        keys = [path.name, path.stem if path.suffix.lower() in DICOM_SUFFIXES else path.name, uid]
-        for key in keys:
+    for path, uid in _files(Path(root)):
+        for key in (path.name, path.stem if path.suffix.lower() in DICOM_SUFFIXES else "", uid):
             if key:
                 index.setdefault(key, path)
     return index
 
 
+@functools.lru_cache(maxsize=8)
+def _uid_index(root: str, _stamp: int) -> dict[str, Path]:
+    """SOPInstanceUID -> file, read from every file's header (only built when a name is not a file name)."""
+    index: dict[str, Path] = {}
+    for path in sorted(set(_name_index(root, _stamp).values())):
+        try:
+            uid = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPInstanceUID"]).get("SOPInstanceUID")
+        except (InvalidDicomError, OSError, ValueError, EOFError):
+            continue  # found by name only; reading it later gives the one-line error
+        if uid:
+            index.setdefault(str(uid), path)
+    return index
+
+
 def find_dicom(root: str | Path, name: str) -> Path | None:
     """The DICOM file under ``root`` whose file name (with or without suffix) or SOPInstanceUID is
-    ``name``; None when absent. The folder is indexed once (cached until its modification time changes)."""
+    ``name``; None when absent. The folder is indexed once (cached until its modification time
+    changes); headers are read for their UIDs only when some name is not a file name."""
     root = Path(root).resolve()
-    return _index(str(root), root.stat().st_mtime_ns).get(name.strip())
+    stamp, name = root.stat().st_mtime_ns, name.strip()
+    return _name_index(str(root), stamp).get(name) or _uid_index(str(root), stamp).get(name)
 
 
 def is_dicom_folder(root: str | Path, look_at: int = 50) -> bool:
