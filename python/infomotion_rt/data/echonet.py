@@ -104,7 +104,7 @@ class VideoRecord:
 @dataclass(frozen=True)
 class Dataset:
     root: Path
-    layout: str                     # "dynamic" | "synthetic" | "plain"
+    layout: str                     # "dynamic" | "synthetic" | "plain" | "dicom" | "pediatric"
     records: list[VideoRecord]
     problems: ProblemLog = field(default_factory=ProblemLog)
     dropped: tuple[str, ...] = ()   # names (or line references) of rows left out
