@@ -89,6 +89,7 @@ def test_evaluate_selection_end_to_end(phantom, tmp_path):
 
     fs = read_features(tmp_path / "app.npz")
     assert fs.features.shape == (len(ds), feats.shape[1]) and "penultimate" in fs.meta["embedding"]
+    assert fs.meta["engine"] == "ef.pt" and "dataset" not in fs.meta  # shared file: no paths
 
 
 def test_evaluate_whole_with_other_architecture(phantom, tmp_path):

@@ -70,9 +70,10 @@ def relabel(data_dir, model_path, out_csv=None, embed_out=None, device: str = "c
                  _cell(r.n_frames), r.split, _cell(r.ef)] for r, p in zip(records, pred)]
         res.csv = atomic_write_csv(out_csv, RELABEL_COLUMNS, rows)
     if embed_out is not None:
-        meta = make_meta("infomotion-rt appearance", engine=str(model_path), model_hash=file_sha256(model_path),
+        # a features file is shared: the model's file name and hash, no path or source folder (as extract)
+        meta = make_meta("infomotion-rt appearance", engine=Path(model_path).name, model_hash=file_sha256(model_path),
                          embedding="penultimate layer of the EF regressor (global average pool), mean over test clips",
-                         setting=config.get("label", setting.label()), dataset=str(data_dir))
+                         setting=config.get("label", setting.label()))
         fs = make_feature_set(res.names, feats, [r.ef for r in records], [r.split for r in records], meta)
         res.features = write_features(embed_out, fs)
     return res
