@@ -34,8 +34,8 @@ def _loop(i: int):
 
 @pytest.fixture(scope="module")
 def dicom_dir(tmp_path_factory):
-    """A DICOM dataset folder: six good loops (text burned in a corner, a patient name in the header),
-    four broken files, and labels.csv naming them by file name (one by SOPInstanceUID)."""
+    """A DICOM dataset folder: seven good loops (text burned in a corner, a patient name in the header),
+    four broken files, and labels.csv naming them by file name (one by SOPInstanceUID, one by path)."""
     pytest.importorskip("jpeg_ls", reason="pyjpegls (test extra) encodes the JPEG-LS file")
     root = tmp_path_factory.mktemp("dicom") / "clinic"
     rows = []
@@ -44,7 +44,7 @@ def dicom_dir(tmp_path_factory):
         colour = name in COLOUR
         path = write_dicom(root / "studies" / f"{name}.dcm", canvas(loop, "DOE JANE 01.02.1970", colour), fps,
                            syntax, regions=colour)
-        label = pydicom.dcmread(path).SOPInstanceUID if name == "echo_rle" else f"{name}.dcm"
+        label = {"echo_rle": pydicom.dcmread(path).SOPInstanceUID, "echo_j2k": f"studies/{name}"}.get(name, f"{name}.dcm")
         rows.append([label, ef, "TRAIN"])
     loop, fps = _loop(9)
     write_dicom(root / "one_frame.dcm", canvas(loop[:1]), fps)
@@ -102,8 +102,9 @@ def test_jpeg_fast_path_matches_pydicom(dicom_dir):
 
 def test_broken_files_are_one_line_each_and_the_rest_loads(dicom_dir):
     ds = load_dataset(dicom_dir, check_videos=True, progress=False)
-    assert ds.layout == "dicom" and sorted(r.name for r in ds.records) == sorted(
-        n if n != "echo_rle" else pydicom.dcmread(dicom_dir / "studies" / "echo_rle.dcm").SOPInstanceUID for n in GOOD)
+    labels = {"echo_rle": str(pydicom.dcmread(dicom_dir / "studies" / "echo_rle.dcm").SOPInstanceUID),
+              "echo_j2k": "studies/echo_j2k"}  # by SOPInstanceUID, by path relative to the folder
+    assert ds.layout == "dicom" and sorted(r.name for r in ds.records) == sorted(labels.get(n, n) for n in GOOD)
     assert sorted(ds.dropped) == sorted(BROKEN)
     lines = {line.split(":")[0]: line for line in ds.problems.lines()}
     assert "single-frame" in lines["one_frame"] and "one_frame.dcm" in lines["one_frame"]

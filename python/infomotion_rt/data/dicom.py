@@ -314,12 +314,15 @@ def _files(root: Path) -> list[tuple[Path, str]]:
 
 @functools.lru_cache(maxsize=8)
 def _name_index(root: str, _stamp: int) -> dict[str, Path]:
-    """File name and name without DICOM suffix (and DICOMDIR UIDs) -> file, under ``root``."""
+    """File name and path relative to ``root``, each with and without its DICOM suffix (and DICOMDIR
+    UIDs) -> file."""
     index: dict[str, Path] = {}
     for path, uid in _files(Path(root)):
-        for key in (path.name, path.stem if path.suffix.lower() in DICOM_SUFFIXES else "", uid):
-            if key:
-                index.setdefault(key, path)
+        relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else ""
+        for name in (path.name, relative):
+            for key in (name, name[: -len(path.suffix)] if path.suffix.lower() in DICOM_SUFFIXES else "", uid):
+                if key:
+                    index.setdefault(key, path)
     return index
 
 
@@ -338,8 +341,8 @@ def _uid_index(root: str, _stamp: int) -> dict[str, Path]:
 
 
 def find_dicom(root: str | Path, name: str) -> Path | None:
-    """The DICOM file under ``root`` whose file name (with or without suffix) or SOPInstanceUID is
-    ``name``; None when absent. The folder is indexed once (cached until its modification time
+    """The DICOM file under ``root`` whose file name or path relative to ``root`` (with or without
+    suffix) or SOPInstanceUID is ``name``; None when absent. The folder is indexed once (cached until its modification time
     changes); headers are read for their UIDs only when some name is not a file name."""
     root = Path(root).resolve()
     stamp, name = root.stat().st_mtime_ns, name.strip()
