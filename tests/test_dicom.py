@@ -116,6 +116,16 @@ def test_broken_files_are_one_line_each_and_the_rest_loads(dicom_dir):
         read_frames(dicom_dir / "lying_count.dcm", [0])
 
 
+def test_truncated_and_fake_files_are_one_line(dicom_dir, tmp_path):
+    data = (dicom_dir / "studies" / "echo_native.dcm").read_bytes()
+    (tmp_path / "cut.dcm").write_bytes(data[: len(data) // 2])
+    (tmp_path / "fake.dcm").write_bytes(b"not a dicom file at all")
+    for name in ("cut.dcm", "fake.dcm"):
+        with pytest.raises(VideoError, match=name) as err:
+            read_frames(tmp_path / name)
+        assert "\n" not in str(err.value)
+
+
 def test_burned_text_and_header_do_not_reach_the_pixels(tmp_path):
     """The same loop with and without corner text and patient name gives identical frames."""
     loop, fps = _loop(0)

@@ -76,8 +76,8 @@ def _read(path: Path) -> pydicom.Dataset:
         raise VideoError(f"{path}: DICOM file not found")
     try:
         return pydicom.dcmread(path)
-    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
-        raise VideoError(f"{path}: not a readable DICOM file ({exc})") from exc
+    except Exception as exc:  # a corrupt file can fail in many ways inside the parser; each is one line
+        raise VideoError(f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc})") from exc
 
 
 # ------------------------------------------------------------------------------------- checks
@@ -104,7 +104,10 @@ def checked_frame_count(ds: pydicom.Dataset, path: Path) -> int:
     """NumberOfFrames once the file is known to hold a decodable cine loop; VideoError otherwise."""
     if "PixelData" not in ds:
         raise VideoError(f"{path}: no pixel data (PixelData element missing)")
-    n = int(ds.get("NumberOfFrames", 1) or 1)
+    try:
+        n = int(ds.get("NumberOfFrames", 1) or 1)
+    except (TypeError, ValueError):
+        raise VideoError(f"{path}: NumberOfFrames {ds.get('NumberOfFrames')!r} is not a number") from None
     if n < 2:
         raise VideoError(f"{path}: a single-frame image (NumberOfFrames {n}); a cine loop is needed")
     syntax = ds.file_meta.get("TransferSyntaxUID")
@@ -154,7 +157,10 @@ def frame_rate(ds: pydicom.Dataset) -> tuple[float, str]:
                    ("CineRate", lambda: plain("CineRate")),
                    ("RecommendedDisplayFrameRate", lambda: plain("RecommendedDisplayFrameRate"))]
     for tag, rate in candidates:
-        fps = round(rate(), 2)  # FrameTime is stored as text ("33.333"): 30.0003 fps is 30.0
+        try:
+            fps = round(rate(), 2)  # FrameTime is stored as text ("33.333"): 30.0003 fps is 30.0
+        except (TypeError, ValueError):  # a malformed value: try the next tag
+            continue
         if fps > 0:
             return fps, tag
     return 0.0, ""
