@@ -208,3 +208,19 @@ def test_strip_keeps_aspect_and_fits_the_card():
     assert (w, h) == (report.PREVIEW_MAX_WIDTH, 58) and img.shape[:2] == (h, w * report.PREVIEW_FRAMES)
     uri, w, h = report.encode_strip(frames[:, :, :90])  # square -> PREVIEW_PX high
     assert w == h == report.PREVIEW_PX
+
+
+def test_report_command_compares_selection_files(phantom, tmp_path):
+    data, _ = phantom
+    csvs = []
+    for method in ("random", "herding"):
+        (tmp_path / method).mkdir()
+        assert run_select(phantom, tmp_path / method, "--method", method).exit_code == 0
+        csvs.append(str(tmp_path / method / "sel.csv"))
+    res = CliRunner().invoke(cli, ["report", *csvs, "--data", str(data), "--out", str(tmp_path / "cmp.html")],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "cmp.html").read_text()
+    assert "random · VPC 2 · seed 0" in page and "herding · VPC 2 · seed 0" in page
+    assert "Nuisance kinds among the picked videos" in page and str(tmp_path) not in page
+    assert len(decoded_images(page)) == sum(len(selected(Path(c).parent)) for c in csvs)

@@ -133,10 +133,29 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
     if report:
         from .report import write_selection_report
 
-        rep = write_selection_report(report, result, cfg, features=features_path, data_dir=data_dir)
+        drawn = open(plot, "rb").read() if plot else None  # the --plot figure, not drawn twice
+        rep = write_selection_report(report, result, cfg, features=features_path, data_dir=data_dir, graph_png=drawn)
         for line in rep.failures:
             click.echo(f"report: {line}", err=True)
         click.echo(f"wrote {rep.path} ({rep.previews} previews" + (", no --data: tables only)" if not data_dir else ")"))
+
+
+@cli.command("report")
+@click.argument("selections", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", default="report.html", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--data", "data_dir", type=click.Path(file_okay=False),
+              help="Dataset the videos come from (animated previews; a phantom's nuisance kinds).")
+@click.option("--chart", type=click.Path(dir_okay=False), help="A PNG to show on top, e.g. a benchmark's table1.png.")
+def report_cmd(selections, out, data_dir, chart) -> None:
+    """One HTML page of several selection CSVs side by side (per-selection nuisance table on a phantom)."""
+    from .report import view_of_csv, write_report
+
+    charts = [("Chart", chart)] if chart else []
+    rep = write_report(out, [view_of_csv(s) for s in selections], title="Selections compared",
+                       data_dir=data_dir, charts=charts)
+    for line in rep.failures:
+        click.echo(f"report: {line}", err=True)
+    click.echo(f"wrote {rep.path} ({len(selections)} selections, {rep.previews} previews)")
 
 
 @cli.command("phantom")
