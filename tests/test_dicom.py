@@ -193,6 +193,7 @@ def test_cli_info_extract_select_and_deidentified_export(dicom_dir, tmp_path):
     mapping = list(csv.DictReader(open(out.parent / "distilled.deid-map.csv")))
     assert sorted(m["FileName"] for m in mapping) == sorted(r.name for r in back.records)
     assert all(m["FileName"] == pseudonym(key, m["SourceName"]) for m in mapping)
+    assert {(out.parent / f).stat().st_mode & 0o777 for f in ("distilled.deid-key", "distilled.deid-map.csv")} == {0o600}
     secrets = [SECRET.encode(), b"DOE", b"ID-4711", b"echo_", b"clinic", b"studies", b"1.2.826"]
     assert _scan(out, secrets) == [] and not list(out.rglob("*.dcm"))
     for rec in back.records:

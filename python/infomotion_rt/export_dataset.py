@@ -14,7 +14,7 @@ ours, written so that the folder can leave the hospital:
   the same key gives the same names, so later exports line up. Without the key the names cannot be
   tied back to the sources, short of guessing names and the key.
 * the mapping hash -> source name and source file (relative to the source folder) goes to
-  ``<export>.deid-map.csv`` beside the export, never inside it.
+  ``<export>.deid-map.csv`` beside the export, never inside it (mode 0600).
 * videos are decoded and re-encoded as MJPG AVIs (no DICOM header or private tag survives, no
   container metadata is copied); every pixel outside the ultrasound sector (``data/sector.py``) is
   set to 0 before coding; DICOM loops are cropped to the sector and resized to 112 x 112
@@ -241,6 +241,7 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
         if tracings:
             atomic_write_csv(tmp / "VolumeTracings.csv", TRACING_COLUMNS, tracings)
         atomic_write_csv(map_path, ("FileName", "SourceName", "SourceFile"), mapping)
+        os.chmod(map_path, 0o600)  # it ties pseudonyms to source names: private, like the key
     res.n_videos = len(rows)
     return res
 
