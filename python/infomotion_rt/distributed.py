@@ -43,7 +43,7 @@ class RayConfig:
     address: str = "local"       # "local": start Ray on this machine; else a cluster address for ray.init
     actors: int = 2              # encoder actors (one session each)
     cpus_per_actor: float = 1.0  # Ray CPUs reserved per actor; the encoder gets as many threads (rounded)
-    gpus_per_actor: float = 0.0  # > 0 for --device cuda/tensorrt on GPU workers (unverified here)
+    gpus_per_actor: float = 0.0  # GPUs per actor; 0 = one when --device is cuda/tensorrt (unverified here)
     num_cpus: int | None = None  # CPUs of a local instance (None = all of this machine)
 
     def __post_init__(self) -> None:
@@ -150,6 +150,8 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
     res.n_skipped = len(records) - len(todo)
     meta = extraction_meta(engine, probe, dataset, data_dir, cfg)
     threads = cfg.threads or max(1, round(rc.cpus_per_actor))
+    # Ray hides GPUs from actors that reserve none, so --device cuda/tensorrt reserves one per actor
+    gpus = rc.gpus_per_actor or (1.0 if cfg.device.lower().startswith(("cuda", "tensorrt")) else 0.0)
     started = _start(ray, rc) if todo else False
     if started and rc.address == "local":   # a fixed pool larger than the machine would wait forever
         cpus = ray.cluster_resources().get("CPU", 0)
@@ -173,7 +175,7 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
             ds = ray.data.from_items([{"record": _slim(r)} for r in todo], override_num_blocks=n_blocks)
             ds = ds.map_batches(VideoEncoderActor, batch_size=cfg.batch_size, batch_format="numpy",
                                 concurrency=rc.actors, num_cpus=rc.cpus_per_actor,
-                                num_gpus=rc.gpus_per_actor or None,
+                                num_gpus=gpus or None,
                                 fn_constructor_kwargs={"engine": str(engine), "device": cfg.device,
                                                        "threads": threads})
             runtimes: set[str] = set()
