@@ -14,7 +14,12 @@ def test_300_video_phantom_reads_back_with_right_ed_es_and_ef(tmp_path):
     truth = {v["name"]: v for v in phantom.load_truth(root)["videos"]}
 
     ds = load_dataset(root, check_videos=True, progress=False)
-    assert len(ds) == 300 and not ds.problems, ds.problems.lines()[:5]
+    # The only notes are the phantom's deliberate archive label errors (label noise / wrong label, ~3.5 %
+    # of clips, phantom_archive), flagged by the reader as FileList EF disagreeing with the tracings.
+    assert len(ds) == 300
+    labelled_off = {n for n, t in truth.items() if {"label noise", "wrong label"} & set(t["nuisance_kinds"])}
+    assert all(name in labelled_off and "disagrees with the tracings" in msg for name, msg in ds.problems.problems), \
+        ds.problems.lines()[:5]
     assert {r.split for r in ds.records} == {"TRAIN", "VAL", "TEST"}
 
     ef_error = []

@@ -7,7 +7,9 @@ cycle length, heart rate, quality flags, all render parameters, and ``nuisance``
 breathing gain, gain steps and beat schedule of the video, see ``phantom_nuisance``). The same truth is
 recomputed without rendering by ``phantom_params.video_params(seed, index, style, frames, nuisance)``.
 The dynamic style has acquisition nuisances on by default (``NuisanceConfig``; ``NuisanceConfig.off()``
-for clean, strictly periodic clips); the truth file's top level records the strengths used.
+for clean, strictly periodic clips) and archive-realism clips (``ArchiveConfig``: foreshortened,
+off-axis, other view, label noise, wrong label, very short, zoom outlier; ~10 % of clips; each video's
+kinds in its ``nuisance_kinds``); the truth file's top level records the settings used.
 
 Conventions (ours): FileList EF = motion EF + label noise (sd 1, clipped to +-3) in the dynamic style;
 EDV/ESV (mL) = method-of-disks volume of the traced frame in display pixels times the cube of the
@@ -33,6 +35,7 @@ from tqdm import tqdm
 from ..atomic import atomic_dir, atomic_write_csv, check_folder_target
 from ..errors import ConfigError, VideoError
 from .classes import DEFAULT_CLASSES
+from .phantom_archive import ArchiveConfig, check_archive
 from .phantom_nuisance import NuisanceConfig, check_config
 from .phantom_params import STYLES, VideoParams, video_params
 from .phantom_render import SIZE, Geometry, render_video, tracing
@@ -56,9 +59,11 @@ class PhantomConfig:
     preview: bool = False
     overwrite: bool = False
     nuisance: NuisanceConfig = NuisanceConfig()  # acquisition nuisances (dynamic style), realistic default
+    archive: ArchiveConfig = ArchiveConfig()     # archive-realism clip shares (dynamic style)
 
     def __post_init__(self) -> None:
         check_config(self.nuisance)
+        check_archive(self.archive)
         if self.n < 1:
             raise ConfigError(f"phantom: --n must be at least 1, got {self.n}")
         if self.style not in STYLES:
@@ -105,8 +110,8 @@ def _volumes(p: VideoParams):
 
 def _make_one(task):
     """Render and write one video; return its FileList row, tracing rows and truth (worker entry)."""
-    seed, index, style, frames, videos_dir, nuisance = task
-    p = video_params(seed, index, style, frames, nuisance)
+    seed, index, style, frames, videos_dir, nuisance, archive = task
+    p = video_params(seed, index, style, frames, nuisance, archive)
     write_avi(Path(videos_dir) / f"{p.name}.avi", render_video(p), p.fps_file)
     if style == "synthetic":
         ef, esv, edv, rows = f"{p.ef_label:.0f}", "0", "0", []
@@ -127,20 +132,24 @@ def _init_worker() -> None:
 
 def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int | None = None,
              workers: int = 1, preview: bool = False, overwrite: bool = False,
-             progress: bool = True, nuisance: NuisanceConfig | None = None) -> PhantomSummary:
+             progress: bool = True, nuisance: NuisanceConfig | None = None,
+             archive: ArchiveConfig | None = None) -> PhantomSummary:
     """Write a phantom dataset of ``n`` videos to ``out_dir``; see the module docstring.
 
-    ``nuisance``: strengths of the acquisition nuisances (None = the realistic defaults).
+    ``nuisance``: strengths of the acquisition nuisances; ``archive``: shares of the archive-realism
+    clips (None = the documented defaults for either).
     """
     cfg = PhantomConfig(n=n, seed=seed, style=style, frames=frames, workers=workers, preview=preview,
-                        overwrite=overwrite, nuisance=check_config(nuisance))
+                        overwrite=overwrite, nuisance=check_config(nuisance),
+                        archive=check_archive(archive))
     out_dir = Path(out_dir)
     check_folder_target(out_dir, cfg.overwrite, OVERWRITE_HINT)
-    video_params(cfg.seed, 0, cfg.style, cfg.frames, cfg.nuisance)  # bad options fail before any work
+    video_params(cfg.seed, 0, cfg.style, cfg.frames, cfg.nuisance, cfg.archive)  # bad options fail before any work
     start = time.perf_counter()
     with atomic_dir(out_dir, cfg.overwrite, OVERWRITE_HINT) as tmp:
         (tmp / "Videos").mkdir()
-        tasks = [(cfg.seed, i, cfg.style, cfg.frames, str(tmp / "Videos"), cfg.nuisance) for i in range(cfg.n)]
+        tasks = [(cfg.seed, i, cfg.style, cfg.frames, str(tmp / "Videos"), cfg.nuisance, cfg.archive)
+                 for i in range(cfg.n)]
         bar = tqdm(total=cfg.n, desc=f"phantom {out_dir.name}", unit="video", disable=not progress)
         results = []
         if cfg.workers == 1:
@@ -161,13 +170,14 @@ def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int
         meta = {"generator": "infomotion-rt phantom", "format": 1, "seed": cfg.seed, "style": cfg.style,
                 "frames": cfg.frames,
                 "nuisance": asdict(cfg.nuisance if cfg.style == "dynamic" else NuisanceConfig.off()),
+                "archive": asdict(cfg.archive if cfg.style == "dynamic" else ArchiveConfig.off()),
                 "videos": truths}
         (tmp / TRUTH_FILE).write_text(json.dumps(meta, indent=1) + "\n")
         preview_path = None
         if cfg.preview:
             from .phantom_preview import write_preview
 
-            params = [video_params(cfg.seed, i, cfg.style, cfg.frames, cfg.nuisance) for i in range(cfg.n)]
+            params = [video_params(cfg.seed, i, cfg.style, cfg.frames, cfg.nuisance, cfg.archive) for i in range(cfg.n)]
             preview_path = write_preview(tmp, params)
     seconds = time.perf_counter() - start
     splits = Counter(t["split"] for t in truths)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+from .phantom_archive import ArchiveConfig, apply_archive, check_archive, draw_archive
 from .phantom_nuisance import NuisanceConfig, Nuisances, check_config, draw_nuisances
 
 STYLES = {"dynamic": 0, "synthetic": 1}
@@ -77,6 +78,8 @@ class VideoParams:
     shadow: float        # strength of a rib shadow band, 0..1
     texture_seed: int    # seed of the speckle / tissue textures
     nuisance: Nuisances  # probe drift, breathing gain, gain steps, beat schedule (phantom_nuisance)
+    view: str = "A4C"    # "A2C" for an archive clip of another view (no right heart)
+    nuisance_kinds: tuple[str, ...] = ()  # archive-realism kinds of this clip (phantom_archive)
 
     @property
     def pixel_spacing_cm(self) -> float:
@@ -159,14 +162,16 @@ def _ef_geometry(ef: float, rng, poor: bool):
 
 
 def video_params(seed: int, index: int, style: str = "dynamic", frames: int | None = None,
-                 nuisance: NuisanceConfig | None = None) -> VideoParams:
+                 nuisance: NuisanceConfig | None = None, archive: ArchiveConfig | None = None) -> VideoParams:
     """The parameters (and so the ground truth) of video ``index`` of a phantom made with ``seed``.
 
     ``nuisance`` sets the acquisition nuisances' strengths (default: realistic, see phantom_nuisance);
     the synthetic style has none. They come from a stream of their own, so switching them off changes
-    nothing else about the video.
+    nothing else about the video. ``archive`` sets the shares of archive-realism clips (foreshortened,
+    off-axis, other view, label noise, wrong label, very short, zoom outlier; phantom_archive), drawn
+    from a third stream.
     """
-    nuisance = check_config(nuisance)
+    nuisance, archive = check_config(nuisance), check_archive(archive)
     if style not in STYLES:
         raise ConfigError(f"phantom: unknown style {style!r}; expected one of {sorted(STYLES)}")
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STYLES[style], index)))
@@ -178,13 +183,17 @@ def video_params(seed: int, index: int, style: str = "dynamic", frames: int | No
     else:
         ef_true = _sample_ef(seed, index, rng)
         ef_label = float(ef_true + np.clip(rng.normal(0.0, 1.0), -3.0, 3.0))
+    arch = draw_archive(np.random.SeedSequence(seed, spawn_key=(STYLES[style], index, 2)),
+                        ArchiveConfig.off() if synthetic else archive, ef_true)
     hr, fps, n, period, n_sys = _timing(rng, style, frames, poor)
+    if arch.short_frames and frames is None:
+        n = max(arch.short_frames, n_sys + 3)
     ed = int(rng.integers(0, max(1, n - n_sys)))
     length, width, shortening, width_ratio, wall = _ef_geometry(ef_true, rng, poor)
     v = 0.4 if synthetic else 1.0  # generated video varies less between clips than real ones
     nuisance_seq = np.random.SeedSequence(seed, spawn_key=(STYLES[style], index, 1))
     drawn = draw_nuisances(nuisance_seq, NuisanceConfig.off() if synthetic else nuisance, n, fps, period, n_sys, ed)
-    return VideoParams(
+    p = VideoParams(
         index=index, name=video_name(seed, style, index), style=style, split=_split(seed, index),
         ef_true=ef_true, ef_label=ef_label, fps_file=int(fps), fps_column=32.0 if synthetic else float(fps),
         n_frames=int(n), hr_bpm=hr, period=float(period), n_systole=int(n_sys), ed=ed, es=ed + int(n_sys),
@@ -207,3 +216,4 @@ def video_params(seed: int, index: int, style: str = "dynamic", frames: int | No
         texture_seed=int(rng.integers(0, 2**31 - 1)),
         nuisance=drawn,
     )
+    return apply_archive(p, arch, fixed_frames=frames is not None)

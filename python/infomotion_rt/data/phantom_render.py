@@ -200,6 +200,8 @@ def tissue_texture(g: Geometry, rng: np.random.Generator) -> np.ndarray:
     la = ((ub - L - 0.75 * 0.34 * L) / (0.34 * L)) ** 2 + ((vb - 0.05 * W) / (0.8 * W)) ** 2 <= 1
     ra_c = -(a1 + T + 0.85 * p.rv_width)
     ra = ((ub - 0.93 * L - 0.75 * 0.3 * L) / (0.3 * L)) ** 2 + ((vb - ra_c) / (0.75 * p.rv_width)) ** 2 <= 1
+    if p.view != "A4C":  # apical two-chamber-like: the plane misses the right heart
+        rv, ra = np.zeros_like(lv), np.zeros_like(lv)
 
     def dist(mask):
         return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5) / s
@@ -327,7 +329,8 @@ def leaflets(g: Geometry) -> np.ndarray:
         direction = _unit((1 - o) * _unit(-side * n - 0.3 * d) + o * _unit(-d + 0.12 * side * n))
         segs.append((hinge, hinge + frac * half * direction))
     sep = -(W * float(profile(np.array(0.93))) + T)
-    for v_h, side, frac in ((sep, 1.0, 0.5), (sep - p.rv_width, -1.0, 0.55)):
+    tricuspid = ((sep, 1.0, 0.5), (sep - p.rv_width, -1.0, 0.55)) if p.view == "A4C" else ()
+    for v_h, side, frac in tricuspid:
         hinge = origin + 0.93 * L * d + v_h * n
         direction = _unit((1 - o) * _unit(-side * n - 0.3 * d) + o * _unit(-d - 0.12 * side * n))
         segs.append((hinge, hinge + frac * p.rv_width * direction))
@@ -355,7 +358,8 @@ def render_video(p: VideoParams) -> np.ndarray:
     for start in range(0, p.n_frames, CHUNK):
         frames = np.arange(start, min(start + CHUNK, p.n_frames))
         mx, my = (_upsample(m) for m in warp_maps(g, frames, xd, yd))
-        warped = cv2.remap(texture, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        # reflect, not black, past the texture: only a deep (zoom outlier) view reaches beyond it
+        warped = cv2.remap(texture, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         warped = warped.reshape(len(frames), SIZE, SIZE)
         for i, t in enumerate(frames):
             overlay[:] = 0
