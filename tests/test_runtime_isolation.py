@@ -1,5 +1,5 @@
-"""The runtime stands alone: what a workstation or a Ray worker imports (runtime/, features, select, graph,
-data/) never imports the training side (motion/, evaluate/) or torch.
+"""The runtime stands alone: what a workstation or a Ray worker imports (runtime/, features, feature_store,
+distributed, select, knn_index, graph, data/) never imports the training side (motion/, evaluate/) or torch.
 
 Two checks. Static: every import statement of those modules -- top level, inside functions, relative or
 absolute -- is parsed with ``ast``, resolved to a module name and followed through the package, so an
@@ -30,7 +30,9 @@ ALLOWED = {(f"{PKG}.runtime.torch_backend", f"{PKG}.motion.train"),
 
 
 def runtime_modules() -> list[str]:
-    mods = [f"{PKG}.features", f"{PKG}.select", f"{PKG}.graph"]
+    # the extraction/selection side and what a Ray worker runs (distributed, feature_store), plus packages
+    top = ("features", "feature_store", "distributed", "select", "knn_index", "graph")
+    mods = [f"{PKG}.{m}" for m in top if (ROOT / f"{m}.py").is_file()]
     for sub in ("runtime", "data"):
         for path in sorted((ROOT / sub).glob("*.py")):
             mods.append(f"{PKG}.{sub}" if path.stem == "__init__" else f"{PKG}.{sub}.{path.stem}")
