@@ -2,8 +2,13 @@
 
 Plain export (``deidentify=False``; the default for a non-DICOM source): FileList.csv and
 VolumeTracings.csv rows of the selected videos copied as they are, videos hard-linked (copied
-across file systems). A source without a FileList.csv (a plain folder, EchoNet-Pediatric) gets a
-FileList written from its records.
+across file systems). A source without an EchoNet FileList.csv (a plain folder, EchoNet-Pediatric) gets
+a FileList written from its records with the nine EchoNet columns only: a Pediatric source's Sex, Age,
+Weight and Height never reach an export, plain or de-identified, and its folds leave as the mapped
+TRAIN/VAL/TEST. Its LV outlines are kept as ``VolumeTracings.csv`` in the Pediatric schema
+(``FileName,X,Y,Frame``), which ``load_dataset`` reads back from an EchoNet-layout folder (same ED/ES);
+the view (A4C/PSAX) is not recorded. A Pediatric source is not de-identified by default: the release's
+names are already study codes and its videos already cropped to the sector (ask with ``--deidentify``).
 
 De-identified export (``deidentify=True``; the default, and the only export, for a DICOM source),
 ours, written so that the folder can leave the hospital:
@@ -22,8 +27,8 @@ ours, written so that the folder can leave the hospital:
   that straddle the sector's edge; blocks wholly outside stay exactly 0 (measured on phantoms).
   A video without a detectable sector is not exported (a problem line names it).
 * FileList.csv has only the nine EchoNet-Dynamic columns, rows in pseudonym order; ESV/EDV are 0
-  where unknown (EchoNet-Synthetic's convention). VolumeTracings.csv (EchoNet-Dynamic disc
-  chords only) is kept for AVI sources, whose pixel geometry is unchanged.
+  where unknown (EchoNet-Synthetic's convention). VolumeTracings.csv (disc chords, or a Pediatric
+  source's outline points) is kept for AVI sources, whose pixel geometry is unchanged.
 
 Not removed: anything inside the sector (text or marks burned into the image, a face or an ID
 shown in the image), and what the video itself reveals (anatomy, frame rate, length). The EF and
@@ -48,6 +53,7 @@ from .errors import ConfigError, DataError, InfoMotionError, ProblemLog, VideoEr
 
 ECHONET_COLUMNS = ("FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split")
 TRACING_COLUMNS = ("FileName", "X1", "Y1", "X2", "Y2", "Frame")
+OUTLINE_COLUMNS = ("FileName", "X", "Y", "Frame")  # EchoNet-Pediatric's outline points
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 
@@ -122,8 +128,10 @@ def _link(src: Path, dst: Path) -> None:
 
 
 def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> ExportResult:
-    if not (data_dir / "FileList.csv").is_file():
-        return _records_export(keep, data_dir, out_dir, labels_csv)
+    from .data.pediatric import find_view
+
+    if not (data_dir / "FileList.csv").is_file() or find_view(data_dir) is not None:
+        return _records_export(keep, data_dir, out_dir, labels_csv)  # never a Pediatric FileList (demographics)
     header, rows, listed = _filtered_csv(data_dir / "FileList.csv", keep)
     if listed != keep:
         raise DataError(f"{data_dir / 'FileList.csv'}: selected videos not listed: {_short(sorted(keep - listed))}")
@@ -159,11 +167,12 @@ def _load(keep: set, data_dir: Path, labels_csv):
 
 
 def _records_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> ExportResult:
-    """Plain export of a source without FileList.csv: FileList written from the probed records."""
+    """Plain export of a source without an EchoNet FileList.csv (plain folder, EchoNet-Pediatric): FileList
+    written from the probed records (EchoNet columns only), tracings in the source's schema."""
     from .data.video import probe
 
     ds = _load(keep, data_dir, labels_csv)
-    rows = []
+    rows, tracings = [], TracingRows()
     with atomic_dir(out_dir) as tmp:
         (tmp / "Videos").mkdir()
         for rec in sorted(ds.records, key=lambda r: r.name):
@@ -171,8 +180,35 @@ def _records_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> Exp
             fps = rec.fps if np.isfinite(rec.fps) else info.fps
             rows.append(_filelist_row(rec, rec.name, info.height, info.width, fps, info.n_frames))
             _link(rec.path, tmp / "Videos" / f"{rec.name}{rec.path.suffix.lower()}")
+            tracings.add(rec, rec.name)
         atomic_write_csv(tmp / "FileList.csv", ECHONET_COLUMNS, rows)
+        tracings.write(tmp / "VolumeTracings.csv")
     return ExportResult(out_dir, n_videos=len(rows))
+
+
+class TracingRows:
+    """The exported VolumeTracings.csv rows, in the source's schema: disc chords (X1, Y1, X2, Y2; 21 rows
+    per traced frame) or, for a Pediatric source, outline points (X, Y), which ``load_dataset`` reads
+    back from an EchoNet-layout folder (``data/echonet.py``). Untraced videos add no row."""
+
+    def __init__(self) -> None:
+        self.columns: tuple | None = None
+        self.rows: list = []
+
+    def add(self, rec, name: str) -> None:
+        shapes = {np.shape(t) for t in (rec.tracings or {}).values()}
+        if not shapes:
+            return
+        columns = OUTLINE_COLUMNS if all(s[1:] == (2,) for s in shapes) else TRACING_COLUMNS
+        if (columns == TRACING_COLUMNS and shapes != {(21, 4)}) or self.columns not in (None, columns):
+            return  # not a schema the reader takes back (or a second schema): left untraced
+        self.columns = columns
+        self.rows += [[f"{name}.avi", *(f"{v:.4f}" for v in row), frame]
+                      for frame, t in sorted(rec.tracings.items()) for row in t]
+
+    def write(self, path: Path) -> None:
+        if self.rows:
+            atomic_write_csv(path, self.columns, self.rows)
 
 
 # ---------------------------------------------------------------------------- de-identified export
@@ -216,7 +252,7 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
     names = {rec.name: pseudonym(key, rec.name) for rec in ds.records}
     if len(set(names.values())) != len(names):
         raise DataError(f"{data_dir}: two selected names share a pseudonym; export with another key")
-    rows, tracings, mapping = [], [], []
+    rows, tracings, mapping = [], TracingRows(), []
     with atomic_dir(out_dir) as tmp:
         (tmp / "Videos").mkdir()
         for rec in tqdm(sorted(ds.records, key=lambda r: names[r.name]), desc="de-identified export",
@@ -231,15 +267,13 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
             rows.append(_filelist_row(rec, new, frames.shape[1], frames.shape[2], fps, len(frames)))
             mapping.append([new, rec.name, rec.path.relative_to(data_dir).as_posix()
                             if rec.path.is_relative_to(data_dir) else rec.path.name])
-            if rec.tracings and not is_dicom(rec.path) and all(np.shape(t) == (21, 4) for t in rec.tracings.values()):
-                tracings += [[f"{new}.avi", *(f"{v:.4f}" for v in row), frame]
-                             for frame, t in sorted(rec.tracings.items()) for row in t]
+            if not is_dicom(rec.path):  # a DICOM loop is cropped and resized: no tracing fits it
+                tracings.add(rec, new)
         if not rows:
             raise DataError(f"{data_dir}: no selected video could be exported "
                             f"({'; '.join(res.problems.lines()[:3])})")
         atomic_write_csv(tmp / "FileList.csv", ECHONET_COLUMNS, rows)
-        if tracings:
-            atomic_write_csv(tmp / "VolumeTracings.csv", TRACING_COLUMNS, tracings)
+        tracings.write(tmp / "VolumeTracings.csv")
         atomic_write_csv(map_path, ("FileName", "SourceName", "SourceFile"), mapping)
         os.chmod(map_path, 0o600)  # it ties pseudonyms to source names: private, like the key
     res.n_videos = len(rows)

@@ -2,7 +2,10 @@
 
 Layouts (``load_dataset`` detects them)
 ---------------------------------------
-* ``"dynamic"``   EchoNet-Dynamic: ``FileList.csv`` + ``VolumeTracings.csv`` + ``Videos/``.
+* ``"dynamic"``   EchoNet-Dynamic: ``FileList.csv`` + ``VolumeTracings.csv`` + ``Videos/``. The tracings
+  may instead be LV outline points ``FileName,X,Y,Frame`` (EchoNet-Pediatric's schema, which an export
+  of a Pediatric source writes): records are then ``pediatric.OutlineRecord`` read as there (ED = the
+  larger outline area, marker rows leave a video untraced).
 * ``"synthetic"`` EchoNet-Synthetic style: ``FileList.csv`` + ``Videos/``, no tracings.
 * ``"plain"``     a folder of videos plus a CSV with columns ``FileName,EF[,Split]``: given as
   ``labels_csv``, or else the only CSV in the folder that has those columns. FileName may carry a
@@ -13,11 +16,13 @@ Layouts (``load_dataset`` detects them)
 * ``"dicom"``     the plain layout over a folder of DICOM cine loops (any depth, with or without a
   DICOMDIR); FileName is a file name (with or without ``.dcm``) or a SOPInstanceUID (``dicom.py``).
 * ``"pediatric"`` EchoNet-Pediatric: ``A4C/`` and ``PSAX/`` view folders (or one given directly), read by
-  ``pediatric.py`` (folds to splits, outline tracings, markers: see there).
+  ``pediatric.py`` (folds to splits, outline tracings, markers: see there). With ``labels_csv`` the
+  videos and outlines still come from the view folder; the CSV gives the EF (and Split).
 
 FileList.csv must have all nine EchoNet columns (FileName, EF, ESV, EDV, FrameHeight, FrameWidth,
-FPS, NumberOfFrames, Split); VolumeTracings.csv the six (FileName, X1, Y1, X2, Y2, Frame). A missing
-file or column is a ``DataError``: the dataset is unreadable.
+FPS, NumberOfFrames, Split); VolumeTracings.csv the six (FileName, X1, Y1, X2, Y2, Frame), or the four
+of an outline file (FileName, X, Y, Frame). A missing file or column is a ``DataError``: the dataset is
+unreadable.
 
 Quirks handled
 --------------
@@ -210,6 +215,11 @@ def _plain_or_dicom(root: Path) -> str:
     return "dicom" if is_dicom_folder(root) else "plain"
 
 
+def _is_outline_file(path: Path) -> bool:
+    """VolumeTracings.csv with outline points (FileName, X, Y, Frame) instead of disc chords (X1..Y2)."""
+    return _has_columns(path, ("FileName", "X", "Y", "Frame")) and not _has_columns(path, ("X1",))
+
+
 def _has_columns(path: Path, columns: tuple[str, ...]) -> bool:
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -343,17 +353,23 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
     Raises DataError when the dataset itself is unreadable (no labels file, missing columns).
     """
     root = Path(root)
-    if labels_csv is None:
-        from .pediatric import find_view, load_pediatric  # its own layout (view folders, outlines, folds)
-        if (view := find_view(root)) is not None:
-            return load_pediatric(view, check_videos=check_videos, strict=strict, progress=progress, only=only)
+    from .pediatric import find_view, load_pediatric  # its own layout (view folders, outlines, folds)
+    if (view := find_view(root)) is not None:  # a labels CSV replaces its EF/Split, videos stay in the view
+        return load_pediatric(view, check_videos=check_videos, strict=strict, progress=progress, only=only,
+                              labels_csv=labels_csv)
     layout, labels_path, tracings_path = _detect_layout(root, labels_csv)
     required = PLAIN_COLUMNS if layout in ("plain", "dicom") else FILELIST_COLUMNS
     rows = _read_csv(labels_path, required)
     if not rows:
         raise DataError(f"{labels_path}: the list is empty (a header and no rows)")
     has_split = layout not in ("plain", "dicom") or bool(rows and "Split" in rows[0][1])
-    traced, broken = read_tracings(tracings_path) if tracings_path is not None else (None, {})
+    outlines = tracings_path is not None and _is_outline_file(tracings_path)
+    if outlines:  # LV outline points (EchoNet-Pediatric's schema, as a Pediatric source's export writes)
+        from .pediatric import _with_outlines, read_outlines
+        traced, broken, marked = read_outlines(tracings_path)
+    else:
+        traced, broken = read_tracings(tracings_path) if tracings_path is not None else (None, {})
+        marked = {}
 
     problems, dropped, notes = ProblemLog(), [], []
     seen: set[str] = set()
@@ -385,11 +401,13 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
             continue
         if record.split not in SPLITS:
             notes.append((name, f"Split {record.split!r} is not one of {'/'.join(SPLITS)}; kept under that name"))
-        if traced is not None:
+        if name in marked:
+            notes.append((name, f"VolumeTracings.csv marks it {marked[name]!r}; record kept without tracings"))
+        elif traced is not None:
             try:
                 if name in broken:
                     raise _Untraced(f"{name}: {broken[name]}")
-                record = _with_tracings(record, traced.get(name), notes)
+                record = (_with_outlines if outlines else _with_tracings)(record, traced.get(name), notes)
             except _Untraced as exc:
                 fail(name, exc, "record kept without tracings (ED/ES must be detected)")
         records.append(record)

@@ -265,13 +265,26 @@ def _with_outlines(record: OutlineRecord, frames, notes: list[tuple[str, str]]) 
     return traced
 
 
+def _relabels(path: Path) -> dict[str, tuple[int, dict[str, str]]]:
+    """A labels CSV (``FileName,EF[,Split]``, e.g. ``relabel``'s output) as name -> (line, row)."""
+    rows = _read_csv(path, ("FileName", "EF"))
+    if not rows:
+        raise DataError(f"{path}: the list is empty (a header and no rows)")
+    return {strip_suffix(row["FileName"]): (line, row) for line, row in reversed(rows)}  # first row wins
+
+
 def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos: bool = False,
-                   strict: bool = False, progress: bool = True, only: set[str] | None = None) -> Dataset:
+                   strict: bool = False, progress: bool = True, only: set[str] | None = None,
+                   labels_csv: str | Path | None = None) -> Dataset:
     """Read one EchoNet-Pediatric view folder (see the module docstring) as a ``Dataset`` of ``OutlineRecord``.
 
     ``folds`` is a fold spec (default ``current_folds()``). ``check_videos``, ``strict``, ``progress`` and
-    ``only`` behave as in ``echonet.load_dataset``. Raises DataError when FileList.csv is missing, lacks
-    a column or lists no video, and ConfigError on a bad fold spec.
+    ``only`` behave as in ``echonet.load_dataset``. ``labels_csv`` (``FileName,EF[,Split]``, e.g.
+    ``relabel``'s output): only the videos it lists, with its EF and, where it has a Split cell, its
+    split (a fold number is mapped); videos, outlines and folds still come from the view folder; a
+    name the view's FileList does not list is dropped with a problem line. Raises DataError when
+    FileList.csv (or ``labels_csv``) is missing, lacks a column or lists no video, and ConfigError on a
+    bad fold spec.
     """
     folder = Path(folder)
     fold_map = parse_folds(folds or current_folds())
@@ -280,6 +293,9 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
     rows = _read_csv(labels_path, PEDIATRIC_COLUMNS)
     if not rows:
         raise DataError(f"{labels_path}: the list is empty (a header and no rows)")
+    relabels = _relabels(Path(labels_csv)) if labels_csv is not None else None
+    if relabels is not None:
+        only = set(relabels) if only is None else set(only) & set(relabels)
     if tracings_path.is_file():
         traced, broken, marked = read_outlines(tracings_path)
     else:
@@ -302,6 +318,9 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
         name = strip_suffix(row["FileName"])
         if only is not None and name not in only:
             continue
+        if relabels is not None:  # the labels CSV's EF (and Split) replace the FileList's
+            where, new = f"{Path(labels_csv).name} line {relabels[name][0]}", relabels[name][1]
+            row = row | {"EF": new["EF"]} | ({"Split": new["Split"]} if new.get("Split") else {})
         split, fold = _split_of(row["Split"], fold_map)
         try:
             if name in seen:
@@ -327,7 +346,8 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
             try:
                 if name in broken:
                     raise _Untraced(f"{name}: {broken[name]}")
-                record = _with_outlines(record, traced.get(name), notes)
+                # a relabelled EF (a model's prediction) is not checked against the outlines
+                record = _with_outlines(record, traced.get(name), notes if relabels is None else [])
             except _Untraced as exc:
                 fail(name, exc, "record kept without tracings (ED/ES must be detected)")
         records.append(record)
@@ -337,6 +357,11 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
         listed = {strip_suffix(row["FileName"]) for _, row in rows}
         for name in sorted((set(traced) | set(broken) | set(marked)) - listed):
             notes.append((name, "has tracings in VolumeTracings.csv but no FileList row; ignored"))
+    if relabels is not None:
+        for name in sorted(only - seen):  # ``only`` is within the labels CSV here
+            fail(name, DataError(f"{name}: {Path(labels_csv).name} lists it but {labels_path} does not"),
+                 "record dropped")
+            dropped.append(name)
     if unmapped:
         notes.append((labels_path.name, f"folds not mapped by {current_folds() if folds is None else folds!r}: "
                       + ", ".join(f"{k} ({v} videos)" for k, v in sorted(unmapped.items()))
