@@ -283,8 +283,9 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
     tables only and says so. ``features``: the features file (only its name is shown). ``header``: extra
     summary lines (name -> text). ``charts``: (title, PNG bytes or path[, caption]) shown under the
     summary, e.g. the benchmark's Table 1 chart. ``candidates``: names of every video the selections
-    chose from, for the nuisance shares a random pick would have. Raises DataError for an unreadable dataset or chart; a
-    video that cannot be read is a failure, listed in the page and in the result, and the rest goes on.
+    chose from, for the nuisance shares a random pick would have. Raises DataError for an unreadable
+    dataset or chart; a video that cannot be read is a failure, listed in the page and in the result,
+    and the rest goes on.
     """
     from .report_html import Page
 
@@ -295,7 +296,9 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
 
         ds = load_dataset(data_dir, progress=False, only=names)
         records = {r.name: r for r in ds.records}
-        failures += [f"{n}: not in the dataset {Path(data_dir).name}" for n in sorted(names - set(records))]
+        why = {subject: message for subject, message in ds.problems}  # e.g. a video file missing
+        failures += [f"{n}: {why.get(n, 'not in the dataset ' + Path(data_dir).name)}"
+                     for n in sorted(names - set(records))]
         nuisances = load_nuisances(data_dir)
     private = [str(p) for q in (data_dir, features) if q is not None for p in (Path(q).resolve(), Path(q).absolute())]
     charts = [_chart(c) for c in charts]
