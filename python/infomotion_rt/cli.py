@@ -13,6 +13,7 @@ import click
 from . import __version__
 from .errors import InfoMotionError, require
 from .select import METHODS as SELECT_METHODS   # the registry is the one list of --method choices
+from .metric import METRICS, PARTS as METRIC_PARTS
 
 
 def _version_message() -> str:
@@ -75,6 +76,13 @@ def cli(folds, view) -> None:
 @click.option("--pca", type=int, help="Reduce the vectors to this many dimensions (FAISS PCA) before kNN.")
 @click.option("--threads", type=int, help="FAISS threads (default: every core this process may use).")
 @click.option("--paper-literal", is_flag=True, help="Complete graph with Euclidean-distance weights (O(n^2)).")
+@click.option("--metric", "metric_name", type=click.Choice(list(METRICS)),
+              help="Feature transform fitted on all candidates before the methods (metric.py); default: the "
+                   "study's choice (BENCHMARKS.md), raw with --paper-literal.")
+@click.option("--metric-dims", type=int, help="Output dimensions of --metric pca / pca-whiten / pls (default 16).")
+@click.option("--metric-parts", default="all", show_default=True,
+              type=click.Choice(list(METRIC_PARTS)),
+              help="Part of the motion vector to keep first (the encoder's pair x direction x scale layout).")
 @click.option("--labels", type=click.Path(dir_okay=False), help="FileList.csv whose EF (and Split) override the file's.")
 @click.option("--split", default="TRAIN", show_default=True, help="Select from this split; 'all' for every video.")
 @click.option("--export-dataset", type=click.Path(file_okay=False), help="Write a distilled EchoNet folder here.")
@@ -90,13 +98,14 @@ def cli(folds, view) -> None:
               help="Self-contained HTML page of the selection (animated previews need --data).")
 def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, trials, paper_literal,
                labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report,
-               exact_knn, ann, ann_threshold, pca, threads) -> None:
+               exact_knn, ann, ann_threshold, pca, threads, metric_name, metric_dims, metric_parts) -> None:
     """Pick VPC representative videos per EF class from a features file."""
     from . import select as sel_mod
     from .errors import ConfigError
     from .features import read_features
     from .graph import GraphConfig
     from .knn_index import KnnConfig
+    from .metric import metric_config
 
     if export_dataset and not data_dir:
         raise ConfigError("--export-dataset needs --data DATA_DIR (the source dataset folder)")
@@ -105,7 +114,8 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
         graph=GraphConfig(k=k, mode=mode, weighting=weighting, centrality=centrality, trials=trials,
                           paper_literal=paper_literal,
                           knn=KnnConfig(index="exact" if exact_knn else "auto", ann=ann, ann_threshold=ann_threshold,
-                                        pca=pca, threads=threads)))
+                                        pca=pca, threads=threads)),
+        metric=metric_config(metric_name, metric_dims, metric_parts, paper_literal))
     fs = read_features(features_path)
     notes = []
     if labels:
@@ -113,6 +123,7 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
     result = sel_mod.select_features(fs, cfg)
     for line in notes + result.notes:
         click.echo(f"note: {line}", err=True)
+    click.echo(f"metric: {result.metric}")
     for line in result.summary:
         click.echo(line)
     click.echo(f"wrote {sel_mod.write_selection(out, result.rows)} ({len(result.rows)} videos, method {method}, seed {seed})")

@@ -19,6 +19,7 @@ from .data.echonet import strip_suffix
 from .atomic import atomic_write_csv
 from .errors import ConfigError, DataError
 from .features import FeatureSet
+from .metric import RAW as RAW_METRIC, MetricConfig, transform as metric_transform
 
 SELECTION_COLUMNS = ("FileName", "EF", "class", "community", "centrality", "method", "seed")
 
@@ -30,6 +31,14 @@ class SelectConfig:
     seed: int = 0
     split: str | None = "TRAIN"   # None: all videos
     graph: graph.GraphConfig = field(default_factory=graph.GraphConfig)
+    # Feature transform before the per-class methods (metric.py); None: metric.RAW for --paper-literal,
+    # else the study's default (BENCHMARKS.md, "Selection metric").
+    metric: MetricConfig | None = None
+
+    def resolved_metric(self) -> MetricConfig:
+        if self.metric is not None:
+            return self.metric
+        return RAW_METRIC if self.graph.paper_literal else MetricConfig()
 
     def __post_init__(self) -> None:
         if self.vpc < 1:
@@ -200,6 +209,7 @@ class Selection:
     notes: list[str]          # one line per defined edge case met
     picks: dict               # class name -> (Pick, FeatureSet of that class)
     knn: dict = field(default_factory=dict)  # class name -> knn_index info (index, params, recall)
+    metric: str = "raw"       # the feature transform the methods saw (metric.MetricConfig.describe)
 
     @property
     def knn_recall(self) -> float | None:
@@ -231,6 +241,9 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
     if noef.any():
         notes.append(f"{noef.sum()} videos without EF dropped: {_short(fs.names[noef])}")
         fs = fs.subset(~noef)
+    mcfg = cfg.resolved_metric()
+    if len(fs) > 1 and mcfg != RAW_METRIC:  # one fit on every candidate, before the classes are split
+        fs = FeatureSet(fs.names, metric_transform(fs.features, mcfg, fs.ef), fs.ef, fs.split, fs.meta)
     method = METHODS[cfg.method]
     cls = classes.index(fs.ef) if len(fs) else np.empty(0, np.int64)
     rows, summary, picks, knn = [], [], {}, {}
@@ -266,7 +279,7 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
             rows.append({"FileName": str(sub.names[i]), "EF": float(sub.ef[i]), "class": cname,
                          "community": int(comm), "centrality": float(cen),
                          "method": cfg.method, "seed": cfg.seed})
-    return Selection(rows, summary, notes, picks, knn)
+    return Selection(rows, summary, notes, picks, knn, mcfg.describe())
 
 
 # --- outputs --------------------------------------------------------------------------------

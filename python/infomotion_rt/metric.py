@@ -1,0 +1,182 @@
+"""The selection metric: the feature transform applied to the candidate vectors before the per-class kNN.
+
+The graph (and every feature-based method: k-means, k-center, herding) measures Euclidean distances between
+motion vectors. On the raw vectors of the shipped encoder those distances are dominated by a few
+high-variance channels that say little about EF, while a linear read-out of the same vectors predicts EF
+well (BENCHMARKS.md, "EF probe" and "Selection metric"). A ``MetricConfig`` names the transform:
+
+* ``raw``: the vectors as extracted (the paper's metric; the ``--paper-literal`` variant's default).
+* ``standard``: each dimension z-scored (mean 0, sd 1) over the candidates.
+* ``pca``: standardised, then the top ``dims`` principal components (variance kept, not whitened).
+* ``pca-whiten``: standardised, the top ``dims`` principal components, each scaled to unit variance.
+* ``pls``: standardised, then ``dims`` partial-least-squares (PLS1) components fitted on the candidates'
+  EF labels. Supervised, and legitimate at selection time: the selection already needs every candidate's
+  EF (it picks per EF class), and uses no label of any TEST video.
+
+``parts`` keeps a part of the vector first (the encoder's layout, ``runtime.contract.FEATURE_LAYOUT``:
+pair x direction x scale x channel): ``all``, ``scale8`` / ``scale16`` (one scale of the motion maps),
+``pair1`` / ``pair2`` (one frame pair), ``forward`` (start->end direction only).
+
+Every transform is fitted on all the candidate vectors being selected from (one fit, all classes), so
+that one class's distances are on the same footing as another's; it is deterministic (no random state;
+eigenvector signs fixed). numpy only (runtime side: no torch, no scikit-learn).
+
+How this differs from ``select --pca D`` (``knn_index.pca_reduce``): that is a per-class FAISS PCA
+without standardisation or whitening, there to make kNN cheaper on very large classes; it is applied
+after this transform, inside each class's kNN search. This module decides *what* distance means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ConfigError, DataError
+
+METRICS = ("raw", "standard", "pca", "pca-whiten", "pls")
+PARTS = ("all", "scale8", "scale16", "pair1", "pair2", "forward")
+# Chosen from benchmarks/study_selection_metric.py on a development phantom (seed 3; BENCHMARKS.md,
+# "Selection metric"). Ours: the paper is silent on preprocessing.
+DEFAULT_METRIC, DEFAULT_DIMS, DEFAULT_PARTS = "raw", None, "all"
+_EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class MetricConfig:
+    """Which transform (``METRICS``), how many output dimensions (``dims``: None = all the method gives,
+    required by nothing; pca/pca-whiten/pls default to 16), and which part of the vector (``PARTS``).
+    Raises ConfigError for an unknown name, part, or dims < 1."""
+
+    name: str = DEFAULT_METRIC
+    dims: int | None = DEFAULT_DIMS
+    parts: str = DEFAULT_PARTS
+
+    def __post_init__(self) -> None:
+        if self.name not in METRICS:
+            raise ConfigError(f"unknown --metric {self.name!r}; choose from {', '.join(METRICS)}")
+        if self.parts not in PARTS:
+            raise ConfigError(f"unknown --metric-parts {self.parts!r}; choose from {', '.join(PARTS)}")
+        if self.dims is not None and self.dims < 1:
+            raise ConfigError(f"--metric-dims must be >= 1, got {self.dims}")
+
+    def describe(self) -> str:
+        """'standard', 'pca-whiten-16', 'pls-8 on scale16' ..."""
+        s = self.name + (f"-{self.dims or 16}" if self.name in ("pca", "pca-whiten", "pls") else "")
+        return s + ("" if self.parts == "all" else f" on {self.parts}")
+
+
+RAW = MetricConfig("raw")
+
+
+def part_columns(d: int, parts: str) -> np.ndarray:
+    """Column indices of ``parts`` in a D-dim motion vector laid out pair(2) x direction(2) x scale(2) x
+    channel(D/8) (runtime.contract.FEATURE_LAYOUT). Raises ConfigError when D is not a multiple of 8."""
+    if parts == "all":
+        return np.arange(d)
+    if d % 8:
+        raise ConfigError(f"--metric-parts {parts} needs the encoder's layout (D a multiple of 8), got D={d}")
+    c = d // 8
+    block = np.arange(8).reshape(2, 2, 2)          # [pair, direction, scale] -> block number
+    keep = {"scale8": block[:, :, 0], "scale16": block[:, :, 1], "pair1": block[0], "pair2": block[1],
+            "forward": block[:, 0]}[parts].ravel()
+    return np.concatenate([np.arange(b * c, (b + 1) * c) for b in sorted(keep)])
+
+
+def _top_eig(cov: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Largest ``m`` eigenpairs of a symmetric matrix, descending; each vector's largest entry positive."""
+    val, vec = np.linalg.eigh(cov)
+    val, vec = val[::-1][:m], vec[:, ::-1][:, :m]
+    sign = np.sign(vec[np.abs(vec).argmax(0), np.arange(vec.shape[1])])
+    return np.maximum(val, 0.0), vec * np.where(sign == 0, 1.0, sign)
+
+
+def _pls_rotation(z: np.ndarray, y: np.ndarray, m: int) -> np.ndarray:
+    """PLS1 (NIPALS, in covariance form) on standardised z (n, d) and y (n,): the rotation R (d, m) with
+    scores T = z @ R (Wold's PLS; R = W (P^T W)^-1). Stops early when y is explained."""
+    s_xx, s_xy = z.T @ z, z.T @ (y - y.mean())
+    w_all, p_all = [], []
+    for _ in range(m):
+        norm = np.linalg.norm(s_xy)
+        if norm < _EPS:
+            break
+        w = s_xy / norm
+        tt = float(w @ s_xx @ w)
+        if tt < _EPS:
+            break
+        p = s_xx @ w / tt
+        w_all.append(w); p_all.append(p)
+        s_xy = s_xy - p * float(w @ s_xy)        # deflate: X_{k+1} = X_k - t p^T
+        s_xx = s_xx - tt * np.outer(p, p)
+    if not w_all:
+        raise DataError("--metric pls: the EF labels do not vary (or the vectors are constant); nothing to fit")
+    w, p = np.stack(w_all, 1), np.stack(p_all, 1)
+    return w @ np.linalg.inv(p.T @ w)
+
+
+@dataclass(frozen=True)
+class FittedMetric:
+    """A transform fitted on candidate vectors: ``apply(x)`` maps (n, D) -> (n, d') float32."""
+
+    cfg: MetricConfig
+    cols: np.ndarray
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    proj: np.ndarray | None = None   # (d_kept, d') or None
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim != 2 or (len(self.cols) and x.shape[1] <= self.cols.max()):
+            raise DataError(f"metric {self.cfg.describe()}: vectors of shape {x.shape} do not match the fit")
+        z = x[:, self.cols].astype(np.float64)
+        if self.mean is not None:
+            z = (z - self.mean) / self.scale
+        if self.proj is not None:
+            z = z @ self.proj
+        return np.ascontiguousarray(z, dtype=np.float32)
+
+
+def fit_metric(x: np.ndarray, cfg: MetricConfig, ef: np.ndarray | None = None) -> FittedMetric:
+    """Fit ``cfg`` on candidate vectors ``x`` (n, D) float (and their EF (n,) in EF points, for ``pls``).
+
+    Raises ConfigError when ``dims`` exceeds the kept dimensions or pls has no EF, DataError when pls
+    cannot be fitted. The fit is deterministic."""
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise DataError(f"metric: vectors must be (n, D), got shape {x.shape}")
+    cols = part_columns(x.shape[1], cfg.parts)
+    if cfg.name == "raw":
+        return FittedMetric(cfg, cols)
+    z = x[:, cols].astype(np.float64)
+    mean, sd = z.mean(0), z.std(0)
+    scale = np.where(sd > _EPS, sd, 1.0)
+    if cfg.name == "standard":
+        return FittedMetric(cfg, cols, mean, scale)
+    m = cfg.dims or 16
+    if m >= len(cols):
+        raise ConfigError(f"--metric-dims {m} must be below the {len(cols)} dimensions kept ({cfg.parts})")
+    z = (z - mean) / scale
+    if cfg.name == "pls":
+        if ef is None or not np.isfinite(ef).all():
+            raise ConfigError("--metric pls needs every candidate's EF")
+        return FittedMetric(cfg, cols, mean, scale, _pls_rotation(z, np.asarray(ef, np.float64), m))
+    val, vec = _top_eig(z.T @ z / max(len(z) - 1, 1), m)
+    if cfg.name == "pca-whiten":
+        vec = vec / np.sqrt(np.where(val > _EPS, val, 1.0))[None, :]
+    return FittedMetric(cfg, cols, mean, scale, vec)
+
+
+def transform(x: np.ndarray, cfg: MetricConfig, ef: np.ndarray | None = None) -> np.ndarray:
+    """Fit ``cfg`` on ``x`` (n, D) and apply it: (n, d') float32 (d' = D for raw/standard on all parts)."""
+    if cfg.name == "raw" and cfg.parts == "all":
+        return np.ascontiguousarray(x, dtype=np.float32)   # the paper's metric: the vectors untouched
+    return fit_metric(x, cfg, ef).apply(np.asarray(x))
+
+
+def metric_config(name: str | None, dims: int | None = None, parts: str = "all",
+                  paper_literal: bool = False) -> MetricConfig | None:
+    """The CLI's --metric/--metric-dims/--metric-parts: None (the variant's default) when nothing was asked;
+    a name left out with dims or parts given means the default transform (raw with --paper-literal)."""
+    if name is None and dims is None and parts == "all":
+        return None
+    base = RAW if paper_literal else MetricConfig()
+    return MetricConfig(name or base.name, dims, parts)
