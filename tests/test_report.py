@@ -36,6 +36,12 @@ def phantom(tmp_path_factory):
     return data, feats
 
 
+@pytest.fixture
+def no_graph_plot(monkeypatch):
+    """For tests about something else: skip drawing the class graphs (a matplotlib force layout)."""
+    monkeypatch.setattr(report, "class_graph_png", lambda sel, cfg: (None, "not drawn in this test"))
+
+
 def run_select(phantom, out_dir, *extra):
     data, feats = phantom
     args = ["select", "--features", str(feats), "--vpc", "2", "--k", "3", "--split", "all",
@@ -84,7 +90,7 @@ def test_select_report_is_self_contained(phantom, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "sel.csv"]  # no temporary left
 
 
-def test_report_without_data_is_tables_only(phantom, tmp_path):
+def test_report_without_data_is_tables_only(phantom, tmp_path, no_graph_plot):
     res = run_select(phantom, tmp_path, "--method", "random")
     assert res.exit_code == 0, res.output
     page = (tmp_path / "report.html").read_text()
@@ -93,7 +99,7 @@ def test_report_without_data_is_tables_only(phantom, tmp_path):
     assert all(f">{n}<" in page for n in selected(tmp_path))
 
 
-def test_report_is_written_atomically(phantom, tmp_path, monkeypatch):
+def test_report_is_written_atomically(phantom, tmp_path, no_graph_plot, monkeypatch):
     data, _ = phantom
     (tmp_path / "report.html").write_text("old report")
     calls = []
@@ -112,7 +118,7 @@ def test_report_is_written_atomically(phantom, tmp_path, monkeypatch):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_unreadable_video_is_listed_and_the_rest_previewed(phantom, tmp_path):
+def test_unreadable_video_is_listed_and_the_rest_previewed(phantom, tmp_path, no_graph_plot):
     data, _ = phantom
     run_select(phantom, tmp_path)  # learn what is picked
     victim = selected(tmp_path)[0]
@@ -131,7 +137,7 @@ def test_unreadable_video_is_listed_and_the_rest_previewed(phantom, tmp_path):
     assert len(re.findall(r"<img alt='0X", page)) == len(selected(tmp_path)) - 1
 
 
-def test_benchmark_report_has_chart_and_per_method_nuisance_table(phantom, tmp_path):
+def test_benchmark_report_has_chart_and_per_method_nuisance_table(phantom, tmp_path, no_graph_plot):
     data, feats = phantom
     csvs = []
     for method in ("random", "kmeans"):
@@ -210,7 +216,7 @@ def test_strip_keeps_aspect_and_fits_the_card():
     assert w == h == report.PREVIEW_PX
 
 
-def test_report_command_compares_selection_files(phantom, tmp_path):
+def test_report_command_compares_selection_files(phantom, tmp_path, no_graph_plot):
     data, _ = phantom
     csvs = []
     for method in ("random", "herding"):
