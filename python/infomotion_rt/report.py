@@ -311,7 +311,11 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
             except InfoMotionError as exc:
                 failures.append(str(exc))
         failures = [_scrub(f, private) for f in failures]
-        page = Page(title, _summary(views, data_dir, features, nuisances, header or {}), views, graphs, charts,
+        summary = _summary(views, data_dir, features, nuisances, header or {})
+        if data_dir is not None:
+            summary["previews"] = f"{len(previews)} of {len(names)} videos" + (
+                f"; {len(failures)} without one, listed at the end" if failures else "")
+        page = Page(title, summary, views, graphs, charts,
                     previews, nuisances, failures, classes, PREVIEW_FRAMES,
                     None if candidates is None else [str(n) for n in candidates])
         for chunk in page.render():
@@ -320,12 +324,21 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
 
 
 def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot: bool = True,
-                           graph_png: bytes | None = None, progress: bool = True) -> ReportResult:
+                           graph_png: bytes | None = None, progress: bool = True,
+                           rename: dict | None = None) -> ReportResult:
     """The ``select --report`` page of one ``select.Selection`` made with ``cfg``; ``graph_png``: the
-    class graph plot already drawn (``select --plot``), else it is drawn here when ``plot``."""
+    class graph plot already drawn (``select --plot``), else it is drawn here when ``plot``.
+
+    ``rename`` (source name -> exported name; ``select --export-dataset --deidentify`` passes the
+    pseudonyms with ``data_dir`` the export): the page names the picks by their exported names and
+    shows previews of the exported (cleaned) videos; a pick not exported reads ``(not exported)``.
+    The graph plot (drawn from the selection, no names on it) is kept."""
     view = view_of_selection(sel, cfg, plot=plot and graph_png is None)
     if graph_png is not None:
         view.graph_png = graph_png
+    if rename is not None:
+        view.rows = [r | {"FileName": rename.get(r["FileName"], "(not exported)")} for r in view.rows]
+        view.pool = {c: [rename.get(n, f"(video {i})") for i, n in enumerate(names)] for c, names in view.pool.items()}
     return write_report(path, [view], title=f"Selection report: {view.label}", data_dir=data_dir,
                         features=features, progress=progress)
 
