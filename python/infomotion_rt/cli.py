@@ -145,7 +145,9 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
         from .report import write_selection_report
 
         drawn = open(plot, "rb").read() if plot else None  # the --plot figure, not drawn twice
-        rep = write_selection_report(report, result, cfg, features=features_path, data_dir=data_dir, graph_png=drawn)
+        shared = export_dataset and ex.deidentified  # the page names pseudonyms and shows the cleaned videos
+        rep = write_selection_report(report, result, cfg, features=features_path, graph_png=drawn,
+                                     data_dir=ex.out_dir if shared else data_dir, rename=ex.names if shared else None)
         for line in rep.failures:
             click.echo(f"report: {line}", err=True)
         click.echo(f"wrote {rep.path} ({rep.previews} previews" + (", no --data: tables only)" if not data_dir else ")"))

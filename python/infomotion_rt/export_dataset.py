@@ -67,6 +67,7 @@ class ExportResult:
     key_generated: bool = False
     map_file: Path | None = None
     problems: ProblemLog = field(default_factory=ProblemLog)
+    names: dict = field(default_factory=dict)  # source name -> exported name (the pseudonym when de-identified)
 
 
 def _short(names) -> str:
@@ -265,6 +266,7 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
                 res.problems.add(rec.name, str(exc).removeprefix(f"{rec.path}: "))
                 continue
             rows.append(_filelist_row(rec, new, frames.shape[1], frames.shape[2], fps, len(frames)))
+            res.names[rec.name] = new
             mapping.append([new, rec.name, rec.path.relative_to(data_dir).as_posix()
                             if rec.path.is_relative_to(data_dir) else rec.path.name])
             if not is_dicom(rec.path):  # a DICOM loop is cropped and resized: no tracing fits it

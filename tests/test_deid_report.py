@@ -1,0 +1,43 @@
+"""select --export-dataset --deidentify --report: the shared page names pseudonyms, shows the cleaned videos,
+and carries no source video name, source folder name or absolute path (README, de-identified export)."""
+
+import csv
+import re
+
+import numpy as np
+from click.testing import CliRunner
+
+from infomotion_rt.cli import cli
+from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.phantom import generate, write_avi
+from infomotion_rt.data.video import read_frames
+from infomotion_rt.features import make_feature_set, make_meta, write_features
+
+
+def test_deidentified_report_uses_the_export(tmp_path):
+    src = tmp_path / "clinic_smith_2024"           # a source folder name that must not be shared
+    generate(src, 5, seed=2, frames=24, progress=False)
+    records = load_dataset(src, progress=False).records
+    first = records[0].path
+    frames = read_frames(first)
+    frames[:, :12, :30] = 255                       # burned-in text outside the sector
+    write_avi(first, frames, 50.0)
+    rng = np.random.default_rng(0)
+    feats = tmp_path / "f.npz"
+    write_features(feats, make_feature_set([r.name for r in records], rng.normal(size=(len(records), 8)),
+                                           [r.ef for r in records], ["TRAIN"] * len(records), make_meta("test")))
+    out, report = tmp_path / "share" / "distilled", tmp_path / "share" / "report.html"
+    r = CliRunner().invoke(cli, ["select", "--features", str(feats), "--vpc", "5", "--split", "all",
+                                 "--out", str(tmp_path / "sel.csv"), "--export-dataset", str(out), "--deidentify",
+                                 "--data", str(src), "--report", str(report)])
+    assert r.exit_code == 0, r.output
+    with open(out.parent / "distilled.deid-map.csv", newline="") as fh:
+        mapping = {m["SourceName"]: m["FileName"] for m in csv.DictReader(fh)}
+    with open(tmp_path / "sel.csv", newline="") as fh:
+        picked = [row["FileName"] for row in csv.DictReader(fh)]
+    page = report.read_text()
+    assert f"wrote {report} ({len(picked)} previews)" in r.output
+    assert all(mapping[n] in page for n in picked)              # the pseudonyms, previews of the export
+    for private in [*picked, src.name, str(tmp_path)]:
+        assert private not in page, private
+    assert "(not exported)" not in page and re.search(r"data:image/(webp|jpeg);base64", page)
