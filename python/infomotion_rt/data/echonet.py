@@ -205,7 +205,8 @@ def _detect_layout(root: Path, labels_csv: str | Path | None) -> tuple[str, Path
     if len(candidates) == 1:
         return _plain_or_dicom(root), candidates[0], None
     reason = "several CSVs with FileName,EF" if candidates else "no CSV with FileName,EF columns either"
-    raise DataError(f"{root}: no FileList.csv ({reason}; pass a labels CSV for a plain folder of videos)")
+    raise DataError(f"{root}: no FileList.csv ({reason}; a plain folder of videos or DICOM files needs exactly "
+                    f"one CSV with FileName,EF[,Split] in it, or info/evaluate --labels CSV)")
 
 
 def _plain_or_dicom(root: Path) -> str:
