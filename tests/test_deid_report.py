@@ -41,3 +41,14 @@ def test_deidentified_report_uses_the_export(tmp_path):
     for private in [*picked, src.name, str(tmp_path)]:
         assert private not in page, private
     assert "(not exported)" not in page and re.search(r"data:image/(webp|jpeg);base64", page)
+
+
+def test_deidentify_without_an_export_is_refused(tmp_path):
+    """A report or selection CSV is never de-identified by itself: the flag alone would mislead."""
+    feats = tmp_path / "f.npz"
+    write_features(feats, make_feature_set(["a", "b"], np.eye(2), [30.0, 60.0], ["TRAIN"] * 2, make_meta("test")))
+    for flags in (["--deidentify"], ["--deid-key", str(tmp_path / "k")]):
+        r = CliRunner().invoke(cli, ["select", "--features", str(feats), "--vpc", "1", "--out",
+                                     str(tmp_path / "s.csv"), "--report", str(tmp_path / "r.html"), *flags])
+        assert r.exit_code == 1 and "apply to --export-dataset DIR only" in str(r.exception), r.output
+        assert not (tmp_path / "r.html").exists()

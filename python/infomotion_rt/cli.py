@@ -109,6 +109,9 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
 
     if export_dataset and not data_dir:
         raise ConfigError("--export-dataset needs --data DATA_DIR (the source dataset folder)")
+    if (deidentify is not None or deid_key) and not export_dataset:  # else a report would look de-identified
+        raise ConfigError("--deidentify/--no-deidentify/--deid-key apply to --export-dataset DIR only "
+                          "(the selection CSV and a report without an export name the source videos)")
     cfg = sel_mod.SelectConfig(
         vpc=vpc, method=method, seed=seed, split=None if split.lower() == "all" else split,
         graph=GraphConfig(k=k, mode=mode, weighting=weighting, centrality=centrality, trials=trials,
