@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/bench_ed_es.py --n 100 --style synthetic
     .venv/bin/python benchmarks/bench_ed_es.py --data DIR             # an existing phantom folder
     .venv/bin/python benchmarks/bench_ed_es.py --methods robust       # one detector only
+    .venv/bin/python benchmarks/bench_ed_es.py --no-archive           # acquisition nuisances only
+    .venv/bin/python benchmarks/bench_ed_es.py --clean                # neither acquisition nor archive nuisances
 
 Both detectors (``DetectConfig.method`` "legacy", the PCA/autocorrelation detector before the
 acquisition nuisances, and "robust", the default) run on the same decoded videos in one process.
@@ -38,6 +40,8 @@ import numpy as np
 
 from infomotion_rt.data.echonet import load_dataset
 from infomotion_rt.data.phantom import generate, load_truth
+from infomotion_rt.data.phantom_archive import ArchiveConfig
+from infomotion_rt.data.phantom_nuisance import NuisanceConfig
 from infomotion_rt.data.phases import DetectConfig, detect_ed_es
 from infomotion_rt.data.video import read_frames
 
@@ -78,7 +82,8 @@ def measure(root: Path, methods: list[str]) -> dict[str, list[dict]]:
             af = t["nuisance"]["rr_sd"] > 0.1
             rows[method].append(s | {"name": r.name, "poor": t["poor"], "seconds": seconds, "af": af,
                                      "short": t["n_frames"] < 2 * t["period"],
-                                     "steps": len(t["nuisance"]["gain_steps"])})
+                                     "steps": len(t["nuisance"]["gain_steps"]),
+                                     "kinds": t.get("nuisance_kinds", [])})
     return rows
 
 
@@ -101,6 +106,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="phantom generation processes")
     parser.add_argument("--data", type=Path, help="an existing phantom folder (skips generation)")
     parser.add_argument("--methods", default="legacy,robust", help="comma-separated DetectConfig methods")
+    parser.add_argument("--clean", action="store_true", help="generate without acquisition or archive nuisances")
+    parser.add_argument("--no-archive", action="store_true", help="generate without archive-realism clips")
     parser.add_argument("--failures", action="store_true", help="list the clips that are not all good")
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -109,13 +116,16 @@ def main() -> None:
         root = args.data
         if root is None:
             root = Path(tmp) / "phantom"
-            generate(root, args.n, seed=args.seed, style=args.style, workers=args.workers)
+            generate(root, args.n, seed=args.seed, style=args.style, workers=args.workers,
+                     nuisance=NuisanceConfig.off() if args.clean else None,
+                     archive=ArchiveConfig.off() if args.clean or args.no_archive else None)
         start = time.perf_counter()
         rows = measure(root, methods)
         wall = time.perf_counter() - start
         nuisance = load_truth(root).get("nuisance")
     print(f"ED/ES detection vs the true beats; "
-          f"{root if args.data else f'phantom --n {args.n} --seed {args.seed} --style {args.style}'}; "
+          f"{root if args.data else f'phantom --n {args.n} --seed {args.seed} --style {args.style}'}"
+          f"{' (clean)' if args.clean else ' (no archive clips)' if args.no_archive else ''}; "
           f"nuisance strengths {nuisance}")
     print("  errors in frames as mean / median")
     for method in methods:
@@ -126,6 +136,8 @@ def main() -> None:
         report([r for r in rs if r["af"]], "AF-like RR variability")
         report([r for r in rs if r["steps"]], "with gain steps")
         report([r for r in rs if r["short"]], "clips shorter than two cycles")
+        for kind in sorted({k for r in rs for k in r["kinds"]}):
+            report([r for r in rs if kind in r["kinds"]], f"archive: {kind}")
         per_video = np.mean([r["seconds"] for r in rs]) * 1000
         print(f"  detection {per_video:.1f} ms per video")
         if args.failures:

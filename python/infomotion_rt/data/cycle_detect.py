@@ -39,6 +39,7 @@ N_COMPONENTS = 4
 MIN_STRENGTH = 0.5
 PERIODIC_WEIGHT = 0.5
 SLOW_CUTOFF_HZ = 0.45              # below 30 bpm: drift and breathing (0.2-0.33 Hz), not beats
+EDGE_WEIGHT = 0.7
 SYSTOLE_S = (0.08, 0.55)           # ED -> ES time, s: ~0.15 s at 200 bpm, ~0.45 s at 40 bpm (physiology)
 
 
@@ -156,7 +157,7 @@ def _maxima(signal: np.ndarray, half: int) -> list[int]:
 def pick_beat(signal: np.ndarray, period: int | None, fps: float) -> tuple[int, int]:
     """ED at a local maximum of the volume-like ``signal``, ES at the lowest point 0.08-0.55 s (and at
     most 0.6 cycle) after it; the beat with the largest fall wins, preferring ES and ED off the clip's
-    last and first frames (the fall may go on outside the clip). With no such beat, ES is the lowest
+    last and first frames (their fall counts EDGE_WEIGHT: it may go on outside the clip). With no such beat, ES is the lowest
     point within the same reach before the clip's highest point (a diastole, ES before ED)."""
     n = len(signal)
     gap = max(1, int(round(SYSTOLE_S[0] * fps)))
@@ -169,10 +170,11 @@ def pick_beat(signal: np.ndarray, period: int | None, fps: float) -> tuple[int, 
         window = signal[ed + gap: ed + reach + 1]
         if window.size:
             es = ed + gap + int(np.argmin(window))
-            inside = (es < n - 1) + (ed > 0)
-            pairs.append((inside, float(signal[ed] - signal[es]), ed, es))
+            # a pair touching the clip's edge may be a cut-off beat: its fall counts a little less
+            weight = (1.0 if es < n - 1 else EDGE_WEIGHT) * (1.0 if ed > 0 else EDGE_WEIGHT)
+            pairs.append((weight * float(signal[ed] - signal[es]), ed, es))
     if pairs:
-        _, _, ed, es = max(pairs)
+        _, ed, es = max(pairs)
         return ed, es
     ed = int(np.argmax(signal))
     start = max(0, ed - 3 * reach)
