@@ -15,9 +15,10 @@ from ..errors import ConfigError, require
 def regressor_options(f):
     """Model, clip and training options shared by evaluate and benchmark."""
     opts = [
-        click.option("--setting", default="auto", show_default=True, type=click.Choice(["auto", "paper", "cpu", "tiny"]),
-                     help="paper: r2plus1d_18 32f x2 @112 (GPU); cpu: w16 L1111 16f x2 @64; tiny: w8 8f x4 @32 "
-                          "(tests, demo). auto: paper on cuda, cpu on cpu."),
+        click.option("--setting", default="auto", show_default=True, type=click.Choice(["auto", "paper", "cpu", "cpu-small", "tiny"]),
+                     help="paper: r2plus1d_18 32f x2 @112 (GPU); cpu: r3d_18 family w8 L1111, 16f over 1.2 cardiac "
+                          "cycles @48 (benchmarks); cpu-small: the same, 8f @32 (demo); tiny: r2plus1d w8 "
+                          "8f x4 @32 (tests). auto: paper on cuda, cpu on cpu."),
         click.option("--model", "arch", type=click.Choice(["r2plus1d_18", "r3d_18", "mc3_18"]), default=None,
                      help="Video ResNet-18 family member (default r2plus1d_18)."),
         click.option("--frames", type=click.IntRange(min=1), default=None, help="Frames per clip (overrides setting)."),
