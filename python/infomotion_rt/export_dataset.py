@@ -152,7 +152,7 @@ def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> Expor
         (tmp / "Videos").mkdir()
         for src in videos.values():
             _link(src, tmp / "Videos" / src.name)
-    return ExportResult(out_dir, n_videos=len(videos))
+    return ExportResult(out_dir, n_videos=len(videos), names={n: n for n in videos})
 
 
 def _load(keep: set, data_dir: Path, labels_csv):
@@ -184,7 +184,7 @@ def _records_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> Exp
             tracings.add(rec, rec.name)
         atomic_write_csv(tmp / "FileList.csv", ECHONET_COLUMNS, rows)
         tracings.write(tmp / "VolumeTracings.csv")
-    return ExportResult(out_dir, n_videos=len(rows))
+    return ExportResult(out_dir, n_videos=len(rows), names={r[0]: r[0] for r in rows})
 
 
 class TracingRows:
