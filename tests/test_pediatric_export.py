@@ -29,6 +29,7 @@ def root(tmp_path_factory):
     generate(base / "src", N, seed=5, frames=32, progress=False)
     names = [v["name"] for v in load_truth(base / "src")["videos"]]
     _write_view(base / "src", base / "root" / "A4C", names)
+    _write_view(base / "src", base / "root" / "PSAX", names[:2])
     return base / "root"
 
 
@@ -51,7 +52,7 @@ def test_export_has_no_demographics_and_reads_back_the_outlines(root, tmp_path, 
         cells = list(csv.reader(fh))
     assert {len(row) for row in cells} == {len(ECHONET_COLUMNS)}  # no Sex/Age/Weight/Height column or cell
     assert not {"Sex", "Age", "Weight", "Height"} & set(cells[0])
-    assert _header(out / "VolumeTracings.csv") == ["FileName", "X", "Y", "Frame"]
+    assert _header(out / "VolumeTracings.csv") == ["FileName", "X", "Y", "Frame", "View"]
 
     back = load_dataset(out)
     assert back.layout == "dynamic" and not back.problems.lines()
@@ -66,6 +67,17 @@ def test_export_has_no_demographics_and_reads_back_the_outlines(root, tmp_path, 
         assert (r.ed, r.es) == (s.ed, s.es) and r.ed is not None
         assert r.split == s.split and r.split in ("TRAIN", "VAL", "TEST")
         assert r.ef == pytest.approx(s.ef, abs=1e-3)
+        assert r.view == "A4C" and r.traced_ef == pytest.approx(s.traced_ef, abs=0.1)
+
+
+def test_a_psax_export_reads_back_as_psax(root, tmp_path):
+    """Area-length EF is an A4C measure: a PSAX outline read back from an export must not get one."""
+    src = {r.name: r for r in load_dataset(root / "PSAX").records}
+    export_dataset(sorted(src), root / "PSAX", tmp_path / "export")
+    back = load_dataset(tmp_path / "export")
+    assert len(back.records) == 2 and not back.problems.lines()
+    for r in back.records:
+        assert r.view == "PSAX" and r.traced_ef is None and (r.ed, r.es) == (src[r.name].ed, src[r.name].es)
 
 
 def test_a_labels_csv_on_the_pediatric_root_keeps_its_videos_and_outlines(root, tmp_path):

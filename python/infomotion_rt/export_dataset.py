@@ -6,9 +6,10 @@ across file systems). A source without an EchoNet FileList.csv (a plain folder, 
 a FileList written from its records with the nine EchoNet columns only: a Pediatric source's Sex, Age,
 Weight and Height never reach an export, plain or de-identified, and its folds leave as the mapped
 TRAIN/VAL/TEST. Its LV outlines are kept as ``VolumeTracings.csv`` in the Pediatric schema
-(``FileName,X,Y,Frame``), which ``load_dataset`` reads back from an EchoNet-layout folder (same ED/ES);
-the view (A4C/PSAX) is not recorded. A Pediatric source is not de-identified by default: the release's
-names are already study codes and its videos already cropped to the sector (ask with ``--deidentify``).
+(``FileName,X,Y,Frame``) plus a ``View`` column (A4C/PSAX), which ``load_dataset`` reads back from an
+EchoNet-layout folder (same ED/ES; the view decides whether the area-length EF check applies). A
+Pediatric source is not de-identified by default: the release's names are already study codes and its
+videos already cropped to the sector (ask with ``--deidentify``).
 
 De-identified export (``deidentify=True``; the default, and the only export, for a DICOM source),
 ours, written so that the folder can leave the hospital:
@@ -53,7 +54,7 @@ from .errors import ConfigError, DataError, InfoMotionError, ProblemLog, VideoEr
 
 ECHONET_COLUMNS = ("FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split")
 TRACING_COLUMNS = ("FileName", "X1", "Y1", "X2", "Y2", "Frame")
-OUTLINE_COLUMNS = ("FileName", "X", "Y", "Frame")  # EchoNet-Pediatric's outline points
+OUTLINE_COLUMNS = ("FileName", "X", "Y", "Frame", "View")  # EchoNet-Pediatric's outline points + the view
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 
@@ -204,7 +205,8 @@ class TracingRows:
         if (columns == TRACING_COLUMNS and shapes != {(21, 4)}) or self.columns not in (None, columns):
             return  # not a schema the reader takes back (or a second schema): left untraced
         self.columns = columns
-        self.rows += [[f"{name}.avi", *(f"{v:.4f}" for v in row), frame]
+        view = [getattr(rec, "view", "A4C")] if columns == OUTLINE_COLUMNS else []
+        self.rows += [[f"{name}.avi", *(f"{v:.4f}" for v in row), frame, *view]
                       for frame, t in sorted(rec.tracings.items()) for row in t]
 
     def write(self, path: Path) -> None:

@@ -366,8 +366,9 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
     has_split = layout not in ("plain", "dicom") or bool(rows and "Split" in rows[0][1])
     outlines = tracings_path is not None and _is_outline_file(tracings_path)
     if outlines:  # LV outline points (EchoNet-Pediatric's schema, as a Pediatric source's export writes)
-        from .pediatric import _with_outlines, read_outlines
+        from .pediatric import _with_outlines, as_outline_record, outline_views, read_outlines
         traced, broken, marked = read_outlines(tracings_path)
+        views = outline_views(tracings_path)
     else:
         traced, broken = read_tracings(tracings_path) if tracings_path is not None else (None, {})
         marked = {}
@@ -408,7 +409,10 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
             try:
                 if name in broken:
                     raise _Untraced(f"{name}: {broken[name]}")
-                record = (_with_outlines if outlines else _with_tracings)(record, traced.get(name), notes)
+                if outlines:  # the view (A4C unless the file's View column says) decides the area-length EF
+                    record = _with_outlines(as_outline_record(record, views.get(name, "")), traced.get(name), notes)
+                else:
+                    record = _with_tracings(record, traced.get(name), notes)
             except _Untraced as exc:
                 fail(name, exc, "record kept without tracings (ED/ES must be detected)")
         records.append(record)

@@ -219,6 +219,25 @@ def read_outlines(path: Path) -> tuple[dict[str, dict[int, list[list[str]]]], di
     return grouped, broken, marked
 
 
+def outline_views(path: Path) -> dict[str, str]:
+    """name -> view from the optional ``View`` column of an outline file. An export of a Pediatric source
+    (``export_dataset.py``) writes it, so that a PSAX outline read back from an EchoNet-layout folder is
+    not measured as A4C; the release's own files have none (their folder names the view)."""
+    from .echonet import _has_columns
+
+    if not _has_columns(path, ("FileName", "View")):
+        return {}
+    columns, rows = _csv_table(path, ("FileName", "View"))
+    at, name_at = columns["View"], columns["FileName"]
+    return {strip_suffix(row[name_at]): row[at].strip().upper() for _, row in rows if len(row) > at}
+
+
+def as_outline_record(record: VideoRecord, view: str = DEFAULT_VIEW) -> OutlineRecord:
+    """``record`` as an OutlineRecord of ``view`` (upper case; A4C when unknown or not a view name)."""
+    view = view.upper() if view and view.upper() in VIEWS else DEFAULT_VIEW
+    return OutlineRecord(**{f.name: getattr(record, f.name) for f in fields(VideoRecord)}, view=view)
+
+
 def outline_arrays(name: str, frames: dict[int, list[list[str]]], n_frames: int | None) -> Outlines:
     """Validated (P, 2) float arrays per traced frame; raises _Untraced naming the video and the problem."""
     out: Outlines = {}
