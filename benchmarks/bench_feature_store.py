@@ -3,19 +3,32 @@ against the single .npz file, in one process.
 
     .venv/bin/python benchmarks/bench_feature_store.py [--n 200000] [--dim 256] [--shard-size 512]
 
-Prints seconds to write and to read back (validated, as ``select`` reads it), bytes on disk, the resume
-scan (FileName column only, as a resumed ``extract`` reads it) and the load average.
+Prints seconds to write and to read back (validated, as ``select`` reads it), bytes on disk, the peak
+RSS of a fresh process that only reads it, the resume scan (FileName column only, as a resumed
+``extract`` reads it) and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+
+READ_PEAK = ("import resource, sys; from infomotion_rt.features import read_features; fs = read_features(sys.argv[1]); "
+             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+
+
+def read_peak_mb(path: Path) -> float:
+    """Peak RSS (MB) of a fresh Python process that imports the package and reads ``path``."""
+    out = subprocess.run([sys.executable, "-c", READ_PEAK, str(path)], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) / 1024
 
 
 def disk_bytes(path: Path) -> int:
@@ -40,8 +53,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-store-"))
     print(f"{args.n} x {args.dim} float32, shards of {args.shard_size}; {os.cpu_count()} CPUs, "
           f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("| format | write s | read s | MB on disk |")
-    print("|---|---|---|---|")
+    print("| format | write s | read s | MB on disk | peak RSS of a reader, MB |")
+    print("|---|---|---|---|---|")
     for label, path, write in (("one .npz", tmp / "f.npz", lambda p: write_features(p, fs)),
                                ("Parquet shards", tmp / "store", lambda p: write_store(p, fs, args.shard_size))):
         t0 = time.perf_counter()
@@ -51,7 +64,8 @@ def main() -> None:
         back = read_features(path)
         t_read = time.perf_counter() - t0
         assert back.names.tolist() == fs.names.tolist() and np.array_equal(back.features, fs.features)
-        print(f"| {label} | {t_write:.2f} | {t_read:.2f} | {disk_bytes(path) / 1e6:.0f} |")
+        del back
+        print(f"| {label} | {t_write:.2f} | {t_read:.2f} | {disk_bytes(path) / 1e6:.0f} | {read_peak_mb(path):.0f} |")
     t0 = time.perf_counter()
     sink = ShardSink(tmp / "store", resume=True, model_hash="h" * 64, shard_size=args.shard_size)
     print(f"resume scan of the store (FileName only): {time.perf_counter() - t0:.2f} s, {len(sink.done)} names")

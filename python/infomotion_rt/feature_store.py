@@ -103,12 +103,13 @@ def write_shard(path, names, features: np.ndarray, ef, split, meta: dict) -> Pat
     return path
 
 
-def _open_shard(path: Path, columns=None):
-    """(table, meta, D) of one shard, its schema validated; DataError naming the shard otherwise."""
+def _shard_info(path: Path) -> tuple[dict, int, int]:
+    """(meta, D, rows) of one shard from its footer alone, the schema validated; DataError naming the
+    shard otherwise."""
     pa, pq = _pa()
     try:
-        pf = pq.ParquetFile(path)
-        schema = pf.schema_arrow
+        footer = pq.read_metadata(path)
+        schema = footer.schema.to_arrow_schema()
     except Exception as exc:  # truncated or foreign file
         raise DataError(f"{path}: cannot read features shard ({exc})") from exc
     md = schema.metadata or {}
@@ -129,13 +130,38 @@ def _open_shard(path: Path, columns=None):
     ftype = schema.field("features").type
     if not (pa.types.is_fixed_size_list(ftype) and ftype.value_type == pa.float32()):
         raise DataError(f"{path}: column features must be fixed_size_list<float32>, got {ftype}")
+    return meta, ftype.list_size, footer.num_rows
+
+
+def _read_columns(path: Path, columns=COLUMNS):
+    """The shard's table (``columns``), FileName without empty entries; DataError naming the shard."""
+    _, pq = _pa()
     try:
-        table = pf.read(columns=list(columns or COLUMNS))
+        table = pq.read_table(path, columns=list(columns))
     except Exception as exc:
         raise DataError(f"{path}: cannot read features shard ({exc})") from exc
     if table.column("FileName").null_count:
         raise DataError(f"{path}: FileName has empty entries")
-    return table, meta, ftype.list_size
+    return table
+
+
+def _columns_to_arrays(path: Path, table, d: int, out: np.ndarray | None = None):
+    """names (N,) str, features (N, D) float32 (written into ``out`` when given), ef, split."""
+    col = table.column("features")
+    if col.null_count:
+        raise DataError(f"{path}: features has empty entries")
+    n = table.num_rows
+    flat = col.combine_chunks().flatten().to_numpy(zero_copy_only=False) if n else np.zeros(0, np.float32)
+    feats = flat.reshape(n, d)
+    if out is not None:
+        out[...] = feats
+        feats = out
+    names = np.asarray(table.column("FileName").to_pylist(), dtype=str)
+    if len(np.unique(names)) != n:
+        raise DataError(f"{path}: duplicate video names")
+    ef = table.column("EF").to_numpy(zero_copy_only=False).astype(np.float64)   # nulls -> NaN
+    split = np.asarray([s or "" for s in table.column("Split").to_pylist()], dtype=str)
+    return names, np.ascontiguousarray(feats, dtype=np.float32), ef, split
 
 
 def read_shard(path):
@@ -143,17 +169,8 @@ def read_shard(path):
     from .features import FeatureSet
 
     path = Path(path)
-    table, meta, d = _open_shard(path)
-    col = table.column("features")
-    if col.null_count:
-        raise DataError(f"{path}: features has empty entries")
-    flat = col.combine_chunks().flatten().to_numpy(zero_copy_only=False) if len(col) else np.zeros(0, np.float32)
-    names = np.asarray(table.column("FileName").to_pylist(), dtype=str)
-    if len(np.unique(names)) != len(names):
-        raise DataError(f"{path}: duplicate video names")
-    ef = table.column("EF").to_numpy(zero_copy_only=False).astype(np.float64)   # nulls -> NaN
-    split = np.asarray([s or "" for s in table.column("Split").to_pylist()], dtype=str)
-    return FeatureSet(names, np.ascontiguousarray(flat.reshape(len(names), d), dtype=np.float32), ef, split, meta)
+    meta, d, _ = _shard_info(path)
+    return FeatureSet(*_columns_to_arrays(path, _read_columns(path), d), meta)
 
 
 def _check_same_model(path: Path, meta: dict, first: Path, first_meta: dict) -> None:
@@ -164,7 +181,9 @@ def _check_same_model(path: Path, meta: dict, first: Path, first_meta: dict) -> 
 
 def read_store(directory):
     """Every shard of a store as one FeatureSet: (N, D) float32, names unique across shards, one model
-    hash; meta = the last shard's meta plus ``shards`` (count). DataError naming the shard at fault."""
+    hash; meta = the last shard's meta plus ``shards`` (count). DataError naming the shard at fault.
+    The vectors are read straight into one (N, D) array (sized from the shard footers), so the peak is
+    the store's size plus one shard, not twice the store."""
     from .features import FeatureSet
 
     directory = Path(directory)
@@ -173,24 +192,32 @@ def read_store(directory):
     paths = shard_paths(directory)
     if not paths:
         raise DataError(f"{directory}: no features shards (part-NNNNN.parquet) in this folder")
-    sets = []
-    for p in paths:
-        fs = read_shard(p)
-        if sets:
-            _check_same_model(p, fs.meta, paths[0], sets[0].meta)
-            if fs.features.shape[1] != sets[0].features.shape[1]:
-                raise DataError(f"{p}: vectors of length {fs.features.shape[1]}, but {paths[0].name} has "
-                                f"{sets[0].features.shape[1]}")
-        sets.append(fs)
-    names = np.concatenate([s.names for s in sets])
+    infos = [_shard_info(p) for p in paths]
+    (meta0, d0, _), first = infos[0], paths[0]
+    for p, (meta, d, _) in zip(paths[1:], infos[1:]):
+        _check_same_model(p, meta, first, meta0)
+        if d != d0:
+            raise DataError(f"{p}: vectors of length {d}, but {first.name} has {d0}")
+    feats = np.empty((sum(n for _, _, n in infos), d0), np.float32)
+    names, efs, splits, start = [], [], [], 0
+    for p, (_, d, n) in zip(paths, infos):
+        table = _read_columns(p)
+        if table.num_rows != n:
+            raise DataError(f"{p}: {table.num_rows} rows, its footer says {n}")
+        nm, _, ef, sp = _columns_to_arrays(p, table, d, out=feats[start:start + n])
+        names.append(nm)
+        efs.append(ef)
+        splits.append(sp)
+        start += n
+    names = np.concatenate(names)
     uniq, counts = np.unique(names, return_counts=True)
     if (counts > 1).any():    # name the first duplicate and the two shards that hold it
         dup = str(uniq[counts > 1][0])
-        where = [p.name for p, s in zip(paths, sets) if dup in s.names]
+        where = [p.name for p, nm in zip(paths, np.split(names, np.cumsum([n for _, _, n in infos])[:-1]))
+                 if dup in nm]
         raise DataError(f"{directory / where[-1]}: video {dup} is also in {where[0]}")
-    meta = {**sets[-1].meta, "shards": len(sets)}
-    return FeatureSet(names, np.concatenate([s.features for s in sets]), np.concatenate([s.ef for s in sets]),
-                      np.concatenate([s.split for s in sets]), meta)
+    meta = {**infos[-1][0], "shards": len(paths)}
+    return FeatureSet(names, feats, np.concatenate(efs), np.concatenate(splits), meta)
 
 
 def write_store(directory, fs, shard_size: int = DEFAULT_SHARD_SIZE) -> Path:
@@ -271,10 +298,10 @@ class ShardSink:
             raise ConfigError(f"{out}: already holds {len(existing)} features shards; pass --resume to continue "
                               "it or choose a new folder")
         for p in existing:   # FileName only: resuming a million-video store reads a few MB
-            table, meta, _ = _open_shard(p, columns=["FileName"])
+            meta, _, _ = _shard_info(p)
             if meta.get("model_hash") != model_hash:
                 raise _resume_mismatch(p, meta.get("model_hash"), model_hash)
-            self.done.update(table.column("FileName").to_pylist())
+            self.done.update(_read_columns(p, ["FileName"]).column("FileName").to_pylist())
         if existing:
             self.next_index = int(SHARD_RE.match(existing[-1].name).group(1)) + 1
         self.n_stored = len(self.done)
