@@ -52,3 +52,24 @@ def test_deidentify_without_an_export_is_refused(tmp_path):
                                      str(tmp_path / "s.csv"), "--report", str(tmp_path / "r.html"), *flags])
         assert r.exit_code == 1 and "apply to --export-dataset DIR only" in str(r.exception), r.output
         assert not (tmp_path / "r.html").exists()
+
+
+def test_plain_export_keeps_only_the_echonet_columns(tmp_path):
+    """A site's FileList with an extra column (here a patient name) loses it in any export, with a note."""
+    from infomotion_rt.export_dataset import ECHONET_COLUMNS, export_dataset
+
+    src = tmp_path / "site"
+    generate(src, 3, seed=6, frames=24, progress=False)
+    with open(src / "FileList.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    with open(src / "FileList.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([["", *rows[0], "PatientName"]]
+                                 + [[str(i), *r, f"DOE^JANE{i}"] for i, r in enumerate(rows[1:])])
+    names = [r.name for r in load_dataset(src, progress=False).records]
+    res = export_dataset(names, src, tmp_path / "out")
+    with open(tmp_path / "out" / "FileList.csv", newline="") as fh:
+        out = list(csv.reader(fh))
+    assert tuple(out[0]) == ECHONET_COLUMNS and {len(r) for r in out} == {9} and "DOE" not in str(out)
+    assert [line for line in res.problems.lines() if "PatientName not exported" in line]
+    back = load_dataset(tmp_path / "out", progress=False)
+    assert sorted(r.name for r in back.records) == sorted(names) and all(r.tracings for r in back.records)

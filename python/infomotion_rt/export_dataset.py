@@ -1,7 +1,8 @@
 """The distilled dataset: the selected videos as an EchoNet-layout folder, optionally de-identified.
 
 Plain export (``deidentify=False``; the default for a non-DICOM source): FileList.csv and
-VolumeTracings.csv rows of the selected videos copied as they are, videos hard-linked (copied
+VolumeTracings.csv rows of the selected videos copied as they are, but only their EchoNet columns (an
+extra column, an index or a site's own, is left out with a problem line), videos hard-linked (copied
 across file systems). A source without an EchoNet FileList.csv (a plain folder, EchoNet-Pediatric) gets
 a FileList written from its records with the nine EchoNet columns only: a Pediatric source's Sex, Age,
 Weight and Height never reach an export, plain or de-identified, and its folds leave as the mapped
@@ -129,6 +130,14 @@ def _link(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
+def _only(header: list, rows: list, columns: tuple) -> tuple[list, list, list]:
+    """(the ``columns`` the CSV has, in that order; its rows cut to them; the other named columns)."""
+    names = [h.strip() for h in header]
+    at = [names.index(c) for c in columns if c in names]
+    cut = [[r[i] if i < len(r) else "" for i in at] for r in rows]
+    return [names[i] for i in at], cut, [h for h in names if h and h not in columns]
+
+
 def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> ExportResult:
     from .data.pediatric import find_view
 
@@ -145,15 +154,22 @@ def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> Expor
         if found is None:
             raise DataError(f"{data_dir / 'Videos'}: video {name} not found")
         videos[name] = found
-    with atomic_dir(out_dir) as tmp:
+    res = ExportResult(out_dir, n_videos=len(videos), names={n: n for n in videos})
+    with atomic_dir(out_dir) as tmp:  # only the EchoNet columns leave: a site's extra column may be patient data
+        header, rows, extra = _only(header, rows, ECHONET_COLUMNS)
         atomic_write_csv(tmp / "FileList.csv", header, rows)
+        if extra:
+            res.problems.add("FileList.csv", f"column(s) {', '.join(extra)} not exported (only the EchoNet columns)")
         if (data_dir / "VolumeTracings.csv").is_file():
             vh, vrows, _ = _filtered_csv(data_dir / "VolumeTracings.csv", keep)
+            vh, vrows, extra = _only(vh, vrows, TRACING_COLUMNS if "X1" in [h.strip() for h in vh] else OUTLINE_COLUMNS)
             atomic_write_csv(tmp / "VolumeTracings.csv", vh, vrows)
+            if extra:
+                res.problems.add("VolumeTracings.csv", f"column(s) {', '.join(extra)} not exported")
         (tmp / "Videos").mkdir()
         for src in videos.values():
             _link(src, tmp / "Videos" / src.name)
-    return ExportResult(out_dir, n_videos=len(videos), names={n: n for n in videos})
+    return res
 
 
 def _load(keep: set, data_dir: Path, labels_csv):
