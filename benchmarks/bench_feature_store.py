@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 
 
-READ_PEAK = ("import resource, sys; from infomotion_rt.features import read_features; fs = read_features(sys.argv[1]); "
-             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+# VmHWM, not ru_maxrss: Linux carries a parent's ru_maxrss into a forked-and-exec'd child
+READ_PEAK = ("import sys; from infomotion_rt.features import read_features; fs = read_features(sys.argv[1]); "
+             "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
 
 
 def read_peak_mb(path: Path) -> float:
-    """Peak RSS (MB) of a fresh Python process that imports the package and reads ``path``."""
+    """Peak RSS (MB) of a fresh Python process that imports the package and reads ``path`` (Linux)."""
     out = subprocess.run([sys.executable, "-c", READ_PEAK, str(path)], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1]) / 1024
 
