@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
-from infomotion_rt.errors import ConfigError, DependencyError
+from infomotion_rt.errors import ConfigError, DataError, DependencyError
 from infomotion_rt.features import ExtractConfig, extract_features, read_features
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
@@ -68,3 +68,23 @@ def test_missing_ray_names_the_extra(phantom_with_a_broken_video, tmp_path, monk
     out = CliRunner().invoke(cli, ["extract", str(phantom_with_a_broken_video[0]), "--actors", "2",
                                    "--out", str(tmp_path / "f")])
     assert isinstance(out.exception, ConfigError) and "--actors needs --ray" in str(out.exception)
+
+
+def test_the_actor_udf_alone_matches_single_process(phantom_with_a_broken_video, tmp_path):
+    """The map_batches class, called as Ray Data calls it (numpy batch of pickled records), without Ray."""
+    from infomotion_rt.data.echonet import load_dataset
+    from infomotion_rt.distributed import VideoEncoderActor, _slim
+    from infomotion_rt.runtime import default_engine, file_sha256
+
+    data, broken = phantom_with_a_broken_video
+    single = read_features(extract_features(data, None, tmp_path / "f.npz", ExtractConfig(threads=1),
+                                            progress=False).path)
+    records = load_dataset(data, progress=False).records
+    actor = VideoEncoderActor(None, "cpu", 1, file_sha256(default_engine()))
+    out = actor({"record": np.array([_slim(r) for r in records], dtype=object)})
+    assert out["features"].shape == (len(records), single.features.shape[1]) and out["features"].dtype == np.float32
+    assert [n for n, e in zip(out["name"], out["error"]) if e] == [broken]
+    good = {n: v for n, v, e in zip(out["name"], out["features"], out["error"]) if not e}
+    np.testing.assert_allclose(np.stack([good[n] for n in single.names]), single.features, rtol=1e-5, atol=1e-6)
+    with pytest.raises(DataError, match="SHA-256"):
+        VideoEncoderActor(None, "cpu", 1, "0" * 64)

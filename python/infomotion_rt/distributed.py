@@ -16,8 +16,9 @@ How the work is split (ours):
 - Every video that fails is recorded with its reason and listed at the end; a Ray failure (an actor that
   cannot load the model, a lost node) is one InfoMotionError line.
 
-Cluster assumptions: every node has infomotion-rt (same version) and sees DATA_DIR and the engine file at
-the driver's absolute paths (a shared file system); ``--ray ADDRESS`` is whatever ``ray.init(address=)``
+Cluster assumptions: every node has infomotion-rt (same version; each actor checks that its model file
+has the driver's SHA-256) and sees DATA_DIR and an ``--engine`` file at the driver's absolute paths (the
+shipped encoder is found in each node's own installation) (a shared file system); ``--ray ADDRESS`` is whatever ``ray.init(address=)``
 takes (``auto``, ``HOST:6379``, ``ray://HOST:10001``).
 """
 
@@ -67,10 +68,13 @@ class VideoEncoderActor:
     not), ``note`` (frame-count notes, "" for none), ``decode_s`` / ``infer_s`` (seconds, per row),
     ``runtime`` (what ran the model on this actor)."""
 
-    def __init__(self, engine: str, device: str, threads: int) -> None:
-        from .runtime import load_encoder
+    def __init__(self, engine: str | None, device: str, threads: int, model_hash: str) -> None:
+        from .runtime import default_engine, load_encoder
 
-        self.enc = load_encoder(engine, device, threads)
+        self.enc = load_encoder(engine or default_engine(), device, threads)
+        if self.enc.model_hash != model_hash:   # another package version or file on this node
+            raise DataError(f"{self.enc.path}: on this Ray node the model's SHA-256 is {self.enc.model_hash[:12]}, "
+                            f"the driver's is {model_hash[:12]}; install the same infomotion-rt / model everywhere")
 
     def __call__(self, batch: dict) -> dict:
         from .features import decode_for_encoder
@@ -138,7 +142,8 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
     cfg = cfg or ExtractConfig()
     t_start = time.perf_counter()
     out = Path(out)
-    engine = Path(engine if engine is not None else default_engine()).resolve()  # workers open this path
+    given = Path(engine).resolve() if engine is not None else None   # workers open this path
+    engine = given or default_engine()
     probe = load_encoder(engine, "cpu", 1)  # hash, config, dimensions for the meta; actors load their own
     dataset = load_dataset(data_dir, progress=progress)
     records = dataset.split(cfg.split) if cfg.split else list(dataset.records)
@@ -176,7 +181,8 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
             ds = ds.map_batches(VideoEncoderActor, batch_size=cfg.batch_size, batch_format="numpy",
                                 concurrency=rc.actors, num_cpus=rc.cpus_per_actor,
                                 num_gpus=gpus or None,
-                                fn_constructor_kwargs={"engine": str(engine), "device": cfg.device,
+                                fn_constructor_kwargs={"engine": str(given) if given else None, "device": cfg.device,
+                                                       "model_hash": probe.model_hash,
                                                        "threads": threads})
             runtimes: set[str] = set()
             for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
