@@ -117,3 +117,25 @@ def test_cli_select_metric(tmp_path, args):
     assert len(rows) == 10
     if args == ["--paper-literal"]:
         assert "metric: raw" in r.output
+
+
+def test_default_is_pls_and_adapts_to_small_vectors():
+    fs = feature_set()
+    res = sel.select_features(fs, sel.SelectConfig(vpc=3))
+    assert sel.SelectConfig().resolved_metric().name == "pls" and res.metric == "pls-16"
+    small = make_feature_set(fs.names, fs.features[:, :6], fs.ef, fs.split, fs.meta)
+    assert sel.select_features(small, sel.SelectConfig(vpc=3)).metric == "pls-5"
+
+
+def test_pls_with_one_ef_value_falls_back_to_standardisation():
+    x, _ = motion_like()
+    fit = metric.fit_metric(x, metric.MetricConfig("pls", 4), np.full(len(x), 55.0))
+    assert "every EF equal" in fit.describe()
+    assert np.allclose(fit.apply(x), metric.transform(x, metric.MetricConfig("standard")), atol=1e-5)
+
+
+def test_chunked_fit_matches_one_block(monkeypatch):
+    x, ef = motion_like(n=300)
+    whole = metric.transform(x, metric.MetricConfig("pls", 4), ef)
+    monkeypatch.setattr(metric, "_CHUNK", 64)
+    assert np.allclose(metric.transform(x, metric.MetricConfig("pls", 4), ef), whole, atol=1e-4)

@@ -38,15 +38,15 @@ METRICS = ("raw", "standard", "pca", "pca-whiten", "pls")
 PARTS = ("all", "scale8", "scale16", "pair1", "pair2", "forward")
 # Chosen from benchmarks/study_selection_metric.py on a development phantom (seed 3; BENCHMARKS.md,
 # "Selection metric"). Ours: the paper is silent on preprocessing.
-DEFAULT_METRIC, DEFAULT_DIMS, DEFAULT_PARTS = "raw", None, "all"
+DEFAULT_METRIC, DEFAULT_DIMS, DEFAULT_PARTS = "pls", None, "all"
 _EPS = 1e-8
 
 
 @dataclass(frozen=True)
 class MetricConfig:
-    """Which transform (``METRICS``), how many output dimensions (``dims``: None = all the method gives,
-    required by nothing; pca/pca-whiten/pls default to 16), and which part of the vector (``PARTS``).
-    Raises ConfigError for an unknown name, part, or dims < 1."""
+    """Which transform (``METRICS``), how many output dimensions of pca/pca-whiten/pls (``dims``; None:
+    16, or one less than the kept dimensions when there are not more than 16), and which part of the
+    vector (``PARTS``). Raises ConfigError for an unknown name, part, or dims < 1."""
 
     name: str = DEFAULT_METRIC
     dims: int | None = DEFAULT_DIMS
@@ -91,10 +91,10 @@ def _top_eig(cov: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(val, 0.0), vec * np.where(sign == 0, 1.0, sign)
 
 
-def _pls_rotation(z: np.ndarray, y: np.ndarray, m: int) -> np.ndarray:
-    """PLS1 (NIPALS, in covariance form) on standardised z (n, d) and y (n,): the rotation R (d, m) with
-    scores T = z @ R (Wold's PLS; R = W (P^T W)^-1). Stops early when y is explained."""
-    s_xx, s_xy = z.T @ z, z.T @ (y - y.mean())
+def _pls_rotation(s_xx: np.ndarray, s_xy: np.ndarray, m: int) -> np.ndarray:
+    """PLS1 (NIPALS in covariance form: only z^T z and z^T (y - mean y) of the standardised vectors are
+    needed) -> the rotation R (d, m) with scores T = z @ R (Wold's PLS; R = W (P^T W)^-1). Stops early
+    when y is explained. Matches scikit-learn's PLSRegression(scale=False).transform up to sign."""
     w_all, p_all = [], []
     for _ in range(m):
         norm = np.linalg.norm(s_xy)
@@ -114,6 +114,9 @@ def _pls_rotation(z: np.ndarray, y: np.ndarray, m: int) -> np.ndarray:
     return w @ np.linalg.inv(p.T @ w)
 
 
+_CHUNK = 65_536   # rows per float64 block: the fit and apply never hold a float64 copy of all vectors
+
+
 @dataclass(frozen=True)
 class FittedMetric:
     """A transform fitted on candidate vectors: ``apply(x)`` maps (n, D) -> (n, d') float32."""
@@ -123,43 +126,66 @@ class FittedMetric:
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
     proj: np.ndarray | None = None   # (d_kept, d') or None
+    note: str = ""                   # why the fit fell back to something simpler, for the select output
+
+    def describe(self) -> str:
+        """The config's name with the dimensions actually fitted (PLS may stop early), and any fallback."""
+        s = self.cfg.name + (f"-{self.proj.shape[1]}" if self.proj is not None else "")
+        s += "" if self.cfg.parts == "all" else f" on {self.cfg.parts}"
+        return s + (f" ({self.note})" if self.note else "")
+
+    def _block(self, x: np.ndarray) -> np.ndarray:
+        z = x[:, self.cols].astype(np.float64)
+        return z if self.mean is None else (z - self.mean) / self.scale
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 2 or (len(self.cols) and x.shape[1] <= self.cols.max()):
             raise DataError(f"metric {self.cfg.describe()}: vectors of shape {x.shape} do not match the fit")
-        z = x[:, self.cols].astype(np.float64)
-        if self.mean is not None:
-            z = (z - self.mean) / self.scale
-        if self.proj is not None:
-            z = z @ self.proj
-        return np.ascontiguousarray(z, dtype=np.float32)
+        out = np.empty((len(x), len(self.cols) if self.proj is None else self.proj.shape[1]), np.float32)
+        for s in range(0, len(x), _CHUNK):
+            z = self._block(x[s:s + _CHUNK])
+            out[s:s + _CHUNK] = z if self.proj is None else z @ self.proj
+        return out
 
 
 def fit_metric(x: np.ndarray, cfg: MetricConfig, ef: np.ndarray | None = None) -> FittedMetric:
     """Fit ``cfg`` on candidate vectors ``x`` (n, D) float (and their EF (n,) in EF points, for ``pls``).
 
-    Raises ConfigError when ``dims`` exceeds the kept dimensions or pls has no EF, DataError when pls
-    cannot be fitted. The fit is deterministic."""
+    Raises ConfigError when ``dims`` is not below the kept dimensions or pls has no EF, DataError when pls
+    cannot be fitted. The fit is deterministic; memory beyond ``x`` is O(D^2 + chunk x D)."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise DataError(f"metric: vectors must be (n, D), got shape {x.shape}")
     cols = part_columns(x.shape[1], cfg.parts)
     if cfg.name == "raw":
         return FittedMetric(cfg, cols)
-    z = x[:, cols].astype(np.float64)
-    mean, sd = z.mean(0), z.std(0)
-    scale = np.where(sd > _EPS, sd, 1.0)
+    n = len(x)
+    mean = sum(x[s:s + _CHUNK][:, cols].astype(np.float64).sum(0) for s in range(0, n, _CHUNK)) / max(n, 1)
+    var = sum(((x[s:s + _CHUNK][:, cols] - mean) ** 2).sum(0) for s in range(0, n, _CHUNK)) / max(n, 1)
+    sd = np.sqrt(var)
+    scale = np.where(sd > _EPS, sd, 1.0)       # a constant dimension becomes 0, not NaN
+    std = FittedMetric(cfg, cols, mean, scale)
     if cfg.name == "standard":
-        return FittedMetric(cfg, cols, mean, scale)
-    m = cfg.dims or 16
+        return std
+    m = cfg.dims or min(16, len(cols) - 1)
+    if m < 1:                                  # a 1-dim vector: nothing to reduce
+        return std
     if m >= len(cols):
         raise ConfigError(f"--metric-dims {m} must be below the {len(cols)} dimensions kept ({cfg.parts})")
-    z = (z - mean) / scale
+    if cfg.name == "pls" and (ef is None or len(ef) != n or not np.isfinite(ef).all()):
+        raise ConfigError("--metric pls needs every candidate's EF")
+    if cfg.name == "pls" and np.ptp(ef) == 0:  # one EF value: no direction to fit; plain standardisation
+        return FittedMetric(cfg, cols, mean, scale, note="pls: every EF equal, vectors only standardised")
+    y = None if cfg.name != "pls" else np.asarray(ef, np.float64) - float(np.mean(ef))
+    s_xx, s_xy = np.zeros((len(cols), len(cols))), np.zeros(len(cols))
+    for s in range(0, n, _CHUNK):
+        z = std._block(x[s:s + _CHUNK])
+        s_xx += z.T @ z
+        if y is not None:
+            s_xy += z.T @ y[s:s + _CHUNK]
     if cfg.name == "pls":
-        if ef is None or not np.isfinite(ef).all():
-            raise ConfigError("--metric pls needs every candidate's EF")
-        return FittedMetric(cfg, cols, mean, scale, _pls_rotation(z, np.asarray(ef, np.float64), m))
-    val, vec = _top_eig(z.T @ z / max(len(z) - 1, 1), m)
+        return FittedMetric(cfg, cols, mean, scale, _pls_rotation(s_xx, s_xy, m))
+    val, vec = _top_eig(s_xx / max(n - 1, 1), m)
     if cfg.name == "pca-whiten":
         vec = vec / np.sqrt(np.where(val > _EPS, val, 1.0))[None, :]
     return FittedMetric(cfg, cols, mean, scale, vec)

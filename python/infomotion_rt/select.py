@@ -19,7 +19,7 @@ from .data.echonet import strip_suffix
 from .atomic import atomic_write_csv
 from .errors import ConfigError, DataError
 from .features import FeatureSet
-from .metric import RAW as RAW_METRIC, MetricConfig, transform as metric_transform
+from .metric import RAW as RAW_METRIC, MetricConfig, fit_metric
 
 SELECTION_COLUMNS = ("FileName", "EF", "class", "community", "centrality", "method", "seed")
 
@@ -242,8 +242,10 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
         notes.append(f"{noef.sum()} videos without EF dropped: {_short(fs.names[noef])}")
         fs = fs.subset(~noef)
     mcfg = cfg.resolved_metric()
+    metric_used = mcfg.describe()
     if len(fs) > 1 and mcfg != RAW_METRIC:  # one fit on every candidate, before the classes are split
-        fs = FeatureSet(fs.names, metric_transform(fs.features, mcfg, fs.ef), fs.ef, fs.split, fs.meta)
+        fitted = fit_metric(fs.features, mcfg, fs.ef)
+        fs, metric_used = FeatureSet(fs.names, fitted.apply(fs.features), fs.ef, fs.split, fs.meta), fitted.describe()
     method = METHODS[cfg.method]
     cls = classes.index(fs.ef) if len(fs) else np.empty(0, np.int64)
     rows, summary, picks, knn = [], [], {}, {}
@@ -279,7 +281,7 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
             rows.append({"FileName": str(sub.names[i]), "EF": float(sub.ef[i]), "class": cname,
                          "community": int(comm), "centrality": float(cen),
                          "method": cfg.method, "seed": cfg.seed})
-    return Selection(rows, summary, notes, picks, knn, mcfg.describe())
+    return Selection(rows, summary, notes, picks, knn, metric_used)
 
 
 # --- outputs --------------------------------------------------------------------------------
