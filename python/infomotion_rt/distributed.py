@@ -159,11 +159,12 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
     gpus = rc.gpus_per_actor or (1.0 if cfg.device.lower().startswith(("cuda", "tensorrt")) else 0.0)
     started = _start(ray, rc) if todo else False
     if started and rc.address == "local":   # a fixed pool larger than the machine would wait forever
-        cpus = ray.cluster_resources().get("CPU", 0)
-        if rc.actors * rc.cpus_per_actor > cpus:
-            ray.shutdown()
-            raise ConfigError(f"--actors {rc.actors} needs {rc.actors * rc.cpus_per_actor:g} CPUs; this machine's "
-                              f"Ray instance has {cpus:g}")
+        have = ray.cluster_resources()
+        for kind, each in (("CPU", rc.cpus_per_actor), ("GPU", gpus)):
+            if rc.actors * each > have.get(kind, 0):
+                ray.shutdown()
+                raise ConfigError(f"--actors {rc.actors} needs {rc.actors * each:g} {kind}s; this machine's Ray "
+                                  f"instance has {have.get(kind, 0):g}")
     finished = False
     bar = tqdm(total=len(todo), desc=f"extract (Ray, {rc.actors} actors)", unit="video", disable=not progress)
     try:
