@@ -13,10 +13,13 @@ first principal component. Steps:
    (a ramp from ~1.1 s on, more terms for longer clips): probe drift and breathing (0.2-0.33 Hz) are
    slower than any beat (>= 0.5 Hz). Clips too short to tell a trend from part of a beat keep it.
 4. **Signal**: of the first four principal components of the 25 % most varying pixels, the one with
-   the largest |correlation with the darkness of those pixels| x (0.5 + its autocorrelation peak within
-   the band): the cardiac component follows the blood pools' area (a large pool is dark) and repeats
-   at a heart rate, whereas drift and noise components do neither, whatever their rank. Its sign makes
-   it volume-like (maxima = ED); it is smoothed over 1/16 of the cycle.
+   the largest (|correlation with the darkness of those pixels| + 2 x its share of the four's variance)
+   x (0.5 + its autocorrelation peak within the band): the cardiac component follows the blood pools'
+   area (a large pool is dark), carries much of the variance once slow trends are gone, and repeats at
+   a heart rate; drift and noise components do not, whatever their rank. The darkness sign makes it
+   volume-like (maxima = ED); where darkness barely follows it (|r| < 0.5) and its fall/rise timing is
+   clear, systole being the shorter part of the beat orients it instead. It is smoothed over 1/16 of
+   the cycle.
 5. **Beat**: ED at a local maximum, ES at the lowest point 0.08-0.55 s (physiological systole) and at
    most 0.6 cycle after it; the beat with the largest fall wins, a beat touching the clip's edge
    counting 0.7 of its fall (``pick_beat``).
@@ -44,6 +47,9 @@ MIN_STRENGTH = 0.5
 PERIODIC_WEIGHT = 0.5
 SLOW_CUTOFF_HZ = 0.45              # below 30 bpm: drift and breathing (0.2-0.33 Hz), not beats
 EDGE_WEIGHT = 0.7
+ENERGY_WEIGHT = 2.0
+DARK_TRUST = 0.5                   # |corr with darkness| below which the timing cue may flip the signal
+TIMING_MARGIN = 0.08               # systole share beyond 0.58 of the cycle = the signal is upside down
 SYSTOLE_S = (0.08, 0.55)           # ED -> ES time, s: ~0.15 s at 200 bpm, ~0.45 s at 40 bpm (physiology)
 
 
@@ -123,7 +129,7 @@ def detect_robust(frames: np.ndarray, fps: float | None = None) -> tuple[int, in
     ``frames`` (T >= 3, H, W); ``fps`` frames/s (None or not positive: 50). Raises VideoError when
     nothing moves.
     """
-    from .phases import _smooth
+    from .phases import _smooth, _systole_share
 
     if fps is None or not math.isfinite(fps) or fps <= 0:
         fps = DEFAULT_FPS
@@ -140,18 +146,25 @@ def detect_robust(frames: np.ndarray, fps: float | None = None) -> tuple[int, in
     moving = flat[:, keep]
     darkness = -x[:, keep].mean(axis=1)
     darkness = detrend(darkness, basis)
-    best = (-1.0, None, None)
-    for c in components(moving, N_COMPONENTS):
+    best = (-1.0, None, None, 0.0)
+    comps = components(moving, N_COMPONENTS)
+    energy = np.array([c @ c for c in comps])
+    energy = energy / max(energy.sum(), 1e-12)
+    for c, e in zip(comps, energy):
         r = np.corrcoef(c, darkness)[0, 1] if c.std() > 0 and darkness.std() > 0 else 0.0
         r = float(r) if np.isfinite(r) else 0.0
         p, strength = band_period(c, lo, hi)
-        score = abs(r) * (PERIODIC_WEIGHT + strength)
+        score = (abs(r) + ENERGY_WEIGHT * e) * (PERIODIC_WEIGHT + strength)
         if score > best[0]:
-            best = (score, c if r >= 0 else -c, p)
-    _, signal, period = best
+            best = (score, c if r >= 0 else -c, p, abs(r))
+    _, signal, period, dark_r = best
     if signal is None:
         raise VideoError("no motion left once slow trends are removed: no cardiac cycle to detect ED/ES from")
     signal = _smooth(signal, max(1.0, (period or 16) / 16.0))
+    if dark_r < DARK_TRUST and period:  # darkness barely follows it: the timing cue orients instead
+        share = _systole_share(signal, period)
+        if share > 0.5 + TIMING_MARGIN:  # falls slowly and rises fast: upside down
+            signal = -signal
     return pick_beat(signal, period, fps)
 
 
