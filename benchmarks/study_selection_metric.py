@@ -143,7 +143,7 @@ def main() -> None:
     ap.add_argument("features")
     ap.add_argument("data_dir")
     ap.add_argument("--vpc", type=int, action="append", help="VPC values (default 5 and 10)")
-    ap.add_argument("--seeds", type=int, default=3, help="selection seeds per cell")
+    ap.add_argument("--seeds", type=int, default=5, help="selection seeds per cell")
     ap.add_argument("--random-draws", type=int, default=50)
     ap.add_argument("--subsample", type=float, default=0.8,
                     help="each seed selects from this seeded share of the candidates (1 = all)")
