@@ -49,9 +49,11 @@ def run_fast(x, ef, args) -> dict:
     from infomotion_rt import select as sel
     from infomotion_rt.features import make_feature_set, make_meta
     from infomotion_rt.graph import GraphConfig
+    from infomotion_rt.metric import RAW
 
     fs = make_feature_set([f"v{i}" for i in range(len(x))], x, ef, ["TRAIN"] * len(x), make_meta("bench"))
-    cfg = sel.SelectConfig(vpc=args.vpc, seed=0, graph=GraphConfig(k=args.k, trials=args.trials))
+    # The raw D-dim vectors, as the naive side gets them: this times the graph, not the metric transform.
+    cfg = sel.SelectConfig(vpc=args.vpc, seed=0, graph=GraphConfig(k=args.k, trials=args.trials), metric=RAW)
     t0 = time.perf_counter()
     res = sel.select_features(fs, cfg)
     total = time.perf_counter() - t0
