@@ -126,7 +126,7 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
     result = sel_mod.select_features(fs, cfg)
     for line in notes + result.notes:
         click.echo(f"note: {line}", err=True)
-    click.echo(f"metric: {result.metric}")
+    click.echo(f"metric: {result.metric}" + (" (not used by random)" if method == "random" else ""))
     for line in result.summary:
         click.echo(line)
     click.echo(f"wrote {sel_mod.write_selection(out, result.rows)} ({len(result.rows)} videos, method {method}, seed {seed})")
