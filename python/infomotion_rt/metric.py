@@ -1,9 +1,10 @@
 """The selection metric: the feature transform applied to the candidate vectors before the per-class kNN.
 
 The graph (and every feature-based method: k-means, k-center, herding) measures Euclidean distances between
-motion vectors. On the raw vectors of the shipped encoder those distances are dominated by a few
-high-variance channels that say little about EF, while a linear read-out of the same vectors predicts EF
-well (BENCHMARKS.md, "EF probe" and "Selection metric"). A ``MetricConfig`` names the transform:
+motion vectors. With the shipped encoder, Euclidean neighbours -- of the raw, standardised, PCA or whitened
+vectors alike -- share EF no better than predicting the mean, while a linear read-out of the same vectors
+predicts EF well (BENCHMARKS.md, "EF probe" and "Selection metric"); hence the default ``pls`` with 16
+dimensions, the one transform that made neighbours share EF. A ``MetricConfig`` names the transform:
 
 * ``raw``: the vectors as extracted (the paper's metric; the ``--paper-literal`` variant's default).
 * ``standard``: each dimension z-scored (mean 0, sd 1) over the candidates.
