@@ -12,7 +12,7 @@ cell, so a long run can be watched.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,11 @@ class BenchmarkConfig:
     methods: tuple[str, ...] = PAPER_METHODS
     trust_synthetic_labels: bool = False
     plot: bool = True
+    whole_runs: int | None = None   # runs of the Whole rows (None: eval.runs); the demo trains one
+
+    @property
+    def whole_eval(self) -> EvalConfig:
+        return self.eval if self.whole_runs is None else replace(self.eval, runs=self.whole_runs)
 
     def __post_init__(self) -> None:
         from ..select import METHODS
@@ -83,7 +88,7 @@ def reuse_whole_real(prev_dir, data_dir, cfg: BenchmarkConfig) -> tuple[dict, Pa
     old = json.loads(path.read_text())
     whole = old.get("whole_real") or (old.get("groups", {}).get("Real") or {}).get("whole")
     ev = cfg.eval
-    want = {"data_dir": str(data_dir), "setting": ev.setting.label(), "runs": ev.runs, "seed": ev.seed,
+    want = {"data_dir": str(data_dir), "setting": ev.setting.label(), "whole_runs": cfg.whole_eval.runs, "seed": ev.seed,
             "whole_steps": ev.for_whole().train.steps}
     diff = [f"{k} {old.get(k)!r} != {v!r}" for k, v in want.items() if old.get(k) != v]
     if whole is None or diff:
@@ -145,7 +150,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     real_src = ClipSource(ev.setting.clips)
     group = "Synth." if synthetic else "Real"
     results = {"data_dir": str(data_dir), "synthetic": str(synthetic) if synthetic else None,
-               "setting": ev.setting.label(), "steps": ev.train.steps, "whole_steps": ev.for_whole().train.steps, "runs": ev.runs, "seed": ev.seed,
+               "setting": ev.setting.label(), "steps": ev.train.steps, "whole_steps": ev.for_whole().train.steps, "runs": ev.runs, "whole_runs": cfg.whole_eval.runs, "seed": ev.seed,
                "vpcs": list(cfg.vpcs), "methods": list(cfg.methods), "tolerance": ev.tolerance,
                "test_dir": str(data_dir), "n_test": len(test), "appearance": APPEARANCE,
                "train": asdict(ev.train), "groups": {}, "notes": [], "selections": {}}
@@ -158,10 +163,10 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         whole_real, whole_pt = whole_real[0], Path(whole_real[1])
         log(f"Whole Real: reusing {whole_pt}")
     else:
-        log(f"Whole Real: {len(real_train)} TRAIN videos x {ev.runs} runs, at most {ev.for_whole().train.steps} steps, "
+        log(f"Whole Real: {len(real_train)} TRAIN videos x {cfg.whole_eval.runs} runs, at most {ev.for_whole().train.steps} steps, "
             f"early stopping on {len(real_val or [])} VAL videos ({ev.setting.label()})")
         whole_pt = out_dir / "ef_whole_real.pt"
-        whole_real = run_protocol(real_train, test, ev, train_source=real_src, progress=progress,
+        whole_real = run_protocol(real_train, test, cfg.whole_eval, train_source=real_src, progress=progress,
                                   label="whole real", save_first=whole_pt, val_recs=real_val)
         log(f"Whole Real: R² {_pm(whole_real['summary']['r2'])}, MAE {_pm(whole_real['summary']['mae'])} EF; "
             + budget_text(whole_real))
@@ -217,14 +222,15 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
             bar.update(1)
         g["cells"].setdefault(method, {})[str(vpc)] = {**summarize_runs(runs), "runs": runs}
         falling = sum(r["still_falling"] for r in runs)
-        log(f"{method} VPC={vpc}: accuracy {_pm(g['cells'][method][str(vpc)]['acc'])}, R² "
+        acc = g["cells"][method][str(vpc)]["acc"]
+        log(f"{method} VPC={vpc}: accuracy {100 * acc['mean']:.1f}±{100 * acc['std']:.1f} %, R² "
             f"{_pm(g['cells'][method][str(vpc)]['r2'])}; {ev.train.steps} steps"
             + (f"; training loss still falling at the end in {falling}/{len(runs)} runs" if falling else ""))
         save()
     bar.close()
     if synthetic:
-        log(f"Whole Synth.: {len(pool)} synthetic videos x {ev.runs} runs")
-        g["whole"] = run_protocol(pool, test, ev, train_source=pool_src, test_source=real_src, progress=progress,
+        log(f"Whole Synth.: {len(pool)} synthetic videos x {cfg.whole_eval.runs} runs")
+        g["whole"] = run_protocol(pool, test, cfg.whole_eval, train_source=pool_src, test_source=real_src, progress=progress,
                                   label="whole synth", val_recs=real_val)
     add_statistics(results, group, [r.ef for r in pool], [r.ef for r in test])
     save()

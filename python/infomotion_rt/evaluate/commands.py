@@ -110,12 +110,14 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
 @click.option("--trust-labels", is_flag=True, help="With --synthetic: keep its EF labels (default: relabel).")
 @click.option("--out", "out_dir", default="benchmark", show_default=True, type=click.Path(file_okay=False))
 @click.option("--no-plot", is_flag=True, help="Skip the bar chart (no matplotlib needed).")
+@click.option("--whole-runs", type=click.IntRange(min=1), default=None,
+              help="Runs of the Whole rows (default: --runs); run 1's model gives the appearance features.")
 @click.option("--reuse-whole", type=click.Path(file_okay=False), default=None,
-              help="Output folder of an earlier benchmark on DATA_DIR with the same setting, runs, seed and "
-                   "--whole-steps: reuse its Whole Real models instead of retraining them.")
+              help="Output folder of an earlier benchmark on DATA_DIR with the same setting, Whole runs, seed "
+                   "and --whole-steps: reuse its Whole Real models instead of retraining them.")
 @regressor_options
-def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, reuse_whole,
-                  **kw) -> None:
+def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, whole_runs,
+                  reuse_whole, **kw) -> None:
     """The paper's Table 1 on DATA_DIR: methods x VPC x runs, select + evaluate each, Whole as reference."""
     require("torch", "torchvision", what="benchmark")
     from .benchmark import BenchmarkConfig, run_benchmark
@@ -123,7 +125,7 @@ def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_la
 
     cfg = BenchmarkConfig(eval=eval_config(kw), vpcs=tuple(vpcs) or (5, 10),
                           methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
-                          trust_synthetic_labels=trust_labels, plot=not no_plot)
+                          trust_synthetic_labels=trust_labels, plot=not no_plot, whole_runs=whole_runs)
     from .benchmark import reuse_whole_real
 
     whole = reuse_whole_real(reuse_whole, data_dir, cfg) if reuse_whole else None
@@ -161,18 +163,20 @@ def relabel_cmd(data_dir, model_path, out, embed_out, split, device) -> None:
 @click.option("--out", "out_dir", default="infomotion-demo", show_default=True, type=click.Path(file_okay=False))
 @click.option("--engine", type=click.Path(dir_okay=False), default=None,
               help="Motion model (default: the encoder shipped in models/).")
-@click.option("--n-real", default=200, show_default=True, type=click.IntRange(min=40), help="Real-style phantom videos.")
-@click.option("--n-synth", default=40, show_default=True, type=click.IntRange(min=20), help="Synthetic-style phantom videos.")
+@click.option("--n-real", default=900, show_default=True, type=click.IntRange(min=40),
+              help="Real-style phantom videos (about 12% are TEST: 900 gives >= 100 TEST videos).")
+@click.option("--n-synth", default=40, show_default=True, type=click.IntRange(min=20), help="Synthetic-style phantom videos (with --with-synth).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(min=0),
               help="CPU threads (0 = torch's default; 1 is faster on a busy 2-core machine).")
+@click.option("--with-synth", is_flag=True, help="Also Dist. Synth. (about doubles the training time).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing demo folder.")
-def demo_cmd(out_dir, engine, n_real, n_synth, threads, overwrite) -> None:
-    """Whole pipeline on generated phantoms: phantom -> extract -> select (every method) -> evaluate -> table."""
+def demo_cmd(out_dir, engine, n_real, n_synth, threads, with_synth, overwrite) -> None:
+    """Whole pipeline on generated phantoms: phantom -> extract -> select -> evaluate -> table + summary.md."""
     require("torch", "torchvision", what="demo")
     from .demo import DemoConfig, run_demo
 
-    paths = run_demo(out_dir, DemoConfig(n_real=n_real, n_synth=n_synth, threads=threads, overwrite=overwrite), engine=engine,
-                     log=lambda s: click.echo(s, err=True))
+    cfg = DemoConfig(n_real=n_real, n_synth=n_synth, threads=threads, with_synth=with_synth, overwrite=overwrite)
+    paths = run_demo(out_dir, cfg, engine=engine, log=lambda s: click.echo(s, err=True))
     click.echo("demo outputs:")
     for what, path in paths.items():
         click.echo(f"  {what:<22} {path}")
