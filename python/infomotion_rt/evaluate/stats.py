@@ -23,7 +23,7 @@ from ..data.classes import DEFAULT_CLASSES, EFClasses
 from .metrics import score
 
 DIFF_KEYS = ("acc", "soft_acc", "mae", "r2")
-INTERVAL = "95% paired t interval over runs with the same seeds"
+INTERVAL = "95% paired t interval"
 
 
 def t_quantile(p: float, df: int) -> float:
