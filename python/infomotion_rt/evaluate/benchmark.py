@@ -238,5 +238,15 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     results["outputs"] = {"json": str(out_dir / "results.json"), "markdown": str(md), "csv": str(csv)}
     if cfg.plot:
         results["outputs"]["plot"] = str(plot_bars(results, out_dir / "table1.png"))
+    from ..report import write_benchmark_report  # one HTML page: the chart and run 1's picks per cell
+
+    try:
+        firsts = [out_dir / "selections" / f"{m}_vpc{v}_seed{ev.seed}.csv" for m in cfg.methods for v in cfg.vpcs]
+        results["outputs"]["report"] = str(write_benchmark_report(
+            out_dir / "report.html", firsts, results["outputs"].get("plot"), data_dir=pool_dir,
+            header={"benchmark": f"Dist. {group}", "TEST videos": str(len(test)), "runs": str(ev.runs)},
+            candidates=[r.name for r in pool], progress=progress).path)
+    except DataError as exc:  # a report problem never costs the benchmark's results
+        notes.append(f"report.html not written: {exc}")
     save()
     return results
