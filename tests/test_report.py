@@ -175,6 +175,10 @@ def test_nuisance_kinds_from_any_truth_version():
     drawn = {"drift_px_per_s": [0.1, 0.2], "gain_steps": [[7, 0.1]], "rr_sd": 0.15}
     assert report.nuisance_kinds({"nuisance": drawn}) == ["AF-like rhythm", "gain step"]
     assert report.nuisance_kinds({"nuisance": drawn | {"gain_steps": [], "rr_sd": 0.04}}) == []
+    # a generator that names its kinds is trusted: nothing derived beside them but the poor-quality flag
+    named = {"nuisance_kinds": ["label noise"], "nuisance": drawn, "poor": True, "ef_true": 50.0, "ef_label": 70.0}
+    assert report.nuisance_kinds(named) == ["label noise", "poor quality"]
+    assert report.nuisance_kinds(named | {"nuisance_kinds": [], "poor": False}) == []
 
 
 def test_preview_spans_one_cycle_from_ed():

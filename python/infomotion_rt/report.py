@@ -228,26 +228,30 @@ def _named_kinds(value) -> list[str] | None:
 def nuisance_kinds(video: dict) -> list[str]:
     """The nuisance kinds of one phantom video's truth record, sorted; [] for a clean clip.
 
-    Tolerant of the truth file's version (fields that are missing are skipped): kinds named by a
-    ``nuisance_kinds`` / ``nuisances`` / ``nuisance`` field (string, list of strings, or dict of kind ->
-    bool), plus the flags derived here: ``poor`` -> "poor quality"; |ef_label - ef_true| > LABEL_OFF ->
-    "EF label off"; and from the acquisition-nuisance record (``nuisance`` as a dict of drawn values)
-    a gain step (non-empty ``gain_steps``) and an AF-like rhythm (``rr_sd`` >= 0.1)."""
+    The kinds the generator names (``nuisance_kinds``, or ``nuisances`` / ``nuisance`` as a string, a
+    list of strings or a dict of kind -> bool), plus "poor quality" for a ``poor`` clip. A truth file
+    that names no kinds (older generators) gets what its fields record instead: |ef_label - ef_true| >
+    LABEL_OFF -> "EF label off", and from the acquisition-nuisance record (``nuisance`` as a dict of
+    drawn values) "gain step" (non-empty ``gain_steps``) and "AF-like rhythm" (``rr_sd`` >= 0.1).
+    Fields that are missing are skipped."""
     kinds: set[str] = set()
+    named = False
     for key in ("nuisance_kinds", "nuisances", "nuisance"):
-        named = _named_kinds(video.get(key))
-        if named is not None:
-            kinds.update(named)
+        found = _named_kinds(video.get(key))
+        if found is not None:
+            kinds.update(found)
+            named = True
     if video.get("poor") and not any("poor" in k for k in kinds):
         kinds.add("poor quality")
+    if named:
+        return sorted(kinds)
     try:
-        off = abs(float(video["ef_label"]) - float(video["ef_true"])) > LABEL_OFF
+        if abs(float(video["ef_label"]) - float(video["ef_true"])) > LABEL_OFF:
+            kinds.add("EF label off")
     except (KeyError, TypeError, ValueError):
-        off = False
-    if off and not any("label" in k for k in kinds):
-        kinds.add("EF label off")
+        pass
     drawn = video.get("nuisance")
-    if isinstance(drawn, dict) and _named_kinds(drawn) is None:
+    if isinstance(drawn, dict):
         if drawn.get("gain_steps"):
             kinds.add("gain step")
         if isinstance(drawn.get("rr_sd"), (int, float)) and drawn["rr_sd"] >= 0.1:
