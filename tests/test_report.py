@@ -236,3 +236,20 @@ def test_report_command_compares_selection_files(phantom, tmp_path, no_graph_plo
     assert "random · VPC 2 · seed 0" in page and "herding · VPC 2 · seed 0" in page
     assert "Nuisance kinds among the picked videos" in page and str(tmp_path) not in page
     assert len(decoded_images(page)) == sum(len(selected(Path(c).parent)) for c in csvs)
+
+
+def test_deidentified_page_leaves_out_notes_that_name_source_videos(tmp_path):
+    from infomotion_rt import select as sel_mod
+
+    rng = np.random.default_rng(0)
+    names = [f"src{i:02d}" for i in range(12)] + ["secret_no_ef"]
+    ef = [20.0, 35.0, 45.0, 60.0, 80.0] * 2 + [60.0, 60.0, float("nan")]
+    fs = make_feature_set(names, rng.normal(size=(13, 4)), ef, ["TRAIN"] * 13, make_meta("test"))
+    cfg = sel_mod.SelectConfig(vpc=1, method="random")
+    sel = sel_mod.select_features(fs, cfg)
+    assert any("secret_no_ef" in n for n in sel.notes)
+    rename = {r["FileName"]: f"pseudo{i}" for i, r in enumerate(sel.rows)}
+    page = report.write_selection_report(tmp_path / "r.html", sel, cfg, plot=False, rename=rename,
+                                         progress=False).path.read_text()
+    assert "secret_no_ef" not in page and not re.search(r"src\d\d", page) and "pseudo0" in page
+    assert "left out of this de-identified page" in page

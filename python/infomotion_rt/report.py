@@ -343,6 +343,9 @@ def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot
     if rename is not None:
         view.rows = [r | {"FileName": rename.get(r["FileName"], "(not exported)")} for r in view.rows]
         view.pool = {c: [rename.get(n, f"(video {i})") for i, n in enumerate(names)] for c, names in view.pool.items()}
+        if view.notes:  # select's notes can name source videos (e.g. those dropped without EF)
+            view.notes = [f"{len(view.notes)} selection note(s) left out of this de-identified page: they can "
+                          "name source videos (select prints them)"]
     return write_report(path, [view], title=f"Selection report: {view.label}", data_dir=data_dir,
                         features=features, progress=progress)
 
