@@ -40,9 +40,9 @@ class DemoConfig:
 
 DEMO_STEPS, DEMO_WHOLE_STEPS = 150, 1000  # fit 10 minutes on 2 cores (BENCHMARKS.md); one Whole run
 
-CAVEATS = """What these numbers can show: that the pipeline runs end to end, that the regressor learns EF from
-the phantom's videos (Whole R² well above 0: compare the Mean EF reference row), and each method's paired
-difference against Random with its 95% interval over {runs} runs with the same seeds and steps.
+CAVEATS = """What these numbers can show: that the pipeline runs end to end, how much EF the regressor learns
+from the phantom's videos (Whole R² against the Mean EF reference, whose R² is about 0), and each method's
+paired difference against Random with its 95% interval over {runs} runs with the same seeds and steps.
 What they cannot show: a ranking of the methods on real echocardiograms. {runs} runs at VPC {vpcs} on one
 phantom give wide intervals (an interval that contains 0 means no evidence either way), the phantom is a
 simplified heart, and the regressor is the reduced CPU setting, not the paper's r2plus1d_18. The
