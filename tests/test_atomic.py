@@ -29,6 +29,15 @@ def test_outputs_get_the_umask_permissions_not_mkstemps_0600(tmp_path):
     assert _mode(path) == 0o666 & ~old
 
 
+def test_private_outputs_stay_0600_from_creation_to_rename(tmp_path):
+    target = tmp_path / "key"
+    with atomic_path(target, private=True) as tmp:
+        assert _mode(tmp) == 0o600  # readable by nobody else while being written
+        tmp.write_text("secret")
+    assert _mode(target) == 0o600
+    assert _mode(atomic_write_text(tmp_path / "map.csv", "a", private=True)) == 0o600
+
+
 def test_atomic_dir_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
     out = tmp_path / "data"
     with atomic_dir(out) as tmp:

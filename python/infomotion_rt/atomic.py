@@ -22,11 +22,12 @@ os.umask(_UMASK)
 
 
 @contextmanager
-def atomic_path(path) -> Iterator[Path]:
+def atomic_path(path, private: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; when the block succeeds it replaces ``path``, else it is removed.
 
     The temporary file already exists (empty); writers that infer a format from the suffix must be told
-    the format, since it ends in ``.tmp``.
+    the format, since it ends in ``.tmp``. ``private=True`` keeps mkstemp's mode 0600 through the rename
+    (keys, pseudonym mappings: never readable by others, not even for a moment).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,29 +35,30 @@ def atomic_path(path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
+        if not private:
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def atomic_write_bytes(path, data: bytes) -> Path:
-    with atomic_path(path) as tmp:
+def atomic_write_bytes(path, data: bytes, private: bool = False) -> Path:
+    with atomic_path(path, private) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
 
-def atomic_write_text(path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path, text: str, private: bool = False) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), private)
 
 
-def atomic_write_csv(path, header, rows) -> Path:
+def atomic_write_csv(path, header, rows, private: bool = False) -> Path:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     w.writerows(rows)
-    return atomic_write_text(path, buf.getvalue())
+    return atomic_write_text(path, buf.getvalue(), private)
 
 
 def check_folder_target(out_dir, overwrite: bool = False, hint: str = "") -> None:

@@ -97,9 +97,8 @@ def load_or_make_key(path: Path) -> tuple[bytes, bool]:
             raise ConfigError(f"{path}: de-identification key has {len(key)} bytes, at least {MIN_KEY_BYTES} needed")
         return key, False
     key = secrets.token_hex(KEY_BYTES).encode()
-    with atomic_path(path) as tmp:
+    with atomic_path(path, private=True) as tmp:  # 0600 from creation to rename
         tmp.write_bytes(key + b"\n")
-    os.chmod(path, 0o600)
     return key, True
 
 
@@ -294,8 +293,8 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
                             f"({'; '.join(res.problems.lines()[:3])})")
         atomic_write_csv(tmp / "FileList.csv", ECHONET_COLUMNS, rows)
         tracings.write(tmp / "VolumeTracings.csv")
-        atomic_write_csv(map_path, ("FileName", "SourceName", "SourceFile"), mapping)
-        os.chmod(map_path, 0o600)  # it ties pseudonyms to source names: private, like the key
+        # it ties pseudonyms to source names: private (0600 throughout), like the key
+        atomic_write_csv(map_path, ("FileName", "SourceName", "SourceFile"), mapping, private=True)
     res.n_videos = len(rows)
     return res
 
