@@ -20,7 +20,7 @@ def regressor_options(f):
                           "cycles @48 (benchmarks); cpu-small: the same, 8f @32 (demo); tiny: r2plus1d w8 "
                           "8f x4 @32 (tests). auto: paper on cuda, cpu on cpu."),
         click.option("--model", "arch", type=click.Choice(["r2plus1d_18", "r3d_18", "mc3_18"]), default=None,
-                     help="Video ResNet-18 family member (default r2plus1d_18)."),
+                     help="Video ResNet-18 family member (default: the setting's; r3d_18 for cpu and cpu-small)."),
         click.option("--frames", type=click.IntRange(min=1), default=None, help="Frames per clip (overrides setting)."),
         click.option("--period", type=click.IntRange(min=1), default=None, help="Take every N-th frame."),
         click.option("--size", type=click.IntRange(min=8), default=None, help="Frame size in pixels."),
