@@ -20,24 +20,13 @@ import time
 
 import numpy as np
 
-SHARES = (0.07, 0.08, 0.12, 0.63, 0.10)  # Severe..Hyperdynamic, roughly EchoNet-Dynamic's skew
-EF_MID = (20.0, 35.0, 45.0, 60.0, 80.0)
+from bench_select_scale import EF_MID, make_data as make_planted  # one planted-cluster generator for both benchmarks
+
+SHARES = (0.07, 0.08, 0.12, 0.63, 0.10)  # Severe..Hyperdynamic, roughly EchoNet-Dynamic's skew (figures recorded with these)
 
 
 def make_data(n: int, d: int, seed: int):
-    rng = np.random.default_rng(seed)
-    sizes = np.floor(np.array(SHARES) * n).astype(int)
-    sizes[3] += n - sizes.sum()
-    x = np.empty((n, d), np.float32)
-    ef = np.empty(n)
-    start = 0
-    for c, m in enumerate(sizes):
-        centres = rng.normal(size=(max(m // 100, 2), d)).astype(np.float32) * 3
-        for s in range(start, start + m, 20000):  # chunks keep the generator's temporaries small
-            e = min(s + 20000, start + m)
-            x[s:e] = centres[rng.integers(0, len(centres), e - s)] + rng.normal(size=(e - s, d)).astype(np.float32)
-        ef[start:start + m] = EF_MID[c]
-        start += m
+    x, ef, _ = make_planted(n, d, seed, SHARES)
     return x, ef
 
 

@@ -32,10 +32,11 @@ SHARES = (0.06, 0.07, 0.10, 0.65, 0.12)   # = data/phantom_params.CLASS_SHARES
 EF_MID = (20.0, 35.0, 45.0, 60.0, 80.0)   # one EF per class, inside its bin
 
 
-def make_data(n: int, d: int, seed: int):
-    """(x float32 (n, d), ef float64 (n,), planted cluster id int64 (n,), unique over classes)."""
+def make_data(n: int, d: int, seed: int, shares=SHARES):
+    """(x float32 (n, d), ef float64 (n,), planted cluster id int64 (n,), unique over classes);
+    ``shares``: the 5 EF classes' shares of n (bench_select.py passes its own)."""
     rng = np.random.default_rng(seed)
-    sizes = np.floor(np.array(SHARES) * n).astype(int)
+    sizes = np.floor(np.array(shares) * n).astype(int)
     sizes[3] += n - sizes.sum()
     x = np.empty((n, d), np.float32)
     ef = np.empty(n)
