@@ -235,3 +235,39 @@ def test_workers_give_the_same_dataset(tmp_path):
     generate(tmp_path / "b", 4, seed=2, frames=12, workers=2, progress=False)
     for name in ("FileList.csv", "VolumeTracings.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_cli_phantom_knobs_reach_the_truth_file_and_the_videos(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["phantom", str(tmp_path / "clean"), "--n", "2", "--frames", "12", "--clean"])
+    assert res.exit_code == 0, res.output
+    truth = load_truth(tmp_path / "clean")
+    assert set(truth["nuisance"].values()) == {0.0} and set(truth["archive"].values()) == {0.0}
+    assert all(not v["nuisance_kinds"] for v in truth["videos"])
+
+    # every clip very short, nothing else: the kind is recorded and the AVIs really are 28-40 frames
+    res = runner.invoke(cli, ["phantom", str(tmp_path / "short"), "--n", "3", "--seed", "4", "--no-archive",
+                              "--archive", "very_short=1", "--nuisance", "drift=0.5"])
+    assert res.exit_code == 0, res.output
+    truth = load_truth(tmp_path / "short")
+    assert truth["archive"]["very_short"] == 1.0 and truth["archive"]["foreshortened"] == 0.0
+    assert truth["nuisance"]["drift"] == 0.5 and truth["nuisance"]["gain_steps"] == 1.0
+    for v in truth["videos"]:
+        assert v["nuisance_kinds"] == ["very short"]
+        cap = cv2.VideoCapture(str(tmp_path / "short" / "Videos" / f"{v['name']}.avi"))
+        assert 28 <= int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) <= 40
+        cap.release()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--archive", "blurry=0.1"], "NAME one of foreshortened"),
+    (["--archive", "zoom_outlier=1.5"], "within 0..1"),
+    (["--nuisance", "drift=lots"], "not a number"),
+    (["--nuisance", "drift=-1"], "must be >= 0"),
+    (["--style", "synthetic", "--archive", "off_axis=0.1"], "dynamic only"),
+])
+def test_cli_phantom_bad_knob_is_one_clear_error(tmp_path, args, message):
+    res = CliRunner().invoke(cli, ["phantom", str(tmp_path / "x"), "--n", "1", "--frames", "12", *args])
+    assert res.exit_code != 0
+    assert message in res.output + str(res.exception)
+    assert not (tmp_path / "x").exists()

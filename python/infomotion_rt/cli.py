@@ -185,12 +185,30 @@ def report_cmd(selections, out, data_dir, chart) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes.")
 @click.option("--preview", is_flag=True, help="Also write OUT_DIR/preview.png (frames across a cycle per EF class).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty OUT_DIR.")
-def phantom_cmd(out_dir, n, seed, style, frames, workers, preview, overwrite) -> None:
-    """Generate a phantom apical four-chamber echo dataset (EchoNet layout) in OUT_DIR."""
-    from .data.phantom import generate
+@click.option("--nuisance", "nuisance_pairs", multiple=True, metavar="NAME=STRENGTH",
+              help="Acquisition nuisance strength (1 = default, 0 = off): drift, breathing_gain, gain_steps, "
+                   "rr_variability, breathing_motion. Repeatable; dynamic style only.")
+@click.option("--archive", "archive_pairs", multiple=True, metavar="KIND=SHARE",
+              help="Share (0..1) of archive-realism clips of a kind: foreshortened, off_axis, other_view, "
+                   "label_noise, wrong_label, very_short, zoom_outlier. Repeatable; dynamic style only.")
+@click.option("--no-nuisance", is_flag=True, help="Start every --nuisance strength from 0 instead of the default.")
+@click.option("--no-archive", is_flag=True, help="Start every --archive share from 0 instead of the default.")
+@click.option("--clean", is_flag=True, help="Both --no-nuisance and --no-archive: clean, periodic, well-labelled clips.")
+def phantom_cmd(out_dir, n, seed, style, frames, workers, preview, overwrite, nuisance_pairs, archive_pairs,
+                no_nuisance, no_archive, clean) -> None:
+    """Generate a phantom apical four-chamber echo dataset (EchoNet layout) in OUT_DIR.
 
+    The knobs and their defaults' reasons: data/phantom_nuisance.py and data/phantom_archive.py; what each
+    video got is in OUT_DIR/phantom_truth.json.
+    """
+    from .data.phantom import ArchiveConfig, NuisanceConfig, generate, knob_config
+
+    nuisance = knob_config(NuisanceConfig, nuisance_pairs, off=no_nuisance or clean)
+    archive = knob_config(ArchiveConfig, archive_pairs, off=no_archive or clean)
+    if style != "dynamic" and (nuisance_pairs or archive_pairs):
+        raise click.UsageError("--nuisance and --archive apply to --style dynamic only (synthetic clips have neither)")
     s = generate(out_dir, n, seed=seed, style=style, frames=frames, workers=workers, preview=preview,
-                 overwrite=overwrite)
+                 overwrite=overwrite, nuisance=nuisance, archive=archive)
     click.echo(f"wrote {s.n_videos} {s.style} phantom videos to {s.out_dir} in {s.seconds:.1f} s "
                f"({s.videos_per_second:.1f} videos/s)")
     click.echo("splits: " + ", ".join(f"{k} {v}" for k, v in s.splits.items()))

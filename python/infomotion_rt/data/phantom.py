@@ -25,7 +25,7 @@ import json
 import multiprocessing
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import cv2
@@ -128,6 +128,24 @@ def _make_one(task):
 
 def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core already
+
+
+def knob_config(cls, pairs, off: bool = False):
+    """``cls`` (NuisanceConfig or ArchiveConfig) from the CLI's ``NAME=VALUE`` strings, starting from its
+    documented defaults, or from everything off when ``off``. ConfigError names a bad pair (ours)."""
+    base = cls.off() if off else cls()
+    names = [f.name for f in fields(cls)]
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in names:
+            raise ConfigError(f"phantom: {pair!r} is not NAME=VALUE with NAME one of {', '.join(names)}")
+        try:
+            values[name] = float(value)
+        except ValueError:
+            raise ConfigError(f"phantom: {pair!r}: {value!r} is not a number") from None
+    return replace(base, **values)
 
 
 def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int | None = None,
