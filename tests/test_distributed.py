@@ -88,3 +88,21 @@ def test_the_actor_udf_alone_matches_single_process(phantom_with_a_broken_video,
     np.testing.assert_allclose(np.stack([good[n] for n in single.names]), single.features, rtol=1e-5, atol=1e-6)
     with pytest.raises(DataError, match="SHA-256"):
         VideoEncoderActor(None, "cpu", 1, "0" * 64)
+
+
+def test_an_unreachable_cluster_address_fails_fast_with_the_address():
+    """No Ray needed: the TCP check runs before ray.init, which would retry a dead head for minutes."""
+    import socket
+
+    from infomotion_rt.distributed import check_reachable
+    from infomotion_rt.errors import InfoMotionError
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        check_reachable(f"127.0.0.1:{port}")            # a head that answers passes
+        check_reachable(f"ray://127.0.0.1:{port}")
+    with pytest.raises(InfoMotionError, match=rf"--ray 127\.0\.0\.1:{port}: no Ray head answers"):
+        check_reachable(f"127.0.0.1:{port}", timeout_s=2)   # nothing listens there any more
+    check_reachable("auto")                               # left to Ray

@@ -108,10 +108,32 @@ def _slim(record) -> bytes:
     return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+REACH_TIMEOUT_S = 5.0  # a cluster head that does not answer a TCP connect in this time is reported as down (ours)
+
+
+def check_reachable(address: str, timeout_s: float = REACH_TIMEOUT_S) -> None:
+    """Fail fast when a ``--ray HOST:PORT`` (or ``ray://HOST:PORT``) head does not accept a TCP connection:
+    ``ray.init`` itself retries an unreachable GCS for minutes before it gives up. ``auto``, ``local`` and
+    addresses without a port are left to Ray. Raises InfoMotionError naming the address (ours)."""
+    import socket
+
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise InfoMotionError(f"--ray {address}: no Ray head answers there within {timeout_s:g} s "
+                              f"({exc.strerror or type(exc).__name__}); is the cluster up (`ray status` on the head)?") from exc
+
+
 def _start(ray, rc: RayConfig) -> bool:
     """Connect to (or start) Ray; True when this call started it (and so must shut it down)."""
     if ray.is_initialized():
         return False
+    if rc.address != "local":
+        check_reachable(rc.address)
     kwargs = dict(logging_level=logging.WARNING, include_dashboard=False)
     try:
         if rc.address == "local":
