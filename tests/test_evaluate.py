@@ -172,7 +172,7 @@ def test_loss_trend_rule():
     assert not loss_trend([1.0, 0.5])["still_falling"]  # too few steps to judge
 
 
-def test_cycle_clips_span_a_cardiac_cycle(phantom):
+def test_cycle_clips_span_a_cardiac_cycle(phantom, monkeypatch):
     from infomotion_rt.evaluate.clips import ClipSource, augment_clip, cycle_indices, cycle_length
 
     assert cycle_length(10, 20) == 30.0 and cycle_length(20, 10) == 15.0  # systole = 1/3 of the cycle
@@ -191,5 +191,12 @@ def test_cycle_clips_span_a_cardiac_cycle(phantom):
 
     untraced = replace(rec, ed=None, es=None, path=rec.path)
     assert ClipSource(cfg).cycle(untraced) > 0
+    # the detector searches heart rates in beats per second: it must get the video's frame rate
+    import infomotion_rt.evaluate.clips as clips_mod
+
+    seen, real_detect = [], clips_mod.detect_ed_es
+    monkeypatch.setattr(clips_mod, "detect_ed_es", lambda frames, fps=None: seen.append(fps) or real_detect(frames, fps=fps))
+    ClipSource(cfg).cycle(replace(untraced, fps=37.0))
+    assert seen == [37.0]
     same = augment_clip(np.full((3, 16, 16), 100, np.uint8), np.random.default_rng(1))
     assert same.shape == (3, 16, 16) and same.dtype == np.uint8

@@ -143,7 +143,8 @@ class ClipSource:
                 ed, es = rec.ed, rec.es
             else:
                 try:
-                    ed, es = detect_ed_es(self._frames(rec, np.arange(n)))
+                    fps = getattr(rec, "fps", None)  # the heart-rate search band is in beats per second
+                    ed, es = detect_ed_es(self._frames(rec, np.arange(n)), fps=fps if fps and fps > 0 else None)
                 except VideoError as exc:
                     raise VideoError(f"{rec.path}: no cardiac cycle for clip sampling ({exc})") from exc
             self._cycles[key] = min(cycle_length(ed, es), float(n)) if ed != es else float(n)
