@@ -343,6 +343,68 @@ def _fps_notes(records: list[VideoRecord]) -> list[tuple[str, str]]:
 
 # --------------------------------------------------------------------------------------------- load
 
+class _Rows:
+    """What the EchoNet and EchoNet-Pediatric loaders share around their row loops: a name seen twice or
+    a bad row drops the record, a tracings problem keeps it untraced, and ``strict`` raises the first of
+    either instead of logging it (ours)."""
+
+    def __init__(self, strict: bool, check_videos: bool) -> None:
+        self.strict, self.check_videos = strict, check_videos
+        self.problems, self.notes = ProblemLog(), []
+        self.records: list[VideoRecord] = []
+        self.dropped: list[str] = []
+        self.seen: set[str] = set()
+
+    def fail(self, subject: str, exc: DataError, effect: str) -> None:
+        if self.strict:
+            raise exc
+        self.problems.add(subject, f"{str(exc).removeprefix(f'{subject}: ')}; {effect}")  # the line names it
+
+    def drop(self, subject: str, exc: DataError) -> None:
+        self.fail(subject, exc, "record dropped")
+        self.dropped.append(subject)
+
+    def label(self, name: str, where: str, make) -> VideoRecord | None:
+        """``make()``'s record (probed when asked), or None when the row is dropped: a name seen before,
+        or ``make`` raising DataError."""
+        try:
+            if name in self.seen:
+                raise DataError(f"{where}: duplicate FileName {name!r}")
+            self.seen.add(name)
+            record = make()
+            return _with_probe(record, self.notes) if self.check_videos else record
+        except DataError as exc:
+            self.drop(name or where, exc)
+            return None
+
+    def keep(self, record: VideoRecord, traced, broken: dict, marked: dict, attach) -> None:
+        """Keep ``record``, with ``attach(record, its tracings)`` when the file traces it; a marker row
+        (EchoNet-Pediatric's 'No Systolic') or a broken trace keeps it untraced."""
+        name = record.name
+        if name in marked:
+            self.notes.append((name, f"VolumeTracings.csv marks it {marked[name]!r}; record kept without tracings "
+                                     f"(ED/ES detected from the video)"))
+        elif traced is not None:
+            try:
+                if name in broken:
+                    raise _Untraced(f"{name}: {broken[name]}")
+                record = attach(record, traced.get(name))
+            except _Untraced as exc:
+                self.fail(name, exc, "record kept without tracings (ED/ES must be detected)")
+        self.records.append(record)
+
+    def dataset(self, root: Path, layout: str, rows, traced, broken: dict, marked: dict, whole: bool) -> Dataset:
+        """The Dataset, with a note for every traced name the list lacks (when the whole list was read)."""
+        if traced is not None and whole:
+            listed = {strip_suffix(row["FileName"]) for _, row in rows}
+            for name in sorted((set(traced) | set(broken) | set(marked)) - listed):
+                self.notes.append((name, "has tracings in VolumeTracings.csv but no FileList row; ignored"))
+        for subject, message in self.notes + _fps_notes(self.records):
+            self.problems.add(subject, message)
+        return Dataset(root=root, layout=layout, records=self.records, problems=self.problems,
+                       dropped=tuple(self.dropped), checked=self.check_videos)
+
+
 def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, check_videos: bool = False,
                  strict: bool = False, progress: bool = True, only: set[str] | None = None) -> Dataset:
     """Read a dataset folder in any of the three layouts (see the module docstring).
@@ -373,16 +435,13 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
         traced, broken = read_tracings(tracings_path) if tracings_path is not None else (None, {})
         marked = {}
 
-    problems, dropped, notes = ProblemLog(), [], []
-    seen: set[str] = set()
-
-    def fail(subject: str, exc: DataError, effect: str) -> None:
-        if strict:
-            raise exc
-        message = str(exc).removeprefix(f"{subject}: ")  # the log line names the subject already
-        problems.add(subject, f"{message}; {effect}")
-
-    records: list[VideoRecord] = []
+    acc = _Rows(strict, check_videos)
+    if outlines:  # the view (A4C unless the file's View column says) decides the area-length EF
+        def attach(rec, points):
+            return _with_outlines(as_outline_record(rec, views.get(rec.name, "")), points, acc.notes)
+    else:
+        def attach(rec, points):
+            return _with_tracings(rec, points, acc.notes)
     bar = tqdm(rows, desc="checking videos" if check_videos else "reading labels", unit="video",
                disable=not (progress and check_videos))
     for line, row in bar:
@@ -390,42 +449,14 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
         name = strip_suffix(row["FileName"])
         if only is not None and name not in only:
             continue
-        try:
-            if name in seen:
-                raise DataError(f"{where}: duplicate FileName {name!r}")
-            seen.add(name)
-            record = _label_record(root, where, row, has_split, dicom=layout == "dicom")
-            if check_videos:
-                record = _with_probe(record, notes)
-        except DataError as exc:
-            fail(name or where, exc, "record dropped")
-            dropped.append(name or where)
+        record = acc.label(name, where, lambda: _label_record(root, where, row, has_split, dicom=layout == "dicom"))
+        if record is None:
             continue
         if record.split not in SPLITS:
-            notes.append((name, f"Split {record.split!r} is not one of {'/'.join(SPLITS)}; kept under that name"))
-        if name in marked:
-            notes.append((name, f"VolumeTracings.csv marks it {marked[name]!r}; record kept without tracings"))
-        elif traced is not None:
-            try:
-                if name in broken:
-                    raise _Untraced(f"{name}: {broken[name]}")
-                if outlines:  # the view (A4C unless the file's View column says) decides the area-length EF
-                    record = _with_outlines(as_outline_record(record, views.get(name, "")), traced.get(name), notes)
-                else:
-                    record = _with_tracings(record, traced.get(name), notes)
-            except _Untraced as exc:
-                fail(name, exc, "record kept without tracings (ED/ES must be detected)")
-        records.append(record)
+            acc.notes.append((name, f"Split {record.split!r} is not one of {'/'.join(SPLITS)}; kept under that name"))
+        acc.keep(record, traced, broken, marked, attach)
     bar.close()
-
-    if traced is not None and only is None:
-        listed = {strip_suffix(row["FileName"]) for _, row in rows}
-        for name in sorted((set(traced) | set(broken)) - listed):
-            notes.append((name, "has tracings in VolumeTracings.csv but no FileList row; ignored"))
-    for subject, message in notes + _fps_notes(records):
-        problems.add(subject, message)
-    return Dataset(root=root, layout=layout, records=records, problems=problems,
-                   dropped=tuple(dropped), checked=check_videos)
+    return acc.dataset(root, layout, rows, traced, broken, marked, whole=only is None)
 
 
 def load_record(root: str | Path, name: str, labels_csv: str | Path | None = None,

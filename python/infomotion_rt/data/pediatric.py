@@ -42,9 +42,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import ConfigError, DataError, ProblemLog
-from .echonet import (EF_DISAGREEMENT, SPLITS, Dataset, VideoRecord, _csv_table, _fps_notes, _has_columns, _int,
-                      _label_record, _read_csv, _Untraced, _with_probe, strip_suffix)
+from ..errors import ConfigError, DataError
+from .echonet import (EF_DISAGREEMENT, SPLITS, Dataset, VideoRecord, _csv_table, _has_columns, _int,
+                      _label_record, _read_csv, _Rows, _Untraced, strip_suffix)
 
 PEDIATRIC_COLUMNS = ("FileName", "EF", "Sex", "Age", "Weight", "Height", "Split")
 OUTLINE_COLUMNS = ("FileName", "X", "Y", "Frame")
@@ -320,16 +320,12 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
     else:
         traced, broken, marked = None, {}, {}
 
-    problems, dropped, notes = ProblemLog(), [], []
+    acc = _Rows(strict, check_videos)
     unmapped: dict[str, int] = defaultdict(int)
-    seen: set[str] = set()
 
-    def fail(subject: str, exc: DataError, effect: str) -> None:
-        if strict:
-            raise exc
-        problems.add(subject, f"{str(exc).removeprefix(f'{subject}: ')}; {effect}")
+    def attach(rec, points):  # a relabelled EF (a model's prediction) is not checked against the outlines
+        return _with_outlines(rec, points, acc.notes if relabels is None else [])
 
-    records: list[VideoRecord] = []
     bar = tqdm(rows, desc="checking videos" if check_videos else "reading labels", unit="video",
                disable=not (progress and check_videos))
     for line, row in bar:
@@ -341,51 +337,27 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
             where, new = f"{Path(labels_csv).name} line {relabels[name][0]}", relabels[name][1]
             row = row | {"EF": new["EF"]} | ({"Split": new["Split"]} if new.get("Split") else {})
         split, fold = _split_of(row["Split"], fold_map)
-        try:
-            if name in seen:
-                raise DataError(f"{where}: duplicate FileName {name!r}")
-            seen.add(name)
+
+        def make(row=row, where=where, fold=fold, split=split):
             base = _label_record(folder, where, row | {"Split": split}, has_split=True)
-            record = OutlineRecord(**{f.name: getattr(base, f.name) for f in fields(base)}, view=view, fold=fold)
-            if check_videos:
-                record = _with_probe(record, notes)
-        except DataError as exc:
-            fail(name or where, exc, "record dropped")
-            dropped.append(name or where)
+            return OutlineRecord(**{f.name: getattr(base, f.name) for f in fields(base)}, view=view, fold=fold)
+
+        record = acc.label(name, where, make)
+        if record is None:
             continue
         if split.startswith("FOLD"):
             unmapped[split] += 1
         elif split not in SPLITS:
-            notes.append((name, f"Split {split!r} is neither a fold 0-{N_FOLDS - 1} nor one of {'/'.join(SPLITS)}; "
-                                f"kept under that name"))
-        if name in marked:
-            notes.append((name, f"VolumeTracings.csv marks it {marked[name]!r}; record kept without tracings "
-                                f"(ED/ES detected from the video)"))
-        elif traced is not None:
-            try:
-                if name in broken:
-                    raise _Untraced(f"{name}: {broken[name]}")
-                # a relabelled EF (a model's prediction) is not checked against the outlines
-                record = _with_outlines(record, traced.get(name), notes if relabels is None else [])
-            except _Untraced as exc:
-                fail(name, exc, "record kept without tracings (ED/ES must be detected)")
-        records.append(record)
+            acc.notes.append((name, f"Split {split!r} is neither a fold 0-{N_FOLDS - 1} nor one of "
+                                    f"{'/'.join(SPLITS)}; kept under that name"))
+        acc.keep(record, traced, broken, marked, attach)
     bar.close()
 
-    if traced is not None and only is None:
-        listed = {strip_suffix(row["FileName"]) for _, row in rows}
-        for name in sorted((set(traced) | set(broken) | set(marked)) - listed):
-            notes.append((name, "has tracings in VolumeTracings.csv but no FileList row; ignored"))
     if relabels is not None:
-        for name in sorted(only - seen):  # ``only`` is within the labels CSV here
-            fail(name, DataError(f"{name}: {Path(labels_csv).name} lists it but {labels_path} does not"),
-                 "record dropped")
-            dropped.append(name)
+        for name in sorted(only - acc.seen):  # ``only`` is within the labels CSV here
+            acc.drop(name, DataError(f"{name}: {Path(labels_csv).name} lists it but {labels_path} does not"))
     if unmapped:
-        notes.append((labels_path.name, f"folds not mapped by {current_folds() if folds is None else folds!r}: "
-                      + ", ".join(f"{k} ({v} videos)" for k, v in sorted(unmapped.items()))
-                      + "; kept outside TRAIN/VAL/TEST"))
-    for subject, message in notes + _fps_notes(records):
-        problems.add(subject, message)
-    return Dataset(root=folder, layout="pediatric", records=records, problems=problems,
-                   dropped=tuple(dropped), checked=check_videos)
+        acc.notes.append((labels_path.name, f"folds not mapped by {current_folds() if folds is None else folds!r}: "
+                          + ", ".join(f"{k} ({v} videos)" for k, v in sorted(unmapped.items()))
+                          + "; kept outside TRAIN/VAL/TEST"))
+    return acc.dataset(folder, "pediatric", rows, traced, broken, marked, whole=only is None)
