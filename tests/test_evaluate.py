@@ -200,3 +200,18 @@ def test_cycle_clips_span_a_cardiac_cycle(phantom, monkeypatch):
     assert seen == [37.0]
     same = augment_clip(np.full((3, 16, 16), 100, np.uint8), np.random.default_rng(1))
     assert same.shape == (3, 16, 16) and same.dtype == np.uint8
+
+
+def test_threads_caps_torch_blas_and_opencv():
+    """--threads reaches every pool that decodes, detects or predicts, not only torch's (a subprocess:
+    the caps hold for the rest of a process)."""
+    import subprocess
+    import sys
+
+    code = ("import numpy, cv2, torch, threadpoolctl\n"
+            "from infomotion_rt.evaluate.training import limit_threads\n"
+            "limit_threads(1)\n"
+            "pools = [p['num_threads'] for p in threadpoolctl.threadpool_info()]\n"
+            "print(torch.get_num_threads(), cv2.getNumThreads(), max(pools) if pools else 1)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1", "1", "1"]

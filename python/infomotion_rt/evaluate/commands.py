@@ -42,7 +42,7 @@ def regressor_options(f):
                      help="Soft accuracy: EF points each class is widened by."),
         click.option("--device", default="cpu", show_default=True, help="cpu or cuda."),
         click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
-                     help="torch CPU threads (0 = torch's default)."),
+                     help="CPU threads of torch, NumPy's BLAS and OpenCV (0 = each library's default)."),
         click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
                      help="Start from this local state_dict (.pt) instead of from scratch."),
     ]
@@ -64,6 +64,9 @@ def eval_config(kw: dict):
     train = TrainConfig(steps=kw.pop("steps") or setting.steps, batch_size=kw.pop("batch_size") or setting.batch_size,
                         lr=kw.pop("lr") or setting.lr, device=kw.pop("device"), threads=kw.pop("threads"),
                         init=kw.pop("init"), patience=kw.pop("patience"))
+    from .training import limit_threads
+
+    limit_threads(train.threads)  # before anything decodes or predicts (relabel runs before any training)
     return EvalConfig(setting=setting, train=train, runs=kw.pop("runs"), seed=kw.pop("seed"),
                       tolerance=kw.pop("tolerance"), whole_steps=kw.pop("whole_steps") or setting.whole_steps)
 
@@ -167,7 +170,7 @@ def relabel_cmd(data_dir, model_path, out, embed_out, split, device) -> None:
               help="Real-style phantom videos (about 12% are TEST: 900 gives >= 100 TEST videos).")
 @click.option("--n-synth", default=40, show_default=True, type=click.IntRange(min=20), help="Synthetic-style phantom videos (with --with-synth).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(min=0),
-              help="CPU threads (0 = torch's default; 1 is faster on a busy 2-core machine).")
+              help="CPU threads of torch, NumPy's BLAS and OpenCV (0 = each library's default; 1 is faster on a busy 2-core machine).")
 @click.option("--with-synth", is_flag=True, help="Also Dist. Synth. (about doubles the training time).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing demo folder.")
 def demo_cmd(out_dir, engine, n_real, n_synth, threads, with_synth, overwrite) -> None:

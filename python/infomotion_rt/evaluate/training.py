@@ -112,6 +112,21 @@ def val_loss(model, records, source: ClipSource, norm: dict, device: str) -> flo
     return float(np.mean(((pred - y) / norm["ef_std"]) ** 2))
 
 
+def limit_threads(n: int) -> None:
+    """Cap this process at ``n`` CPU threads in torch (intra-op), the BLAS/OpenMP pools NumPy uses
+    (threadpoolctl) and OpenCV; ``n`` 0 leaves every library's default. torch's setting alone is not
+    enough: ED/ES detection (NumPy SVD) and clip resizing (OpenCV) otherwise take every core, which
+    stalls a second job on a small machine (ours)."""
+    if not n:
+        return
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    _torch().set_num_threads(n)
+    cv2.setNumThreads(n)
+    threadpool_limits(limits=n)  # called, not entered: the limits hold for the rest of the process
+
+
 def train_regressor(records, setting: Setting, cfg: TrainConfig, seed: int, source: ClipSource | None = None,
                     progress: bool = True, desc: str = "train", val_records=None, val_source: ClipSource | None = None):
     """Train from scratch (or ``cfg.init``) on ``records`` for ``cfg.steps`` steps, or with early stopping
@@ -123,8 +138,7 @@ def train_regressor(records, setting: Setting, cfg: TrainConfig, seed: int, sour
     records = list(records)
     if not records:
         raise DataError("no training videos (empty selection)")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    limit_threads(cfg.threads)
     device = _device(torch, cfg.device)
     source = source or ClipSource(setting.clips)
     torch.manual_seed(seed)
