@@ -119,13 +119,13 @@ def check_reachable(address: str, timeout_s: float = REACH_TIMEOUT_S) -> None:
 
     hostport = address.split("://", 1)[-1].rstrip("/")
     host, sep, port = hostport.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        return
+    if not sep or not host or not port.isdigit() or (":" in host and not host.startswith("[")):
+        return  # no port, or an unbracketed IPv6 address: Ray parses it
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except OSError as exc:
-        raise InfoMotionError(f"--ray {address}: no Ray head answers there within {timeout_s:g} s "
-                              f"({exc.strerror or type(exc).__name__}); is the cluster up (`ray status` on the head)?") from exc
+        raise InfoMotionError(f"--ray {address}: no Ray head answers there (TCP connect, {timeout_s:g} s per address: "
+                              f"{exc.strerror or exc or type(exc).__name__}); is the cluster up (`ray status` on the head)?") from exc
 
 
 def _start(ray, rc: RayConfig) -> bool:

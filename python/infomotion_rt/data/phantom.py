@@ -22,6 +22,7 @@ The folder is built next to OUT_DIR under a temporary name and renamed into plac
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import time
 from collections import Counter
@@ -145,6 +146,8 @@ def knob_config(cls, pairs, off: bool = False):
             values[name] = float(value)
         except ValueError:
             raise ConfigError(f"phantom: {pair!r}: {value!r} is not a number") from None
+        if not math.isfinite(values[name]):
+            raise ConfigError(f"phantom: {pair!r}: the value must be finite")
     return replace(base, **values)
 
 

@@ -103,13 +103,13 @@ def find_default_engine() -> Path:
     return Path(default_engine())
 
 
-def _motion_features(pool_dir, features, engine, out_dir: Path, progress: bool):
+def _motion_features(pool_dir, features, engine, out_dir: Path, progress: bool, threads: int = 0):
     from ..features import ExtractConfig, extract_features, read_features
 
     if features is None:
         engine = engine or find_default_engine()
         features = out_dir / "motion_features.npz"
-        extract_features(pool_dir, engine, features, ExtractConfig(), progress=progress)
+        extract_features(pool_dir, engine, features, ExtractConfig(threads=threads), progress=progress)
     return read_features(features)
 
 
@@ -183,12 +183,13 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         else:
             rl = relabel(synthetic, whole_pt, None, out_dir / "appearance_features.npz", ev.train.device,
                          records=pool, progress=progress)
-        motion_fs = _motion_features(pool_dir, synthetic_features or features, engine, out_dir, progress)
+        motion_fs = _motion_features(pool_dir, synthetic_features or features, engine, out_dir, progress,
+                                     ev.train.threads)
     else:
         pool_dir, pool = data_dir, real_train
         rl = relabel(data_dir, whole_pt, None, out_dir / "appearance_features.npz", ev.train.device,
                      records=pool, progress=progress, source=real_src)
-        motion_fs = _motion_features(pool_dir, features, engine, out_dir, progress)
+        motion_fs = _motion_features(pool_dir, features, engine, out_dir, progress, ev.train.threads)
     from ..features import read_features
 
     names = [r.name for r in pool]
@@ -204,6 +205,10 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         if cfg.trust_synthetic_labels:
             notes.append(f"{synthetic}: EF labels trusted (not relabelled)")
     save()
+    from ..graph import GraphConfig
+    from ..knn_index import KnnConfig
+
+    graph_cfg = GraphConfig(knn=KnnConfig(threads=ev.train.threads or None))  # --threads reaches FAISS too
     jobs = [(m, v) for m in cfg.methods for v in cfg.vpcs]
     bar = tqdm(total=len(jobs) * ev.runs, desc="benchmark", unit="run", disable=not progress)
     for method, vpc in jobs:
@@ -211,7 +216,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         runs = []
         for r in range(ev.runs):
             seed = ev.seed + r
-            sel = select_features(fs, SelectConfig(vpc=vpc, method=method, seed=seed, split=None))
+            sel = select_features(fs, SelectConfig(vpc=vpc, method=method, seed=seed, split=None, graph=graph_cfg))
             notes.extend(f"{method} VPC={vpc} seed {seed}: {n}" for n in sel.notes)
             sel_path = write_selection(out_dir / "selections" / f"{method}_vpc{vpc}_seed{seed}.csv", sel.rows)
             train = [by_name[row["FileName"]] for row in sel.rows]

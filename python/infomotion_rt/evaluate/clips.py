@@ -144,7 +144,9 @@ class ClipSource:
             else:
                 try:
                     fps = getattr(rec, "fps", None)  # the heart-rate search band is in beats per second
-                    ed, es = detect_ed_es(self._frames(rec, np.arange(n)), fps=fps if fps and fps > 0 else None)
+                    if not (fps is not None and fps > 0):  # no FileList FPS: the probed video's, if any
+                        fps = getattr(getattr(rec, "probed", None), "fps", None)
+                    ed, es = detect_ed_es(self._frames(rec, np.arange(n)), fps=fps)
                 except VideoError as exc:
                     raise VideoError(f"{rec.path}: no cardiac cycle for clip sampling ({exc})") from exc
             self._cycles[key] = min(cycle_length(ed, es), float(n)) if ed != es else float(n)

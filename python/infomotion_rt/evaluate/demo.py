@@ -82,9 +82,10 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print) ->
     from .benchmark import BenchmarkConfig, find_default_engine, run_benchmark
     from .protocol import EvalConfig
     from .regressor import get_setting
-    from .training import TrainConfig
+    from .training import TrainConfig, limit_threads
 
     engine = Path(engine) if engine else find_default_engine()  # fail before any work
+    limit_threads(cfg.threads)  # phantom workers are spawned processes with their own one thread
     if not engine.is_file():
         raise DataError(f"{engine}: motion model not found")
     out = Path(out_dir)

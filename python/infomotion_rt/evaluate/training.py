@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, require
 from .clips import ClipSource
 from .regressor import Setting, _torch, build_model, load_init
 
@@ -38,7 +38,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     device: str = "cpu"
-    threads: int = 0              # torch CPU threads; 0 = torch's default
+    threads: int = 0              # CPU threads (limit_threads); 0 = each library's default
     init: str | None = None       # local state_dict to start from (never downloaded)
     eval_every: int = 0           # VAL check interval in steps with early stopping; 0 = steps // 20 (>= 10)
     patience: int = 5             # VAL checks without improvement before stopping
@@ -114,17 +114,26 @@ def val_loss(model, records, source: ClipSource, norm: dict, device: str) -> flo
 
 def limit_threads(n: int) -> None:
     """Cap this process at ``n`` CPU threads in torch (intra-op), the BLAS/OpenMP pools NumPy uses
-    (threadpoolctl) and OpenCV; ``n`` 0 leaves every library's default. torch's setting alone is not
-    enough: ED/ES detection (NumPy SVD) and clip resizing (OpenCV) otherwise take every core, which
-    stalls a second job on a small machine (ours)."""
+    (threadpoolctl), OpenCV and FAISS; ``n`` 0 leaves every library's default. torch's setting alone is
+    not enough: ED/ES detection (NumPy SVD), clip resizing (OpenCV) and k-means (FAISS) otherwise take
+    every core, which stalls a second job on a small machine (ours). Raises DependencyError without
+    torch or threadpoolctl (the ``[train]`` extra)."""
     if not n:
         return
     import cv2
-    from threadpoolctl import threadpool_limits
 
-    _torch().set_num_threads(n)
+    torch = require("torch", "threadpoolctl", what="--threads")
+    import threadpoolctl
+
+    torch.set_num_threads(n)
     cv2.setNumThreads(n)
-    threadpool_limits(limits=n)  # called, not entered: the limits hold for the rest of the process
+    try:
+        import faiss
+    except ImportError:  # not needed by evaluate alone
+        faiss = None
+    if faiss is not None:
+        faiss.omp_set_num_threads(n)
+    threadpoolctl.threadpool_limits(limits=n)  # called, not entered: the limits hold for the process
 
 
 def train_regressor(records, setting: Setting, cfg: TrainConfig, seed: int, source: ClipSource | None = None,
