@@ -8,7 +8,8 @@ present. Prints, per method and VPC over every run (seed):
 
 * picks: share of poor-quality clips and of archive-kind clips (foreshortened, off-axis, ...) and the
   mean |FileList EF - the motion's true EF|, against the candidate pool's (phantoms only);
-* picks' EF per class, mean ± sd, against the pool's;
+* picks' EF per class, mean ± sd (the pool's on the first lines; for Dist. Synth. the picks carry the
+  relabelled EF, the pool line the file's);
 * the models' TEST recall per EF class from the summed confusion matrices, the predicted class shares,
   and the class-balanced accuracy (mean of the recalls), beside the plain accuracy the table reports.
 Reads files only; seconds.
@@ -23,6 +24,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+from infomotion_rt.data.classes import DEFAULT_CLASSES
 
 
 def picks_by_cell(bench: Path) -> dict[tuple[str, str], list[dict]]:
@@ -46,16 +49,30 @@ def main() -> None:
     ap.add_argument("bench", type=Path)
     ap.add_argument("pool", type=Path)
     a = ap.parse_args()
+    if not (a.bench / "results.json").is_file() or not (a.bench / "selections").is_dir():
+        raise SystemExit(f"error: {a.bench}: no results.json and selections/ of a finished benchmark --out folder")
+    if not (a.pool / "FileList.csv").is_file():
+        raise SystemExit(f"error: {a.pool}: no FileList.csv (give the dataset the picks came from)")
     results = json.loads((a.bench / "results.json").read_text())
     group = next(iter(results["groups"]))
     cells = picks_by_cell(a.bench)
     names = {r["FileName"] for rows in cells.values() for r in rows}
     truth_file = a.pool / "phantom_truth.json"
     truth = {v["name"]: v for v in json.loads(truth_file.read_text())["videos"]} if truth_file.is_file() else {}
+    split = "TRAIN" if results.get("synthetic") is None else None   # Dist. Synth. selects from every video
+    pool_ef = defaultdict(list)
+    for r in csv.DictReader(open(a.pool / "FileList.csv", newline="")):
+        if split is None or r.get("Split", "").upper() == split:
+            pool_ef[DEFAULT_CLASSES.name(float(r["EF"]))].append(float(r["EF"]))
+    line = f"{group}: candidate pool {sum(map(len, pool_ef.values()))} videos"
     if truth:
-        split = {"TRAIN"} if results.get("synthetic") is None else None
-        pool = [v for v in truth.values() if split is None or v["split"] in split]
-        print(f"{group}: candidate pool {len(pool)} videos: {quality(pool)}")
+        line += ": " + quality([v for v in truth.values() if split is None or v["split"] == split])
+    print(line)
+    print("    pool's EF per class (FileList labels): "
+          + ", ".join(f"{c} {np.mean(pool_ef[c]):.1f}±{np.std(pool_ef[c]):.1f}" for c in DEFAULT_CLASSES.names if pool_ef[c]))
+    print("TEST recall: per EF class, from the confusion matrices summed over the runs; predicted shares: the share\n"
+          "of TEST predictions in each class (Severe / Moderate / Mild / Normal / Hyperdynamic); balanced accuracy:\n"
+          "the mean of the recalls.")
     for (method, vpc), rows in sorted(cells.items(), key=lambda kv: (results["methods"].index(kv[0][0]), int(kv[0][1]))):
         by_class = defaultdict(list)
         for r in rows:

@@ -263,8 +263,10 @@ def test_cli_phantom_knobs_reach_the_truth_file_and_the_videos(tmp_path):
     (["--archive", "blurry=0.1"], "NAME one of foreshortened"),
     (["--archive", "zoom_outlier=1.5"], "within 0..1"),
     (["--nuisance", "drift=lots"], "not a number"),
-    (["--nuisance", "drift=-1"], "must be >= 0"),
+    (["--nuisance", "drift=-1"], "within 0..10"),
     (["--nuisance", "drift=inf"], "must be finite"),
+    (["--nuisance", "drift=1e9"], "within 0..10"),
+    (["--archive", "very_short=0.5"], "drop --frames"),
     (["--style", "synthetic", "--archive", "off_axis=0.1"], "dynamic only"),
 ])
 def test_cli_phantom_bad_knob_is_one_clear_error(tmp_path, args, message):

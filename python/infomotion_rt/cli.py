@@ -205,8 +205,12 @@ def phantom_cmd(out_dir, n, seed, style, frames, workers, preview, overwrite, nu
 
     nuisance = knob_config(NuisanceConfig, nuisance_pairs, off=no_nuisance or clean)
     archive = knob_config(ArchiveConfig, archive_pairs, off=no_archive or clean)
+    from .errors import ConfigError
+
     if style != "dynamic" and (nuisance_pairs or archive_pairs):
-        raise click.UsageError("--nuisance and --archive apply to --style dynamic only (synthetic clips have neither)")
+        raise ConfigError("phantom: --nuisance and --archive apply to --style dynamic only (synthetic clips have neither)")
+    if frames is not None and archive.very_short > 0 and any(p.replace("-", "_").startswith("very_short") for p in archive_pairs):
+        raise ConfigError("phantom: --archive very_short needs clips of varying length; drop --frames")
     s = generate(out_dir, n, seed=seed, style=style, frames=frames, workers=workers, preview=preview,
                  overwrite=overwrite, nuisance=nuisance, archive=archive)
     click.echo(f"wrote {s.n_videos} {s.style} phantom videos to {s.out_dir} in {s.seconds:.1f} s "
@@ -326,9 +330,10 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
                         threads=threads, resume=resume, keep_paths=keep_paths, save_every=shard_size)
     engine = engine or default_engine()
     if ray_address:
-        from .distributed import RayConfig, extract_on_ray
+        from .distributed import RayConfig, extract_on_ray, require_ray
 
         rc = RayConfig(address=ray_address, actors=actors or 2)
+        require_ray()  # before the line that announces the job
         click.echo(f"engine {engine}: Ray Data, {rc.actors} actors ({ray_address})", err=True)
         r = extract_on_ray(data_dir, engine, out, cfg, rc)
         timing = f"decode {r.decode_s:.1f} s, inference {r.infer_s:.1f} s (summed over actors)"

@@ -40,6 +40,7 @@ AF_SHARE = 0.10          # share of clips with AF-like RR variability (ours)
 RR_SD_SINUS, RR_SD_AF = 0.04, 0.15
 SYSTOLE_RR_EXPONENT = 0.3
 MAX_GAIN_STEPS = 3
+MAX_STRENGTH = 10.0     # 10x the realistic default is already far outside real clips; far beyond it rendering stalls (ours)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class NuisanceConfig:
 
     ``drift`` scales the probe's translation/rotation velocity, ``breathing_gain`` the breathing
     brightness modulation, ``breathing_motion`` the extra respiratory heart translation, ``gain_steps`` the rate of abrupt gain steps (their size stays), and
-    ``rr_variability`` the beat-to-beat RR spread. Raises ConfigError for a negative strength.
+    ``rr_variability`` the beat-to-beat RR spread. Raises ConfigError for a strength outside 0..10.
     """
 
     drift: float = 1.0
@@ -59,8 +60,9 @@ class NuisanceConfig:
 
     def __post_init__(self) -> None:
         for name in ("drift", "breathing_gain", "gain_steps", "rr_variability", "breathing_motion"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"phantom: nuisance strength {name} must be >= 0, got {getattr(self, name)}")
+            if not 0 <= getattr(self, name) <= MAX_STRENGTH:
+                raise ConfigError(f"phantom: nuisance strength {name} must be within 0..{MAX_STRENGTH:g} (1 = the "
+                                  f"realistic default), got {getattr(self, name)}")
 
     @classmethod
     def off(cls) -> "NuisanceConfig":

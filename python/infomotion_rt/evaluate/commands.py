@@ -32,7 +32,7 @@ def regressor_options(f):
         click.option("--whole-steps", type=click.IntRange(min=1), default=None,
                      help="Step maximum of a Whole model, which stops early on VAL loss (default: the setting's)."),
         click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1),
-                     help="Whole: VAL checks (every 1/20 of --whole-steps) without improvement before stopping."),
+                     help="Whole: VAL checks (every 1/20 of --whole-steps, at least 10 steps apart) without improvement before stopping."),
         click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Default: the setting's."),
         click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
                      help="Peak learning rate (default: the setting's)."),
