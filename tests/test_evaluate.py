@@ -223,3 +223,18 @@ def test_threads_caps_torch_blas_opencv_and_faiss():
     if before.split() == ["1"] * 4:
         pytest.skip("every pool already runs one thread here (one core or *_NUM_THREADS=1): nothing to cap")
     assert after.split() == ["1"] * 4
+
+
+def test_augment_override_reaches_the_training_clips_only(phantom):
+    """--augment turns the setting's training-clip augmentation on; test clips stay plain."""
+    from infomotion_rt.evaluate.clips import ClipSource
+    from infomotion_rt.evaluate.regressor import get_setting
+
+    plain, aug = get_setting("cpu-small"), get_setting("cpu-small", augment=True)
+    assert not plain.clips.augment and aug.clips.augment and "augmented" in aug.label()
+    assert get_setting("cpu-small", augment=False) == plain
+    rec = next(r for r in load_dataset(phantom, progress=False).records if r.ed is not None)
+    a = ClipSource(aug.clips).train_clip(rec, np.random.default_rng(3))
+    b = ClipSource(plain.clips).train_clip(rec, np.random.default_rng(3))
+    assert a.shape == b.shape and not np.array_equal(a, b)
+    np.testing.assert_array_equal(ClipSource(aug.clips).test_clips(rec), ClipSource(plain.clips).test_clips(rec))

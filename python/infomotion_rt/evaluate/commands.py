@@ -26,6 +26,9 @@ def regressor_options(f):
         click.option("--size", type=click.IntRange(min=8), default=None, help="Frame size in pixels."),
         click.option("--width", type=click.IntRange(min=4), default=None, help="First-stage channels (64 = torchvision)."),
         click.option("--test-clips", type=click.IntRange(min=1), default=None, help="Clips averaged per test video."),
+        click.option("--augment/--no-augment", default=None,
+                     help="Random affine, grey gain and cycle-length jitter on training clips (default: the "
+                          "setting's, off; BENCHMARKS.md has a development-seed measurement)."),
         click.option("--steps", type=click.IntRange(min=1), default=None,
                      help="Optimisation steps of every model trained on a selection (default: the setting's); "
                           "the same for every method and VPC."),
@@ -42,7 +45,7 @@ def regressor_options(f):
                      help="Soft accuracy: EF points each class is widened by."),
         click.option("--device", default="cpu", show_default=True, help="cpu or cuda."),
         click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
-                     help="CPU threads of torch, NumPy's BLAS and OpenCV (0 = each library's default)."),
+                     help="CPU threads of torch, NumPy's BLAS, OpenCV and FAISS (0 = each library's default)."),
         click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
                      help="Start from this local state_dict (.pt) instead of from scratch."),
     ]
@@ -60,7 +63,8 @@ def eval_config(kw: dict):
     if name == "auto":
         name = "paper" if kw["device"].startswith("cuda") else "cpu"
     setting = get_setting(name, arch=kw.pop("arch"), frames=kw.pop("frames"), period=kw.pop("period"),
-                          size=kw.pop("size"), width=kw.pop("width"), test_clips=kw.pop("test_clips"))
+                          size=kw.pop("size"), width=kw.pop("width"), test_clips=kw.pop("test_clips"),
+                          augment=kw.pop("augment"))
     train = TrainConfig(steps=kw.pop("steps") or setting.steps, batch_size=kw.pop("batch_size") or setting.batch_size,
                         lr=kw.pop("lr") or setting.lr, device=kw.pop("device"), threads=kw.pop("threads"),
                         init=kw.pop("init"), patience=kw.pop("patience"))

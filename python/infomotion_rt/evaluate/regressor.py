@@ -86,14 +86,15 @@ SETTINGS = {
 
 
 def get_setting(name: str, *, arch=None, frames=None, period=None, size=None, width=None, layers=None,
-                test_clips=None) -> Setting:
-    """A named setting with optional overrides; an overridden setting is renamed ``name*``."""
+                test_clips=None, augment=None) -> Setting:
+    """A named setting with optional overrides; an overridden setting is renamed ``name*`` (``augment``
+    shows in its label instead)."""
     if name not in SETTINGS:
         raise ConfigError(f"unknown setting {name!r}; choose from {', '.join(SETTINGS)}")
     s = SETTINGS[name]
     m_kw = {k: v for k, v in dict(arch=arch, width=width, layers=layers).items() if v is not None}
-    c_kw = {k: v for k, v in dict(frames=frames, period=period, size=size, test_clips=test_clips).items()
-            if v is not None}
+    c_kw = {k: v for k, v in dict(frames=frames, period=period, size=size, test_clips=test_clips,
+                                  augment=augment).items() if v is not None}
     if not m_kw and not c_kw:
         return s
     model, clips = replace(s.model, **m_kw), replace(s.clips, **c_kw)
