@@ -202,11 +202,10 @@ def phantom_cmd(out_dir, n, seed, style, frames, workers, preview, overwrite, nu
     video got is in OUT_DIR/phantom_truth.json.
     """
     from .data.phantom import ArchiveConfig, NuisanceConfig, generate, knob_config
+    from .errors import ConfigError
 
     nuisance = knob_config(NuisanceConfig, nuisance_pairs, off=no_nuisance or clean)
     archive = knob_config(ArchiveConfig, archive_pairs, off=no_archive or clean)
-    from .errors import ConfigError
-
     if style != "dynamic" and (nuisance_pairs or archive_pairs):
         raise ConfigError("phantom: --nuisance and --archive apply to --style dynamic only (synthetic clips have neither)")
     if frames is not None and archive.very_short > 0 and any(p.replace("-", "_").startswith("very_short") for p in archive_pairs):

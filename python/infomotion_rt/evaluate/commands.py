@@ -174,7 +174,7 @@ def relabel_cmd(data_dir, model_path, out, embed_out, split, device) -> None:
               help="Real-style phantom videos (about 12% are TEST: 900 gives >= 100 TEST videos).")
 @click.option("--n-synth", default=40, show_default=True, type=click.IntRange(min=20), help="Synthetic-style phantom videos (with --with-synth).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(min=0),
-              help="CPU threads of torch, NumPy's BLAS and OpenCV (0 = each library's default; 1 is faster on a busy 2-core machine).")
+              help="CPU threads of torch, NumPy's BLAS, OpenCV and FAISS (0 = each library's default; 1 is faster on a busy 2-core machine).")
 @click.option("--with-synth", is_flag=True, help="Also Dist. Synth. (about doubles the training time).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing demo folder.")
 def demo_cmd(out_dir, engine, n_real, n_synth, threads, with_synth, overwrite) -> None:
