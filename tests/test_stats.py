@@ -33,6 +33,19 @@ def test_pairs_are_matched_by_seed_not_order():
     assert nan["n"] == 1 and nan["mean"] == pytest.approx(0.3)  # an undefined R² drops its pair
 
 
+
+def test_equal_differences_get_no_interval_and_no_bold():
+    """Quantised accuracy can make every run differ by the same amount: a zero-width t interval would
+    read as certain evidence from no variance."""
+    from infomotion_rt.evaluate.tables import _diff
+
+    d = S.paired_difference(_runs([0.50, 0.60, 0.70]), _runs([0.45, 0.55, 0.65]), "acc")
+    assert d["equal"] and d["mean"] == pytest.approx(0.05) and math.isnan(d["ci_low"])
+    assert _diff(d, 100, 1) == "+5.0 [equal in every run: no interval]"
+    spread = S.paired_difference(_runs([0.50, 0.62, 0.70]), _runs([0.45, 0.55, 0.65]), "acc")
+    assert "equal" not in spread and _diff(spread, 100, 1).startswith("**+5.7 [")
+
+
 def test_reference_rows_by_hand():
     pool = [20.0, 55.0, 60.0, 65.0, 80.0]   # mean 56; majority Normal (55, 60, 65) -> predicts 60
     test = [55.0, 25.0, 62.0]

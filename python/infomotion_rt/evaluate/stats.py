@@ -36,7 +36,9 @@ def t_quantile(p: float, df: int) -> float:
 def paired_difference(runs, reference_runs, key: str) -> dict:
     """Mean, sample std and 95% paired-t interval of ``run[key] - reference[key]`` over the seeds both
     have. Runs are dicts with ``seed`` and ``key``; non-finite values (e.g. an undefined R²) drop
-    their pair. With one pair the interval is undefined (NaN bounds)."""
+    their pair. With one pair, or when every pair differs by exactly the same amount (a zero-width t
+    interval would claim certainty from no variance; flagged ``equal``), the interval is undefined (NaN
+    bounds)."""
     ref = {r["seed"]: r[key] for r in reference_runs}
     d = np.array([r[key] - ref[r["seed"]] for r in runs if r["seed"] in ref], dtype=np.float64)
     d = d[np.isfinite(d)]
@@ -47,6 +49,9 @@ def paired_difference(runs, reference_runs, key: str) -> dict:
     if n == 1:
         return {"mean": mean, "std": 0.0, "n": 1, "ci_low": math.nan, "ci_high": math.nan}
     std = float(d.std(ddof=1))
+    if std <= 1e-9 * max(1.0, abs(mean)):  # every run differs by the same amount (quantised accuracy), up
+        # to float rounding of k/n - j/n: no variance to test
+        return {"mean": mean, "std": 0.0, "n": n, "ci_low": math.nan, "ci_high": math.nan, "equal": True}
     half = t_quantile(0.975, n - 1) * std / math.sqrt(n)
     return {"mean": mean, "std": std, "n": n, "ci_low": mean - half, "ci_high": mean + half}
 

@@ -36,6 +36,8 @@ def _diff(d, scale: float, digits: int) -> str:
     if not d or d.get("n", 0) == 0:
         return "–"
     text = f"{scale * d['mean']:+.{digits}f}"
+    if d.get("equal"):
+        return text + " [equal in every run: no interval]"
     if d["n"] < 2 or d["ci_low"] != d["ci_low"]:
         return text + " [n<2]"
     text += f" [{scale * d['ci_low']:+.{digits}f}, {scale * d['ci_high']:+.{digits}f}]"
