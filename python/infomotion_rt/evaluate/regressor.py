@@ -71,7 +71,8 @@ SETTINGS = {
     # CPU settings (issue 9, chosen by measurement: BENCHMARKS.md, "A CPU setting that learns EF"): frames
     # spread over 1.2 cardiac cycles, so every clip holds an ED and an ES; the R3D member of the family
     # (about twice as fast as R(2+1)D at these widths on CPU), an eighth of the width, one block per stage.
-    # Augmentation (ClipConfig.augment) is off: it gave no gain in our measurement. cpu: benchmarks
+    # Augmentation (ClipConfig.augment, --augment) is off: no gain at 25 videos x 300 steps; on a development
+    # seed it lifts 50-video sets at 600-1,200 steps (BENCHMARKS.md), not yet measured on held-out data. cpu: benchmarks
     # (16 frames at 48x48); cpu-small: the demo (8 frames at 32x32).
     "cpu": Setting("cpu", ModelConfig(arch="r3d_18", width=8, layers=(1, 1, 1, 1), in_channels=1),
                    ClipConfig(frames=16, size=48, cache_mb=1024, cycle=True, cycle_cover=1.2),
