@@ -136,6 +136,15 @@ class DetectConfig:
     min_strength: float = 0.6      # autocorrelation peak that makes a component clearly periodic
 
 
+def record_fps(record) -> float | None:
+    """The frame rate (frames/s) to give ``detect_ed_es`` for a video record: its FileList FPS, else the
+    probed video's, else None (the detector's default). NaN and non-positive values count as missing."""
+    for fps in (getattr(record, "fps", None), getattr(getattr(record, "probed", None), "fps", None)):
+        if fps is not None and fps > 0:
+            return float(fps)
+    return None
+
+
 def detect_ed_es(frames: np.ndarray, config: DetectConfig = DetectConfig(),
                  fps: float | None = None) -> tuple[int, int]:
     """ED and ES frame indices (0-based) of one cardiac cycle, from the frames alone (ours).

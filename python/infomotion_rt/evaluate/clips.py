@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..data.phases import detect_ed_es
+from ..data.phases import detect_ed_es, record_fps
 from ..data.video import probe, read_frames
 from ..errors import ConfigError, VideoError
 
@@ -143,10 +143,8 @@ class ClipSource:
                 ed, es = rec.ed, rec.es
             else:
                 try:
-                    fps = getattr(rec, "fps", None)  # the heart-rate search band is in beats per second
-                    if not (fps is not None and fps > 0):  # no FileList FPS: the probed video's, if any
-                        fps = getattr(getattr(rec, "probed", None), "fps", None)
-                    ed, es = detect_ed_es(self._frames(rec, np.arange(n)), fps=fps)
+                    # the heart-rate search band is in beats per second: the detector needs the frame rate
+                    ed, es = detect_ed_es(self._frames(rec, np.arange(n)), fps=record_fps(rec))
                 except VideoError as exc:
                     raise VideoError(f"{rec.path}: no cardiac cycle for clip sampling ({exc})") from exc
             self._cycles[key] = min(cycle_length(ed, es), float(n)) if ed != es else float(n)

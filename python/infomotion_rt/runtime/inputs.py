@@ -59,7 +59,7 @@ class VideoPairs:
 def load_video_pairs(record, endpoints_only: bool = False) -> VideoPairs:
     """Decode what a video's frame pairs need. Traced videos decode only those frames; untraced ones are
     decoded whole for ``detect_ed_es``. Raises VideoError/DataError naming the video."""
-    from ..data.phases import detect_ed_es, frame_pairs
+    from ..data.phases import detect_ed_es, frame_pairs, record_fps
     from ..data.video import probe, read_frames
 
     path = record.path
@@ -70,10 +70,7 @@ def load_video_pairs(record, endpoints_only: bool = False) -> VideoPairs:
         n, counted = info.n_frames, info.counted
     else:
         all_frames = read_frames(path)
-        fps = getattr(record, "fps", None)  # bounds the heart-rate search; NaN/None: the detector's default
-        if not (fps is not None and fps > 0):
-            fps = getattr(getattr(record, "probed", None), "fps", None)
-        ed, es = detect_ed_es(all_frames, fps=fps)
+        ed, es = detect_ed_es(all_frames, fps=record_fps(record))  # fps bounds the heart-rate search
         n, counted = len(all_frames), True
     try:
         fp = frame_pairs(ed, es, n)
