@@ -3,7 +3,7 @@
 the same TEST split. For a DEVELOPMENT phantom only: never tune on a held-out seed.
 
     .venv/bin/python benchmarks/study_small_set_training.py DATA_DIR BENCH_OUT --method random --vpc 10 \\
-        --seeds 3 --setting cpu --steps 1200 --augment [--weight-decay 1e-4] [--threads 1]
+        --seeds 3 --setting cpu --steps 1200 --augment [--frames 12 --size 40] [--weight-decay 1e-4] [--threads 1]
 
 BENCH_OUT/selections/{method}_vpc{vpc}_seed{s}.csv (s = 0 .. seeds-1) are the picks, so each run trains on
 exactly the set the benchmark's run s trained on, with training seed s. Prints each run's R², MAE and
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +37,8 @@ def main() -> None:
     ap.add_argument("--setting", default="cpu")
     ap.add_argument("--steps", type=int, default=None, help="default: the setting's")
     ap.add_argument("--augment", action="store_true")
+    ap.add_argument("--frames", type=int, default=None, help="override the setting's frames per clip")
+    ap.add_argument("--size", type=int, default=None, help="override the setting's frame size (pixels)")
     ap.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
@@ -43,13 +46,13 @@ def main() -> None:
     ds = load_dataset(a.data, progress=False)
     by_name = {r.name: r for r in ds.records}
     test = ds.split("TEST")
-    setting = get_setting(a.setting, augment=a.augment)
+    setting = get_setting(a.setting, augment=a.augment, frames=a.frames, size=a.size)
     steps = a.steps or setting.steps
     ev = EvalConfig(setting=setting, train=TrainConfig(steps=steps, batch_size=setting.batch_size, lr=setting.lr,
                                                        threads=a.threads, weight_decay=a.weight_decay),
                     runs=a.seeds)
     what = f"{a.method} VPC {a.vpc}, {setting.label()}, {steps} steps, weight decay {a.weight_decay:g}"
-    runs = []
+    runs, t0 = [], time.perf_counter()
     for seed in range(a.seeds):
         picks = a.bench / "selections" / f"{a.method}_vpc{a.vpc}_seed{seed}.csv"
         if not picks.is_file():
@@ -63,7 +66,7 @@ def main() -> None:
     r = np.array(runs)
     sd = r.std(axis=0, ddof=1) if len(r) > 1 else np.zeros(3)
     print(f"{what}: R² {r[:, 0].mean():.3f}±{sd[0]:.3f}, MAE {r[:, 1].mean():.2f}±{sd[1]:.2f}, "
-          f"accuracy {r[:, 2].mean():.1f}±{sd[2]:.1f} % over {len(r)} runs on {len(test)} TEST videos")
+          f"accuracy {r[:, 2].mean():.1f}±{sd[2]:.1f} % over {len(r)} runs on {len(test)} TEST videos; {(time.perf_counter() - t0) / len(r):.0f} s per run")
 
 
 if __name__ == "__main__":

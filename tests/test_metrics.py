@@ -44,9 +44,23 @@ def test_confusion_rows_are_truth():
     assert m.sum() == 4
 
 
+def test_balanced_accuracy_is_mean_recall_over_present_classes():
+    # 8 Normal + 2 Severe, always predicting Normal: accuracy 0.8, balanced (1 + 0) / 2 (absent classes skipped).
+    t, p = [60.0] * 8 + [20.0] * 2, [60.0] * 10
+    assert M.hard_accuracy(t, p) == pytest.approx(0.8)
+    assert M.balanced_accuracy(t, p) == pytest.approx(0.5)
+    # Same definition as scikit-learn's on the class indices, on a mixed case.
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(0)
+    t, p = rng.uniform(15, 80, 200), rng.uniform(15, 80, 200)
+    cls = M.DEFAULT_CLASSES
+    assert M.balanced_accuracy(t, p) == pytest.approx(balanced_accuracy_score(cls.index(t), cls.index(p)))
+
+
 def test_score_and_summary():
     s = M.score([55, 25], [56, 45], tolerance=2.0)
-    assert (s["n"], s["acc"], s["soft_acc"]) == (2, 0.5, 0.5)
+    assert (s["n"], s["acc"], s["soft_acc"], s["bal_acc"]) == (2, 0.5, 0.5, 0.5)
     assert s["classes"][0] == "Severe" and len(s["confusion"]) == 5
     runs = [{"acc": 0.5, "soft_acc": 0.6, "mae": 4.0, "rmse": 5.0, "r2": float("nan")},
             {"acc": 0.7, "soft_acc": 0.8, "mae": 6.0, "rmse": 7.0, "r2": 0.2}]

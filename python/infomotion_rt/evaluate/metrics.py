@@ -1,8 +1,11 @@
-"""EF regression metrics: MAE, R^2, hard and soft 5-class accuracy, confusion matrix.
+"""EF regression metrics: MAE, R^2, hard, soft and class-balanced 5-class accuracy, confusion matrix.
 
 Pure numpy. The paper regresses EF and maps predictions to the clinical classes; hard accuracy
 compares classes, soft accuracy counts a prediction inside the true class widened by ``tolerance``
-EF points on each side (``EFClasses.soft_correct``; 2 points by default, ours).
+EF points on each side (``EFClasses.soft_correct``; 2 points by default, ours). Balanced accuracy is
+the mean recall over the classes present in the true EF (scikit-learn's ``balanced_accuracy_score``
+definition), so on an EchoNet-like TEST split (about two thirds Normal) always predicting Normal scores
+1/5, not 2/3 (ours, beside the paper's accuracy).
 """
 
 from __future__ import annotations
@@ -53,6 +56,13 @@ def soft_accuracy(true_ef, pred_ef, tolerance: float = 2.0, classes: EFClasses =
     return float(classes.soft_correct(t, p, tolerance).mean())
 
 
+def balanced_accuracy(true_ef, pred_ef, classes: EFClasses = DEFAULT_CLASSES) -> float:
+    """Mean per-class recall over the classes that occur in ``true_ef`` (fraction in [0, 1])."""
+    m = confusion(true_ef, pred_ef, classes)
+    present = m.sum(axis=1) > 0
+    return float((np.diag(m)[present] / m.sum(axis=1)[present]).mean())
+
+
 def confusion(true_ef, pred_ef, classes: EFClasses = DEFAULT_CLASSES) -> np.ndarray:
     """(n_classes, n_classes) counts; rows = true class, columns = predicted class."""
     t, p = _pair(true_ef, pred_ef)
@@ -66,18 +76,19 @@ def score(true_ef, pred_ef, tolerance: float = 2.0, classes: EFClasses = DEFAULT
     t, p = _pair(true_ef, pred_ef)
     return {"n": int(t.size), "mae": mae(t, p), "rmse": rmse(t, p), "r2": r2(t, p),
             "acc": hard_accuracy(t, p, classes), "soft_acc": soft_accuracy(t, p, tolerance, classes),
+            "bal_acc": balanced_accuracy(t, p, classes),
             "tolerance": float(tolerance), "confusion": confusion(t, p, classes).tolist(),
             "classes": list(classes.names)}
 
 
-SUMMARY_KEYS = ("acc", "soft_acc", "mae", "rmse", "r2")
+SUMMARY_KEYS = ("acc", "soft_acc", "bal_acc", "mae", "rmse", "r2")
 
 
 def summarize_runs(runs: list[dict], keys=SUMMARY_KEYS) -> dict:
     """Mean and sample std (ddof=1; 0 for one run) of each metric over runs; NaNs are skipped."""
     out = {}
     for k in keys:
-        v = np.array([r[k] for r in runs], dtype=np.float64)
+        v = np.array([r.get(k, np.nan) for r in runs], dtype=np.float64)  # older results lack bal_acc
         v = v[np.isfinite(v)]
         out[k] = {"mean": float(v.mean()) if v.size else float("nan"),
                   "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}

@@ -205,7 +205,7 @@ def save_checkpoint(path, model, setting: Setting, norm: dict, extra: dict | Non
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {"format": CHECKPOINT_FORMAT, "setting": setting.name, "label": setting.label(),
               "model": asdict(setting.model), "clips": asdict(setting.clips), "norm": norm, **(extra or {})}
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
         torch.save({"state_dict": state, "config": json.dumps(config)}, tmp)
     return path

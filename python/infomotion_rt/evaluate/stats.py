@@ -22,7 +22,7 @@ import numpy as np
 from ..data.classes import DEFAULT_CLASSES, EFClasses
 from .metrics import score
 
-DIFF_KEYS = ("acc", "soft_acc", "mae", "r2")
+DIFF_KEYS = ("acc", "soft_acc", "bal_acc", "mae", "r2")
 INTERVAL = "95% paired t interval"
 
 
@@ -39,8 +39,8 @@ def paired_difference(runs, reference_runs, key: str) -> dict:
     their pair. With one pair, or when every pair differs by exactly the same amount (a zero-width t
     interval would claim certainty from no variance; flagged ``equal``), the interval is undefined (NaN
     bounds)."""
-    ref = {r["seed"]: r[key] for r in reference_runs}
-    d = np.array([r[key] - ref[r["seed"]] for r in runs if r["seed"] in ref], dtype=np.float64)
+    ref = {r["seed"]: r.get(key, math.nan) for r in reference_runs}  # results from before bal_acc lack it
+    d = np.array([r.get(key, math.nan) - ref[r["seed"]] for r in runs if r["seed"] in ref], dtype=np.float64)
     d = d[np.isfinite(d)]
     n = int(d.size)
     if n == 0:

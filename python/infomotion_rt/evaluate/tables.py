@@ -1,6 +1,6 @@
 """Benchmark outputs in the paper's Table 1 layout: Markdown, long-form CSV, bar chart PNG.
 
-Markdown per group: accuracy (hard, soft) in the paper's layout with the two reference rows, MAE and
+Markdown per group: accuracy (hard, soft; and class-balanced, ours) in the paper's layout with the two reference rows, MAE and
 R² per cell, and every method's paired difference against Random with its 95% interval (stats.py).
 
 ``results`` is the dict ``benchmark.run_benchmark`` builds: ``groups`` maps "Real" / "Synth." to
@@ -17,11 +17,12 @@ from ..atomic import atomic_write_bytes, atomic_write_csv, atomic_write_text
 
 DISPLAY = {"random": "Random", "kmeans": "Kmeans", "infodist": "InfoDist", "infomotion": "InfoMotion",
            "kcenter": "k-center", "herding": "Herding"}
-METRICS = (("acc", "w/o Soft", ""), ("soft_acc", "Soft", " (soft)"))
+METRICS = (("acc", "w/o Soft", ""), ("soft_acc", "Soft", " (soft)"), ("bal_acc", "Balanced", " (balanced)"))
 
 
 REFERENCES = (("mean_ef", "Mean EF (reference)"), ("majority_class", "Majority class (reference)"))
 DIFFS = (("acc", "Δ accuracy (points)", 100.0, 1), ("soft_acc", "Δ soft (points)", 100.0, 1),
+         ("bal_acc", "Δ balanced (points)", 100.0, 1),
          ("mae", "Δ MAE (EF)", 1.0, 2), ("r2", "Δ R²", 1.0, 3))
 
 
@@ -46,7 +47,7 @@ def _diff(d, scale: float, digits: int) -> str:
 
 def _ref(g: dict, name: str, key: str, scale: float = 100.0, digits: int = 2) -> str:
     r = (g.get("references") or {}).get(name)
-    return "–" if r is None else f"{scale * r[key]:.{digits}f}"
+    return "–" if r is None or key not in r else f"{scale * r[key]:.{digits}f}"
 
 
 def header_markdown(results: dict) -> str:
@@ -68,7 +69,7 @@ def table_markdown(results: dict) -> str:
         head = f"| Whole {group} | All | Dist. {group} | " + " | ".join(f"VPC={v}" for v in vpcs) + " |"
         lines += [f"Accuracy % ({group})", "", head, "|---" * (3 + len(vpcs)) + "|"]
         for key, block, suffix in METRICS:
-            whole = _pm(g["whole"]["summary"][key]) if g.get("whole") else "–"
+            whole = _pm(g["whole"]["summary"].get(key)) if g.get("whole") else "–"
             for i, method in enumerate(results["methods"]):
                 cells = g["cells"].get(method, {})
                 vals = " | ".join(_pm(cells.get(str(v), {}).get(key)) for v in vpcs)
@@ -125,7 +126,7 @@ def table_rows(results: dict) -> list[list]:
     rows, keys = [], [k for k, _, _ in METRICS] + ["mae", "r2"]
     for group, g in results["groups"].items():
         for key in keys:
-            if g.get("whole"):
+            if g.get("whole") and key in g["whole"]["summary"]:  # a reused pre-bal_acc Whole lacks it
                 s = g["whole"]["summary"][key]
                 rows.append([group, "Whole", "All", key, s["mean"], s["std"], s["n"], "", "", results["setting"]])
             for method in results["methods"]:
@@ -135,7 +136,7 @@ def table_rows(results: dict) -> list[list]:
                         rows.append([group, method, v, key, s["mean"], s["std"], s["n"], "", "", results["setting"]])
             for name, _ in REFERENCES:
                 r = (g.get("references") or {}).get(name)
-                if r:
+                if r and key in r:
                     rows.append([group, name, "All", key, r[key], 0.0, 1, "", "", results["setting"]])
         for method in results["methods"]:
             for v in results["vpcs"]:
@@ -158,7 +159,7 @@ def require_matplotlib():
 
 
 def plot_bars(results: dict, path) -> Path:
-    """One panel per (group, hard/soft): bars per method and VPC with std error bars, Whole as a line."""
+    """One panel per (group, hard/soft/balanced accuracy): bars per method and VPC with std error bars, Whole as a line."""
     import io
 
     import numpy as np
@@ -166,7 +167,7 @@ def plot_bars(results: dict, path) -> Path:
     plt = require_matplotlib()
     groups = list(results["groups"].items())
     vpcs, methods = results["vpcs"], results["methods"]
-    fig, axes = plt.subplots(len(groups), 2, figsize=(10, 3.6 * len(groups)), squeeze=False)
+    fig, axes = plt.subplots(len(groups), len(METRICS), figsize=(5 * len(METRICS), 3.6 * len(groups)), squeeze=False)
     width = 0.8 / max(len(vpcs), 1)
     for gi, (group, g) in enumerate(groups):
         for mi, (key, block, _) in enumerate(METRICS):
@@ -176,7 +177,7 @@ def plot_bars(results: dict, path) -> Path:
                 stats = [g["cells"].get(m, {}).get(str(v), {}).get(key) or {"mean": np.nan, "std": 0} for m in methods]
                 ax.bar(x + (vi - (len(vpcs) - 1) / 2) * width, [100 * s["mean"] for s in stats], width,
                        yerr=[100 * s["std"] for s in stats], capsize=3, label=f"VPC={v}")
-            if g.get("whole"):
+            if g.get("whole") and key in g["whole"]["summary"]:
                 s = g["whole"]["summary"][key]
                 ax.axhline(100 * s["mean"], color="k", ls="--", lw=1, label=f"Whole {group}")
                 ax.axhspan(100 * (s["mean"] - s["std"]), 100 * (s["mean"] + s["std"]), color="k", alpha=0.08)
