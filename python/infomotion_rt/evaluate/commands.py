@@ -28,7 +28,7 @@ def regressor_options(f):
         click.option("--test-clips", type=click.IntRange(min=1), default=None, help="Clips averaged per test video."),
         click.option("--augment/--no-augment", default=None,
                      help="Random affine, grey gain and cycle-length jitter on training clips (default: the "
-                          "setting's, off; BENCHMARKS.md has a development-seed measurement)."),
+                          "setting's: on in cpu, off in the others; BENCHMARKS.md has the measurements)."),
         click.option("--steps", type=click.IntRange(min=1), default=None,
                      help="Optimisation steps of every model trained on a selection (default: the setting's); "
                           "the same for every method and VPC."),
