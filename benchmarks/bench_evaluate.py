@@ -2,9 +2,12 @@
 
     .venv/bin/python benchmarks/bench_evaluate.py                          # CPU, settings cpu + tiny (+ paper, 2 steps)
     .venv/bin/python benchmarks/bench_evaluate.py --device cuda --setting paper --batch 16
+    .venv/bin/python benchmarks/bench_evaluate.py --setting cpu --setting cpu-small --threads 1 --steps 20 --layouts
 
 Step time: forward + backward + AdamW on random clips of the setting's shape (content does not matter),
-median of the timed steps after warm-up. Epoch time: ``--videos`` videos at one clip each per epoch,
+median of the timed steps after warm-up, in the memory layout training uses (channels_last_3d on CPU:
+``training._memory_format``); ``--layouts`` also times the default contiguous layout in the same process.
+Epoch time: ``--videos`` videos at one clip each per epoch,
 i.e. ceil(videos / batch) steps; on a real run add decoding (cached after the first epoch).
 """
 
@@ -20,18 +23,21 @@ import time
 import torch
 
 from infomotion_rt.evaluate.regressor import SETTINGS, build_model
+from infomotion_rt.evaluate.training import _memory_format
 
 
-def bench(name: str, batch: int, device: str, steps: int, warmup: int, arch: str | None) -> dict:
+def bench(name: str, batch: int, device: str, steps: int, warmup: int, arch: str | None,
+          layout: str = "training") -> dict:
     from dataclasses import replace
 
     s = SETTINGS[name]
     model_cfg = replace(s.model, arch=arch) if arch else s.model
+    fmt = _memory_format(torch, device) if layout == "training" else torch.contiguous_format
     torch.manual_seed(0)
-    model = build_model(model_cfg).to(device).train()
+    model = build_model(model_cfg).to(device, memory_format=fmt).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     c = s.clips
-    x = torch.randn(batch, 1, c.frames, c.size, c.size, device=device)
+    x = torch.randn(batch, 1, c.frames, c.size, c.size, device=device).contiguous(memory_format=fmt)
     y = torch.randn(batch, device=device)
     times = []
     for i in range(warmup + steps):
@@ -48,7 +54,7 @@ def bench(name: str, batch: int, device: str, steps: int, warmup: int, arch: str
             times.append(time.perf_counter() - t0)
     step = statistics.median(times)
     label = s.label() if not arch else s.label().replace(s.model.arch, arch)
-    return {"setting": label, "batch": batch, "step_s": step, "clip_step_s": step / batch,
+    return {"setting": label, "layout": str(fmt).replace("torch.", ""), "batch": batch, "step_s": step, "clip_step_s": step / batch,
             "params": sum(p.numel() for p in model.parameters())}
 
 
@@ -61,6 +67,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--videos", type=int, default=750, help="Videos per epoch for the epoch-time column.")
+    ap.add_argument("--layouts", action="store_true",
+                    help="Also time the contiguous layout (the training layout is channels_last_3d on CPU).")
     args = ap.parse_args()
     if args.device == "cpu":
         torch.set_num_threads(args.threads)
@@ -71,12 +79,14 @@ def main() -> None:
     for name in settings:
         # The paper setting takes seconds per clip on CPU: time two steps of batch 2 there.
         cpu_paper = name == "paper" and args.device == "cpu"
-        r = bench(name, 2 if cpu_paper else args.batch, args.device, 2 if cpu_paper else args.steps,
-                  1, args.model)
-        epoch = math.ceil(args.videos / args.batch) * r["clip_step_s"] * args.batch
-        r["epoch_s"] = epoch
-        print(f"{r['setting']:<52}{r['params']:>10}{r['batch']:>7}{r['step_s']:>9.3f}{r['clip_step_s']:>9.4f}{epoch:>14.1f}")
-        print(json.dumps(r))
+        for layout in ("training", "contiguous") if args.layouts else ("training",):
+            r = bench(name, 2 if cpu_paper else args.batch, args.device, 2 if cpu_paper else args.steps,
+                      1, args.model, layout)
+            epoch = math.ceil(args.videos / args.batch) * r["clip_step_s"] * args.batch
+            r["epoch_s"] = epoch
+            print(f"{r['setting'] + ' ' + r['layout']:<52}{r['params']:>10}{r['batch']:>7}{r['step_s']:>9.3f}"
+                  f"{r['clip_step_s']:>9.4f}{epoch:>14.1f}")
+            print(json.dumps(r))
 
 
 if __name__ == "__main__":
