@@ -64,6 +64,7 @@ def test_evaluate_selection_end_to_end(phantom, tmp_path):
     out = json.loads((tmp_path / "out" / "evaluation.json").read_text())
     n_test = len(ds.split("TEST"))
     assert out["n_train"] == 8 and out["n_test"] == n_test and len(out["runs"]) == 2
+    assert f"note: only {n_test} TEST videos" in res.output and "one run" not in res.output  # 2 runs: no note
     assert [r["seed"] for r in out["runs"]] == [0, 1]
     for r in out["runs"]:
         assert 0 <= r["acc"] <= r["soft_acc"] <= 1  # soft is never below hard
@@ -97,6 +98,7 @@ def test_evaluate_whole_with_other_architecture(phantom, tmp_path):
     res, _ = _run(["evaluate", str(phantom), "--whole", "--model", "mc3_18", "--out", str(tmp_path), *TINY[:-4],
                    "--runs", "1", "--threads", "1"])
     assert res.exit_code == 0, res.output + repr(res.exception)
+    assert "note: one run: ±0 is not a spread" in res.output
     out = json.loads((tmp_path / "evaluation.json").read_text())
     assert out["whole"] and out["n_train"] == len(load_dataset(phantom, progress=False).split("TRAIN"))
     assert "mc3_18" in out["setting"]

@@ -101,7 +101,23 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
     click.echo(f"trained on {result['n_train']}, tested on {result['n_test']} TEST videos: accuracy {pm(s['acc'])} %, "
                f"soft {pm(s['soft_acc'])} %, MAE {pm(s['mae'], 1.0)} EF, R² {pm(s['r2'], 1.0, 3)}")
     click.echo(f"training: {budget_text(result)}")
+    for note in caution_notes(result["n_test"], cfg.runs):
+        click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {j} and {m}" + (f"; model {save_model}" if save_model else ""))
+
+
+SMALL_TEST = 30  # TEST videos below which one video moves accuracy by > 3 points (ours)
+
+
+def caution_notes(n_test: int, runs: int) -> list[str]:
+    """What a reader should not conclude from a result: one run has no spread, a small TEST split is noisy."""
+    notes = []
+    if runs == 1:
+        notes.append("one run: ±0 is not a spread; use --runs 5 to see run-to-run variation")
+    if n_test < SMALL_TEST:
+        notes.append(f"only {n_test} TEST videos: one video moves accuracy by {100 / n_test:.0f} points and R² is "
+                     "unstable; the figures are not a measurement of the method")
+    return notes
 
 
 @click.command("benchmark")
