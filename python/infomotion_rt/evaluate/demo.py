@@ -63,15 +63,18 @@ def summary_lines(res: dict, group: str) -> list[str]:
                      f"accuracy {_pm(s['acc'])} %")
     ref = (g.get("references") or {}).get("mean_ef")
     if ref:
-        lines.append(f"  Mean EF reference: R² {ref['r2']:.3f}, MAE {ref['mae']:.2f} EF, accuracy {100 * ref['acc']:.1f} %")
+        lines.append(f"  Mean EF reference: R² {ref['r2']:.3f}, MAE {ref['mae']:.2f} EF, accuracy {100 * ref['acc']:.1f} %"
+                     + (f", balanced {100 * ref['bal_acc']:.1f} %" if "bal_acc" in ref else ""))
     for method, by_vpc in g["cells"].items():
         for v, cell in by_vpc.items():
-            line = (f"  {DISPLAY.get(method, method)} VPC={v}: accuracy {_pm(cell['acc'])} %, R² "
+            bal = f", balanced {_pm(cell['bal_acc'])} %" if cell.get("bal_acc") else ""
+            line = (f"  {DISPLAY.get(method, method)} VPC={v}: accuracy {_pm(cell['acc'])} %{bal}, R² "
                     f"{_pm(cell['r2'], 1.0, 3, 3)}")
             d = cell.get("vs_random")
             if d:
                 line += (f"; minus Random: accuracy {_diff(d['acc'], 100.0, 1)} points, "
-                         f"R² {_diff(d['r2'], 1.0, 3)}")
+                         + (f"balanced {_diff(d['bal_acc'], 100.0, 1)} points, " if d.get("bal_acc") else "")
+                         + f"R² {_diff(d['r2'], 1.0, 3)}")
             lines.append(line)
     return lines
 
