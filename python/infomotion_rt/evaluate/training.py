@@ -62,8 +62,8 @@ def _device(torch, name: str):
 
 
 def _memory_format(torch, device):
-    """channels_last_3d on CPU: the same arithmetic, 1.6x faster per `cpu` training step on one thread
-    (0.156 vs 0.246 s, batch 8, oneDNN's 3-D convolutions prefer it; ours, measured); CUDA keeps the default."""
+    """channels_last_3d on CPU: the same arithmetic in the layout oneDNN's 3-D convolutions prefer, 1.3-1.4x
+    faster per training step of `cpu` and `cpu-small` on one thread (ours, BENCHMARKS.md); CUDA keeps the default."""
     return torch.channels_last_3d if torch.device(device).type == "cpu" else torch.contiguous_format
 
 
