@@ -46,7 +46,9 @@ paired difference against Random with its 95% interval over {runs} runs with the
 What they cannot show: a ranking of the methods on real echocardiograms. {runs} runs at VPC {vpcs} on one
 phantom give wide intervals (an interval that contains 0 means no evidence either way), the phantom is a
 simplified heart, and the regressor is the reduced CPU setting, not the paper's r2plus1d_18. The
-benchmark command with --runs 5 on a larger phantom (BENCHMARKS.md) is the measurement."""
+benchmark command (cpu setting, --runs 5, VPC 5 and 10) on a held-out 1,500-video phantom is the
+measurement: there the regressor learns from 50 selected videos, but no method's accuracy gain over
+Random has an interval above 0 (BENCHMARKS.md, "Held-out benchmark, session 4")."""
 
 
 def summary_lines(res: dict, group: str) -> list[str]:
