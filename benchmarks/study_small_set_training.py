@@ -36,7 +36,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--setting", default="cpu")
     ap.add_argument("--steps", type=int, default=None, help="default: the setting's")
-    ap.add_argument("--augment", action="store_true")
+    ap.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                    help="default: the setting's (on in cpu)")
     ap.add_argument("--frames", type=int, default=None, help="override the setting's frames per clip")
     ap.add_argument("--size", type=int, default=None, help="override the setting's frame size (pixels)")
     ap.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)

@@ -50,13 +50,14 @@ def _check_outputs(out, group, vpcs):
     cells = {(r["method"], r["vpc"], r["metric"]) for r in rows}
     for m in METHODS:
         for v in vpcs:
-            for metric in ("acc", "soft_acc", "mae"):
+            for metric in ("acc", "soft_acc", "bal_acc", "mae"):
                 assert (m, str(v), metric) in cells
     assert ("Whole", "All", "acc") in cells
     # Paired differences against Random (same seeds) with their interval, and the two reference rows.
     for m in METHODS[1:]:
         for v in vpcs:
             assert (m, str(v), "acc_minus_random") in cells and (m, str(v), "r2_minus_random") in cells
+            assert (m, str(v), "bal_acc_minus_random") in cells
     assert ("mean_ef", "All", "acc") in cells and ("majority_class", "All", "mae") in cells
     assert "Paired difference against Random" in md and "Majority class (reference)" in md and "R²" in md
     res = json.loads((out / "results.json").read_text())
@@ -87,8 +88,22 @@ def test_benchmark_dist_real(data, tmp_path):
     real, _, real_f, _ = data
     res = _invoke(["benchmark", str(real), "--vpc", "1", "--vpc", "2", "--methods", ",".join(METHODS),
                    "--features", str(real_f), "--out", str(tmp_path), *TINY])
-    assert "InfoMotion (soft)" in res.output
+    assert "InfoMotion (soft)" in res.output and "InfoMotion (balanced)" in res.output
     _check_outputs(tmp_path, "Real", [1, 2])
+    # A results.json from before balanced accuracy (no bal_acc anywhere, e.g. a reused Whole row) still tabulates.
+    from infomotion_rt.evaluate.tables import plot_bars, table_markdown, table_rows
+
+    def strip(o):
+        if isinstance(o, dict):
+            return {k: strip(v) for k, v in o.items() if k != "bal_acc"}
+        return [strip(v) for v in o] if isinstance(o, list) else o
+
+    old = strip(json.loads((tmp_path / "results.json").read_text()))
+    md = table_markdown(old)
+    assert "| Balanced | – | Random (balanced) | – | – |" in md
+    assert not any(r[3].startswith("bal_acc") for r in table_rows(old))
+    if pytest.importorskip("matplotlib"):
+        assert plot_bars(old, tmp_path / "old.png").stat().st_size > 1000
     # Selections come from TRAIN only.
     train = {r.name for r in load_dataset(real, progress=False).split("TRAIN")}
     sel = list(csv.DictReader(open(tmp_path / "selections" / "infomotion_vpc2_seed1.csv")))

@@ -240,3 +240,32 @@ def test_augment_override_reaches_the_training_clips_only(phantom):
     b = ClipSource(plain.clips).train_clip(rec, np.random.default_rng(3))
     assert a.shape == b.shape and not np.array_equal(a, b)
     np.testing.assert_array_equal(ClipSource(aug.clips).test_clips(rec), ClipSource(plain.clips).test_clips(rec))
+
+
+def test_channels_last_training_layout_gives_the_same_predictions_and_plain_checkpoints(tmp_path):
+    """CPU training runs in channels_last_3d (speed only): the same weights predict the same EF as in the
+    default layout, and a checkpoint saved from it holds contiguous tensors (loads anywhere)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torchvision")
+    from infomotion_rt.evaluate.regressor import build_model, get_setting, load_checkpoint, save_checkpoint
+    from infomotion_rt.evaluate.training import _memory_format, _to_tensor
+
+    setting = get_setting("cpu-small")
+    torch.manual_seed(0)
+    model = build_model(setting.model).eval()
+    clips = np.random.default_rng(0).integers(0, 256, (3, 8, 32, 32), dtype=np.uint8)
+    norm = {"pixel_mean": 0.3, "pixel_std": 0.2}
+    with torch.inference_mode():
+        plain = model(_to_tensor(torch, clips, norm, "cpu").contiguous())
+        fmt = _memory_format(torch, "cpu")
+        assert fmt == torch.channels_last_3d
+        x = _to_tensor(torch, clips, norm, "cpu")
+        assert x.is_contiguous(memory_format=fmt)
+        cl = model.to(memory_format=fmt)(x)
+    np.testing.assert_allclose(cl.numpy(), plain.numpy(), rtol=1e-4, atol=1e-5)
+    path = save_checkpoint(tmp_path / "ef.pt", model, setting, {**norm, "ef_mean": 55.0, "ef_std": 10.0})
+    state = torch.load(path, weights_only=True)["state_dict"]
+    assert all(t.is_contiguous() for t in state.values())
+    loaded, *_ = load_checkpoint(path)
+    with torch.inference_mode():
+        np.testing.assert_allclose(loaded(_to_tensor(torch, clips, norm, "cpu")).numpy(), plain.numpy(), rtol=1e-4, atol=1e-5)

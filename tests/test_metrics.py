@@ -68,6 +68,7 @@ def test_score_and_summary():
     assert summary["acc"]["mean"] == pytest.approx(0.6)
     assert summary["acc"]["std"] == pytest.approx(math.sqrt(0.02))  # sample std, ddof=1
     assert summary["r2"] == {"mean": 0.2, "std": 0.0, "n": 1}
+    assert summary["bal_acc"]["n"] == 0  # runs from before balanced accuracy: no value, not an error
 
 
 def test_bad_input():

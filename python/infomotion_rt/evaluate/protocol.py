@@ -147,6 +147,7 @@ def report_markdown(result: dict, title: str) -> str:
              "", "| metric | mean ± std |", "|---|---|",
              f"| accuracy (5 classes) % | {pm(s['acc'])} |",
              f"| soft accuracy (±{result['runs'][0]['tolerance']:g} EF) % | {pm(s['soft_acc'])} |",
+             f"| balanced accuracy (mean per-class recall) % | {pm(s['bal_acc'])} |",
              f"| MAE (EF points) | {pm(s['mae'], 1.0)} |", f"| RMSE (EF points) | {pm(s['rmse'], 1.0)} |",
              f"| R² | {pm(s['r2'], 1.0, 3)} |", "", "| run | seed | acc % | soft % | MAE | R² | steps | loss still falling | train s |",
              "|---|---|---|---|---|---|---|---|---|"]
