@@ -70,7 +70,10 @@ def test_evaluate_selection_end_to_end(phantom, tmp_path):
         assert 0 <= r["acc"] <= r["soft_acc"] <= 1  # soft is never below hard
         assert np.sum(r["confusion"]) == n_test
     md = (tmp_path / "out" / "evaluation.md").read_text()
-    assert "tiny: r2plus1d_18 w8" in md and "soft accuracy" in md
+    assert "tiny: r2plus1d_18 w8" in md and "soft accuracy" in md and "balanced accuracy" in md
+    # The cautions and the augmentation switch are in the files, not only on the console.
+    assert out["augment"] is False and "augmentation off" in md
+    assert any(n.startswith(f"only {n_test} TEST videos") for n in out["notes"]) and "Note: only" in md
 
     # The checkpoint loads with weights_only and predicts the same EF as a fresh load; relabel writes it out.
     res, err = _run(["relabel", str(phantom), "--model", str(tmp_path / "ef.pt"), "--out", str(tmp_path / "rel.csv"),

@@ -22,7 +22,7 @@ from ..errors import ConfigError, DataError
 from .clips import ClipSource
 from ..atomic import atomic_write_text
 from .metrics import summarize_runs
-from .protocol import EvalConfig, budget_text, one_run, run_protocol, require_test_split
+from .protocol import EvalConfig, budget_text, caution_notes, one_run, run_protocol, require_test_split
 from .relabel import relabel
 from .stats import INTERVAL, class_counts, differences_vs, reference_rows
 from .tables import plot_bars, require_matplotlib, write_tables
@@ -150,11 +150,12 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     real_src = ClipSource(ev.setting.clips)
     group = "Synth." if synthetic else "Real"
     results = {"data_dir": str(data_dir), "synthetic": str(synthetic) if synthetic else None,
-               "setting": ev.setting.label(), "steps": ev.train.steps, "whole_steps": ev.for_whole().train.steps, "runs": ev.runs, "whole_runs": cfg.whole_eval.runs, "seed": ev.seed,
+               "setting": ev.setting.label(), "augment": ev.setting.clips.augment, "steps": ev.train.steps, "whole_steps": ev.for_whole().train.steps, "runs": ev.runs, "whole_runs": cfg.whole_eval.runs, "seed": ev.seed,
                "vpcs": list(cfg.vpcs), "methods": list(cfg.methods), "tolerance": ev.tolerance,
                "test_dir": str(data_dir), "n_test": len(test), "appearance": APPEARANCE,
                "train": asdict(ev.train), "groups": {}, "notes": [], "selections": {}}
     notes = results["notes"]
+    notes.extend(n for n in caution_notes(len(test), ev.runs) if "TEST" in n)  # small TEST split: say so
 
     def save():
         atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")

@@ -115,8 +115,23 @@ def run_protocol(train_recs, test_recs, cfg: EvalConfig, *, train_source: ClipSo
                     progress=progress, desc=f"{label} run {r + 1}/{cfg.runs}".strip(),
                     save=save_first if r == 0 else None, val_recs=val_recs) for r in range(cfg.runs)]
     return {"label": label, "setting": cfg.setting.label(), "n_train": len(train_recs), "n_test": len(test_recs),
-            "n_val": len(val_recs or []), "train": asdict(cfg.train), "runs": runs, "summary": summarize_runs(runs),
-            "still_falling": sum(r["still_falling"] for r in runs)}
+            "n_val": len(val_recs or []), "augment": cfg.setting.clips.augment, "train": asdict(cfg.train), "runs": runs,
+            "summary": summarize_runs(runs), "still_falling": sum(r["still_falling"] for r in runs),
+            "notes": caution_notes(len(test_recs), cfg.runs)}
+
+
+SMALL_TEST = 30  # TEST videos below which one video moves accuracy by more than 3.3 points (ours)
+
+
+def caution_notes(n_test: int, runs: int) -> list[str]:
+    """What a reader should not conclude from a result: one run has no spread, a small TEST split is noisy."""
+    notes = []
+    if runs == 1:
+        notes.append("one run: ±0 is not a spread; use --runs 5 to see run-to-run variation")
+    if n_test < SMALL_TEST:
+        notes.append(f"only {n_test} TEST videos: one video moves accuracy by {100 / n_test:.0f} points and R² is "
+                     "unstable; the figures are not a measurement of the method")
+    return notes
 
 
 def budget_text(result: dict) -> str:
@@ -143,7 +158,8 @@ def pm(stat: dict, scale: float = 100.0, digits: int = 2) -> str:
 def report_markdown(result: dict, title: str) -> str:
     s = result["summary"]
     lines = [f"# {title}", "", f"Setting: {result['setting']}; trained on {result['n_train']} videos, "
-             f"tested on {result['n_test']} TEST videos; {len(result['runs'])} runs; {budget_text(result)}.",
+             f"tested on {result['n_test']} TEST videos; {len(result['runs'])} run(s); training-clip augmentation "
+             f"{'on' if result.get('augment') else 'off'}; {budget_text(result)}.",
              "", "| metric | mean ± std |", "|---|---|",
              f"| accuracy (5 classes) % | {pm(s['acc'])} |",
              f"| soft accuracy (±{result['runs'][0]['tolerance']:g} EF) % | {pm(s['soft_acc'])} |",
@@ -154,6 +170,7 @@ def report_markdown(result: dict, title: str) -> str:
     for i, r in enumerate(result["runs"], 1):
         lines.append(f"| {i} | {r['seed']} | {100 * r['acc']:.2f} | {100 * r['soft_acc']:.2f} | {r['mae']:.2f} | "
                      f"{r['r2']:.3f} | {r['steps']} | {'yes' if r['still_falling'] else 'no'} | {r['train_s']:.1f} |")
+    lines += ["", *[f"Note: {n}" for n in result.get("notes", [])]] if result.get("notes") else []
     classes = result["runs"][0]["classes"]
     conf = np.sum([r["confusion"] for r in result["runs"]], axis=0)
     lines += ["", "Confusion matrix summed over runs (rows true, columns predicted):", "",

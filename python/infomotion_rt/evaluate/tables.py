@@ -20,7 +20,7 @@ DISPLAY = {"random": "Random", "kmeans": "Kmeans", "infodist": "InfoDist", "info
 METRICS = (("acc", "w/o Soft", ""), ("soft_acc", "Soft", " (soft)"), ("bal_acc", "Balanced", " (balanced)"))
 
 
-REFERENCES = (("mean_ef", "Mean EF (reference)"), ("majority_class", "Majority class (reference)"))
+REFERENCES = (("mean_ef", "Mean EF"), ("majority_class", "Majority class"))
 DIFFS = (("acc", "Δ accuracy (points)", 100.0, 1), ("soft_acc", "Δ soft (points)", 100.0, 1),
          ("bal_acc", "Δ balanced (points)", 100.0, 1),
          ("mae", "Δ MAE (EF)", 1.0, 2), ("r2", "Δ R²", 1.0, 3))
@@ -57,6 +57,7 @@ def header_markdown(results: dict) -> str:
             f"{results['steps']} optimisation steps per distilled model, the same for every method and VPC "
             f"(Whole: at most {results['whole_steps']}, early stopping on VAL, best VAL checkpoint); "
             f"tested on {results['test_dir']} TEST: {results['n_test']} videos{counts}; "
+            f"training-clip augmentation {'on' if results.get('augment') else 'off'}; "
             f"soft tolerance ±{results['tolerance']:g} EF; appearance features: {results['appearance']}. "
             f"Paired differences: method − Random over runs with the same seeds, mean "
             f"[{results.get('interval', '95% interval')}]; bold when the interval excludes 0.")
@@ -76,7 +77,8 @@ def table_markdown(results: dict) -> str:
                 lines.append(f"| {block if i == 0 else ''} | {whole if i == 0 else ''} | "
                              f"{DISPLAY.get(method, method)}{suffix} | {vals} |")
             for name, label in REFERENCES:
-                lines.append(f"| | | {label}{suffix} | " + " | ".join(_ref(g, name, key) for _ in vpcs) + " |")
+                kind = f", {suffix.strip(' ()')}" if suffix else ""
+                lines.append(f"| | | {label}{kind} (reference) | " + " | ".join(_ref(g, name, key) for _ in vpcs) + " |")
         lines += ["", f"MAE (EF points) and R² ({group})", "",
                   "| Dist. | " + " | ".join(f"VPC={v} MAE | VPC={v} R²" for v in vpcs) + " |",
                   "|---" * (1 + 2 * len(vpcs)) + "|"]
@@ -90,7 +92,7 @@ def table_markdown(results: dict) -> str:
                 f"{_pm(cells.get(str(v), {}).get('mae'), 1.0)} | {_pm(cells.get(str(v), {}).get('r2'), 1.0, 3, 3)}"
                 for v in vpcs) + " |")
         for name, label in REFERENCES:
-            lines.append(f"| {label} | " + " | ".join(f"{_ref(g, name, 'mae', 1.0)} | {_ref(g, name, 'r2', 1.0, 3)}"
+            lines.append(f"| {label} (reference) | " + " | ".join(f"{_ref(g, name, 'mae', 1.0)} | {_ref(g, name, 'r2', 1.0, 3)}"
                                                     for _ in vpcs) + " |")
         compared = [m for m in results["methods"] if m != "random" and g["cells"].get(m)]
         if "random" in g["cells"] and compared:
@@ -181,6 +183,9 @@ def plot_bars(results: dict, path) -> Path:
                 s = g["whole"]["summary"][key]
                 ax.axhline(100 * s["mean"], color="k", ls="--", lw=1, label=f"Whole {group}")
                 ax.axhspan(100 * (s["mean"] - s["std"]), 100 * (s["mean"] + s["std"]), color="k", alpha=0.08)
+            ref = (g.get("references") or {}).get("majority_class") or {}
+            if key in ref:  # the constant-predictor floor: what a model must beat
+                ax.axhline(100 * ref[key], color="tab:red", ls=":", lw=1.2, label="Majority class (reference)")
             ax.set_xticks(x, [DISPLAY.get(m, m) for m in methods])
             ax.set_ylabel("accuracy %")
             ax.set_ylim(0, 100)
