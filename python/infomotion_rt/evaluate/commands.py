@@ -107,7 +107,6 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
     click.echo(f"wrote {j} and {m}" + (f"; model {save_model}" if save_model else ""))
 
 
-
 @click.command("benchmark")
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--vpc", "vpcs", multiple=True, type=click.IntRange(min=1), help="Videos per class (repeatable; default 5 and 10).")

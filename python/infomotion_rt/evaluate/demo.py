@@ -47,8 +47,9 @@ What they cannot show: a ranking of the methods on real echocardiograms. {runs} 
 phantom give wide intervals (an interval that contains 0 means no evidence either way), the phantom is a
 simplified heart, and the regressor is the reduced CPU setting, not the paper's r2plus1d_18. The
 benchmark command (cpu setting, --runs 5, VPC 5 and 10) on a held-out 1,500-video phantom is the
-measurement: there the regressor learns from 50 selected videos, but no method's accuracy gain over
-Random has an interval above 0 (BENCHMARKS.md, "Held-out benchmark, session 4")."""
+measurement: there the regressor learns from 50 selected videos on average on one seed and sits at the
+floor on another, and no method's accuracy gain over Random has an interval above 0 (BENCHMARKS.md,
+"Held-out benchmark, session 4" and "Ten paired runs on seed 13")."""
 
 
 def summary_lines(res: dict, group: str) -> list[str]:

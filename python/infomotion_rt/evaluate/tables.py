@@ -1,7 +1,8 @@
 """Benchmark outputs in the paper's Table 1 layout: Markdown, long-form CSV, bar chart PNG.
 
-Markdown per group: accuracy (hard, soft; and class-balanced, ours) in the paper's layout with the two reference rows, MAE and
-R² per cell, and every method's paired difference against Random with its 95% interval (stats.py).
+Markdown per group: accuracy (hard, soft; and class-balanced, ours) in the paper's layout with the two
+reference rows, MAE and R² per cell, and every method's paired difference against Random with its 95%
+interval (stats.py).
 
 ``results`` is the dict ``benchmark.run_benchmark`` builds: ``groups`` maps "Real" / "Synth." to
 ``{"whole": protocol result or None, "cells": {method: {vpc: summary}}}``, plus ``setting``, ``vpcs``,
@@ -161,7 +162,8 @@ def require_matplotlib():
 
 
 def plot_bars(results: dict, path) -> Path:
-    """One panel per (group, hard/soft/balanced accuracy): bars per method and VPC with std error bars, Whole as a line."""
+    """One panel per (group, hard/soft/balanced accuracy): bars per method and VPC with std error bars; the
+    Whole model (dashed) and the majority-class floor (dotted) as lines."""
     import io
 
     import numpy as np
