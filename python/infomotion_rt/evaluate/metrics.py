@@ -58,9 +58,12 @@ def soft_accuracy(true_ef, pred_ef, tolerance: float = 2.0, classes: EFClasses =
 
 def balanced_accuracy(true_ef, pred_ef, classes: EFClasses = DEFAULT_CLASSES) -> float:
     """Mean per-class recall over the classes that occur in ``true_ef`` (fraction in [0, 1])."""
-    m = confusion(true_ef, pred_ef, classes)
-    present = m.sum(axis=1) > 0
-    return float((np.diag(m)[present] / m.sum(axis=1)[present]).mean())
+    return _balanced(confusion(true_ef, pred_ef, classes))
+
+
+def _balanced(conf: np.ndarray) -> float:
+    present = conf.sum(axis=1) > 0
+    return float((np.diag(conf)[present] / conf.sum(axis=1)[present]).mean())
 
 
 def confusion(true_ef, pred_ef, classes: EFClasses = DEFAULT_CLASSES) -> np.ndarray:
@@ -74,10 +77,10 @@ def confusion(true_ef, pred_ef, classes: EFClasses = DEFAULT_CLASSES) -> np.ndar
 def score(true_ef, pred_ef, tolerance: float = 2.0, classes: EFClasses = DEFAULT_CLASSES) -> dict:
     """Every metric of one run as plain JSON-able values (accuracies as fractions in [0, 1])."""
     t, p = _pair(true_ef, pred_ef)
+    conf = confusion(t, p, classes)
     return {"n": int(t.size), "mae": mae(t, p), "rmse": rmse(t, p), "r2": r2(t, p),
             "acc": hard_accuracy(t, p, classes), "soft_acc": soft_accuracy(t, p, tolerance, classes),
-            "bal_acc": balanced_accuracy(t, p, classes),
-            "tolerance": float(tolerance), "confusion": confusion(t, p, classes).tolist(),
+            "bal_acc": _balanced(conf), "tolerance": float(tolerance), "confusion": conf.tolist(),
             "classes": list(classes.names)}
 
 

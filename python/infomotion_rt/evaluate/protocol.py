@@ -123,8 +123,9 @@ def run_protocol(train_recs, test_recs, cfg: EvalConfig, *, train_source: ClipSo
 SMALL_TEST = 30  # TEST videos below which one video moves accuracy by more than 3.3 points (ours)
 
 
-def caution_notes(n_test: int, runs: int) -> list[str]:
-    """What a reader should not conclude from a result: one run has no spread, a small TEST split is noisy."""
+def caution_notes(n_test: int, runs: int | None = None) -> list[str]:
+    """What a reader should not conclude from a result: one run has no spread (checked when ``runs`` is
+    given), a small TEST split is noisy."""
     notes = []
     if runs == 1:
         notes.append("one run: ±0 is not a spread; use --runs 5 to see run-to-run variation")
