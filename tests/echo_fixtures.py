@@ -45,14 +45,21 @@ def volume_curve(n: int, period: float, systole: float = 1 / 3, ed0: float = 3.0
 
 def ellipse_frames(n: int, size: int = 64, period: float = 18.0, systole: float = 1 / 3, ed0: float = 3.0,
                    seed: int = 0) -> np.ndarray:
-    """A dark cavity (ellipse) in bright tissue whose size follows `volume_curve`, plus noise."""
+    """A dark ventricle (ellipse, upper part) whose size follows `volume_curve`, and a dark atrium below
+    it that fills while the ventricle empties, in bright tissue, plus noise.
+
+    As on real apical views (BENCHMARKS.md, ED/ES on real echo), the atrium's swing outweighs the
+    ventricle's, so the frame is brightest at ED.
+    """
     rng = np.random.default_rng(seed)
     size_curve = volume_curve(n, period, systole, ed0)
     frames = np.empty((n, size, size), np.uint8)
     for i, v in enumerate(size_curve):
         img = np.full((size, size), 170, np.uint8)
-        axes = (int(size * (0.16 + 0.10 * v)), int(size * (0.26 + 0.10 * v)))
-        cv2.ellipse(img, (size // 2, size // 2), axes, 0, 0, 360, 30, -1)
+        axes = (int(size * (0.12 + 0.06 * v)), int(size * (0.16 + 0.06 * v)))
+        cv2.ellipse(img, (size // 2, int(size * 0.32)), axes, 0, 0, 360, 30, -1)
+        atrium = (int(size * (0.12 + 0.14 * (1 - v))), int(size * (0.08 + 0.08 * (1 - v))))
+        cv2.ellipse(img, (size // 2, int(size * 0.76)), atrium, 0, 0, 360, 20, -1)
         noisy = img.astype(np.float32) + rng.normal(0, 8, img.shape)
         frames[i] = np.clip(noisy, 0, 255).astype(np.uint8)
     return frames

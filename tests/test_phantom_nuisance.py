@@ -119,3 +119,22 @@ def test_detector_phase_correct_on_a_small_nuisance_phantom(nuisance_phantom):
             np.abs(es - ends).min() < np.abs(es - onsets).min()
         ok.append(bool(phase_ok))
     assert np.mean(ok) >= 0.9, ok
+
+
+def test_phantom_is_brightest_at_ed_like_real_echo():
+    """Real apical clips are brightest at ED: the atria fill in systole inside the view's brightest
+    reflectors (BENCHMARKS.md, ED/ES on real echo). The phantom must show it, or a detector oriented by
+    "a large pool is dark" passes here and is upside down on real echo."""
+    from infomotion_rt.data.cycle_detect import SLOW_CUTOFF_HZ, detrend, slow_basis, work_frames
+    from infomotion_rt.data.phantom_render import contraction, cycle_phase
+
+    r = []
+    for i in range(8):
+        p = video_params(SEED, i, frames=64)
+        x = work_frames(render_video(p)).astype(np.float64)
+        basis = slow_basis(len(x), p.fps_file, SLOW_CUTOFF_HZ)
+        flat = detrend(x, basis)
+        moving = flat[:, flat.std(axis=0) >= np.quantile(flat.std(axis=0), 0.75)]
+        volume = -contraction(cycle_phase(p), p.n_systole / p.period)
+        r.append(np.corrcoef(moving.mean(axis=1), detrend(volume, basis))[0, 1])
+    assert sum(c > 0.3 for c in r) >= 6, np.round(r, 2)  # before the atria filled: 0 of 8

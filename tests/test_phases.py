@@ -88,8 +88,8 @@ def test_detect_ed_es_on_a_beating_ellipse(period, n, ed0, systole):
     assert 0 < (es - ed) % period <= period / 2  # ES follows ED by the short (systolic) gap
 
 
-def test_detect_ed_es_without_timing_cue_uses_darkness():
-    frames = ellipse_frames(48, size=48, period=16, ed0=5, systole=0.5)  # symmetric cycle
+def test_detect_ed_es_without_timing_cue_uses_brightness():
+    frames = ellipse_frames(48, size=48, period=16, ed0=5, systole=0.5)  # symmetric cycle: brightest at ED
     ed, es = detect_ed_es(frames)
     assert _phase_error(ed, 5, 16) <= 1.5 and _phase_error(es, 13, 16) <= 1.5
 
@@ -105,3 +105,28 @@ def test_detect_ed_es_rejects_still_or_tiny_input():
         detect_ed_es(np.full((20, 32, 32), 90, np.uint8))
     with pytest.raises(VideoError, match="T>=3"):
         detect_ed_es(np.zeros((2, 8, 8), np.uint8))
+
+
+def test_real_clip_truth_reads_the_painted_lv_area():
+    """benchmarks/bench_ed_es_real.py's truth rule on a generated side-by-side clip (no real pixels)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_ed_es_real import lv_area_truth, score_beat
+
+    n, period = 120, 40
+    radius = 14 + 6 * np.cos(2 * np.pi * (np.arange(n) - 10) / period)  # ED at 10, 50, 90; ES at 30, 70, 110
+    clips = np.zeros((n, 64, 128, 3), np.uint8)
+    yy, xx = np.mgrid[:64, :64]
+    for t, r in enumerate(radius):
+        painted = (yy - 32) ** 2 + (xx - 32) ** 2 <= r * r
+        clips[t, :, 64:][painted] = (200, 120, 90)      # BGR: blue - max(red, green) = 80 > 60
+        clips[t, :, 64:][~painted] = (90, 90, 90)       # grey: not LV
+    area, ed, es = lv_area_truth(clips)
+    assert area.shape == (n,) and area.max() > area.min()
+    assert ed.tolist() == [10, 50, 90] and es.tolist() == [30, 70, 110]
+    s = score_beat(52, 71, ed, es)
+    assert (s["ed_err"], s["es_err"], s["phase_ok"], s["within3"]) == (2, 1, True, True)
+    assert s["ratio"] == pytest.approx(19 / 20)
+    assert not score_beat(30, 50, ed, es)["phase_ok"]  # upside down

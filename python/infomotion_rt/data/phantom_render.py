@@ -12,6 +12,10 @@ Speckle and tissue reflectivity live in a texture in *reference* (ED) heart coor
 backward warp of that texture (``cv2.remap``), so speckle moves with the tissue. Everything attached to
 the probe (sector, depth gain, dropout, near-field haze, noise) is applied after the warp.
 
+The atria fill while the ventricle empties (the AV plane descends under a fixed atrial roof and each atrium
+swells about its centre) inside bright far-field tissue, so that, as on real apical clips, the frame's
+moving pixels are brightest at ED (see ATRIAL_FILLING).
+
 Acquisition nuisances (phantom_nuisance): the view pose drifts frame by frame (the heart slides and
 turns under a fixed sector), the frame's brightness follows breathing and gain steps, and the cycle
 clock follows the video's irregular beat schedule.
@@ -33,6 +37,15 @@ MAP_ORIGIN = -24.0       # heart coordinate of texture pixel 0
 MAP_SIZE = int((SIZE - 2 * MAP_ORIGIN) * MAP_SCALE)
 CHUNK = 48               # frames warped per remap call (bounds memory)
 _S_MAX, _P_BASE = 0.5, 0.8
+# Real A4C clips are brightest at ED (moving pixels vs LV area: r +0.35 to +0.86 on EchoNet-Dynamic's nine
+# media clips, BENCHMARKS.md): the atria, dark pools in the view's brightest tissue, fill in systole.
+# The phantom gets that property from the three knobs below (ours, set by measurement: at these values
+# its moving pixels correlate positively with LV volume in most clips, as on real echo). Its atria swell
+# more than real ones (radius x1/(1-0.5) at ES for EF >= 62 against an LA area ratio of ~2 in normal
+# hearts) because it lacks other real contributors (near-field clutter in the LV cavity, a bright AV plane).
+ATRIAL_SPAN = 0.62      # annulus -> atrial roof along the LV axis, share of the ED LV length
+ATRIAL_FILLING = 0.8    # atrial radius at ES = ED radius / (1 - min(0.5, 0.8 * EF / 100))
+FAR_FIELD_LEVEL = 0.6   # reflectivity added around the atria (blood 0.02-0.06, myocardium ~0.4)
 
 
 def profile(s: np.ndarray) -> np.ndarray:
@@ -178,6 +191,14 @@ def _lowfreq(rng, shape, sigma, spread):
     return np.exp(spread * f / (f.std() + 1e-6)).astype(np.float32)
 
 
+def atria(p: VideoParams) -> tuple[tuple[tuple[float, float], tuple[float, float]], ...]:
+    """Left and right atrium at ED as ((u, v) centre, (u, v) semi-axes) in heart pixels along the LV."""
+    L, W = p.lv_length, p.lv_halfwidth
+    ra_v = -(W * _P_BASE + p.wall + 0.85 * p.rv_width)
+    return (((L + 0.255 * L, 0.05 * W), (0.34 * L, 0.8 * W)),
+            ((0.93 * L + 0.225 * L, ra_v), (0.3 * L, 0.75 * p.rv_width)))
+
+
 def tissue_texture(g: Geometry, rng: np.random.Generator) -> np.ndarray:
     """Compressed echo intensity of the heart at ED in texture pixels (MAP_SIZE, MAP_SIZE), float32.
 
@@ -197,9 +218,9 @@ def tissue_texture(g: Geometry, rng: np.random.Generator) -> np.ndarray:
     a_sep = W * profile(np.minimum(ub, 0.93 * L) / L) + T
     rv = (vb < 0) & (-vb - a_sep >= 0) & (-vb - a_sep <= _rv_extent(g, ub))
     a1 = W * _P_BASE
-    la = ((ub - L - 0.75 * 0.34 * L) / (0.34 * L)) ** 2 + ((vb - 0.05 * W) / (0.8 * W)) ** 2 <= 1
-    ra_c = -(a1 + T + 0.85 * p.rv_width)
-    ra = ((ub - 0.93 * L - 0.75 * 0.3 * L) / (0.3 * L)) ** 2 + ((vb - ra_c) / (0.75 * p.rv_width)) ** 2 <= 1
+    ((la_u, la_v), (la_a, la_b)), ((ra_u, ra_v), (ra_a, ra_b)) = atria(p)
+    la = ((ub - la_u) / la_a) ** 2 + ((vb - la_v) / la_b) ** 2 <= 1
+    ra = ((ub - ra_u) / ra_a) ** 2 + ((vb - ra_v) / ra_b) ** 2 <= 1
     if p.view != "A4C":  # apical two-chamber-like: the plane misses the right heart
         rv, ra = np.zeros_like(lv), np.zeros_like(lv)
 
@@ -217,6 +238,10 @@ def tissue_texture(g: Geometry, rng: np.random.Generator) -> np.ndarray:
     if p.texture_seed % 3:  # descending aorta behind the left atrium
         r_ao = np.hypot(ub - 1.62 * L, vb - 0.95 * W)
         refl = np.where(r_ao <= 4.5, np.where(r_ao <= 3.2, p.blood_level, 0.6), refl)
+    # real A4C: the fibrous AV plane, the AV-groove fat and the posterior pericardium around the atria
+    # are the strongest reflectors of the view, far brighter than the chest wall over the apex
+    far = _smooth((ub - 0.9 * L) / (0.2 * L))
+    refl = np.where(d_out > 0, refl + FAR_FIELD_LEVEL * far * _lowfreq(rng, x.shape, 4.0 * s, 0.4), refl)
     tissue = 0.4 * _lowfreq(rng, x.shape, 3.0 * s, 0.3)
     tissue = np.where((v < 0) & (d_rv > 2.6), tissue * 1.2, tissue)  # septum reflects more
     tissue = np.where((d_lv > 0) & (d_lv <= 1.0), tissue * 1.2, tissue)  # endocardial border
@@ -276,8 +301,14 @@ def warp_maps(g: Geometry, frames: np.ndarray, xd, yd):
     L0, W0, T0 = p.lv_length, p.lv_halfwidth, p.wall
     s = u / L
     beyond = np.maximum(u - L, 0)
-    # apex fixed, LV scaled along its axis, tissue past the annulus follows it with a decay
-    u_ref = np.where(s <= 1, s * L0, u + (L0 - L) * np.exp(beyond * (-1 / 30.0)))
+    # apex fixed, LV scaled along its axis. Past the annulus the atria fill while the ventricle empties
+    # (real A4C: the AV plane descends towards the apex in systole under a fixed atrial roof): the
+    # stretch between annulus and roof maps linearly back onto the reference atria, beyond the roof
+    # nothing moves.
+    span = ATRIAL_SPAN * L0
+    roof = L0 + span
+    u_atria = np.where(u < roof, L0 + beyond * (span / (roof - L)), u)
+    u_ref = np.where(s <= 1, s * L0, u_atria)
     prof = profile(s)
     a_c, a_r = W * prof, W0 * prof
     b_c = a_c + T
@@ -291,6 +322,13 @@ def warp_maps(g: Geometry, frames: np.ndarray, xd, yd):
     rv *= np.clip(3 * s - 0.6, 0, 1) * (v < 0)
     rr = r + (rr - r + rv) * fade
     v_ref = np.copysign(rr, v)
+    # the atria also swell about their own centres as they fill; the tissue around them is pushed aside
+    g = min(0.5, ATRIAL_FILLING * p.ef_true / 100.0) * c
+    for (uc, vc), (au, av) in atria(p):
+        du, dv = (u_ref - uc) * (1 / au), (v_ref - vc) * (1 / av)
+        rho = np.sqrt(du * du + dv * dv)
+        shrink = 1.0 - g * np.exp(np.maximum(rho - 1.0, 0) * (-1 / 0.6))  # radial map, monotone in rho
+        u_ref, v_ref = uc + (u_ref - uc) * shrink, vc + (v_ref - vc) * shrink
     mx = (ax - MAP_ORIGIN) * MAP_SCALE - 0.5 + MAP_SCALE * (u_ref * d0 + v_ref * n0)
     my = (ay - MAP_ORIGIN) * MAP_SCALE - 0.5 + MAP_SCALE * (u_ref * d1 + v_ref * n1)
     return mx, my
