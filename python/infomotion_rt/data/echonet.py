@@ -54,6 +54,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -128,33 +129,73 @@ class _Untraced(DataError):
 
 # ---------------------------------------------------------------------------------------------- CSV
 
+SEPARATORS = (",", ";", "\t")   # tried in this order on the header line
+ENCODINGS = ("utf-8-sig", "cp1252")  # UTF-8 (BOM or not), then what a European Excel writes by default
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*%?\s*$")
+
+
+def _open_text(path: Path):
+    """(file handle, encoding): UTF-8 (a BOM stripped) when the file decodes as UTF-8, else cp1252."""
+    for encoding in ENCODINGS:
+        fh = path.open(newline="", encoding=encoding)
+        try:
+            fh.read()
+            fh.seek(0)
+            return fh, encoding
+        except UnicodeDecodeError:
+            fh.close()
+    raise DataError(f"{path}: not a readable CSV (neither UTF-8 nor cp1252 text)")
+
+
+def _header_dialect(line: str, required: tuple[str, ...]) -> str:
+    """The separator (comma, semicolon or tab) that splits the header ``line`` into the most
+    ``required`` columns, then into the most columns; ties go to the earlier one in SEPARATORS."""
+    def fit(sep: str) -> tuple[int, int]:
+        header = [h.strip() for h in next(csv.reader([line], delimiter=sep), [])]
+        return sum(c in header for c in required), len(header)
+
+    return max(SEPARATORS, key=fit)  # max keeps the first of equals
+
+
 def _csv_table(path: Path, required: tuple[str, ...]):
     """(column -> index, iterator of (line number, cells)) of a CSV; blank rows skipped.
 
-    Column names are stripped (UTF-8 BOM too); unnamed columns (an index column) are never looked up.
+    CSVs as people write them: the separator is sniffed from the header (comma, semicolon or tab: the
+    one that yields the required columns); UTF-8 with or without a BOM, else cp1252; CRLF or LF. In a
+    semicolon- or tab-separated file (a European spreadsheet's export) a number written with a decimal
+    comma ("55,3", "55,3 %") is read with a dot. Column names are stripped; unnamed columns (an index
+    column) are never looked up. Raises DataError naming the file when it is missing, unreadable or
+    lacks a required column.
     """
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    fh = path.open(newline="", encoding="utf-8-sig")
+    fh, _ = _open_text(path)
+    first = fh.readline()
+    fh.seek(0)
+    sep = _header_dialect(first, required)
     try:
-        reader = csv.reader(fh)
+        reader = csv.reader(fh, delimiter=sep)
         header = [h.strip() for h in next(reader, [])]
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except csv.Error as exc:
         fh.close()
         raise DataError(f"{path}: not a readable CSV ({exc})") from exc
     missing = [c for c in required if c not in header]
     if missing:
         fh.close()
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)} (has {', '.join(h for h in header if h) or 'none'})")
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)} (has {', '.join(h for h in header if h) or 'none'}; "
+                        f"separators tried: comma, semicolon, tab)")
+    decimal_comma = sep != ","
 
     def rows():
         with fh:
             try:
                 for line, row in enumerate(reader, start=2):
                     if any(row) and any(cell.strip() for cell in row):
+                        if decimal_comma:
+                            row = [c.replace(",", ".") if _DECIMAL_COMMA.match(c) else c for c in row]
                         yield line, row
-            except (UnicodeDecodeError, csv.Error) as exc:
-                raise DataError(f"{path}: not a readable CSV ({exc})") from exc
+            except csv.Error as exc:
+                raise DataError(f"{path} line {reader.line_num}: not a readable CSV ({exc})") from exc
 
     return {h: i for i, h in enumerate(header) if h}, rows()
 
@@ -166,6 +207,10 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str
 
 
 def _float(text: str) -> float:
+    """A number from a CSV cell; a trailing ``%`` ("55%", "55 %") is allowed; NaN when unreadable."""
+    text = text.strip()
+    if text.endswith("%"):
+        text = text[:-1].rstrip()
     try:
         return float(text)
     except ValueError:
@@ -223,9 +268,11 @@ def _is_outline_file(path: Path) -> bool:
 
 def _has_columns(path: Path, columns: tuple[str, ...]) -> bool:
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            header = {h.strip() for h in next(csv.reader(fh), [])}
-    except (OSError, UnicodeDecodeError, csv.Error):
+        fh, _ = _open_text(path)
+        with fh:
+            first = fh.readline()
+        header = {h.strip() for h in next(csv.reader([first], delimiter=_header_dialect(first, columns)), [])}
+    except (OSError, DataError, csv.Error):
         return False
     return all(c in header for c in columns)
 
