@@ -23,8 +23,11 @@ first principal component. Steps:
    on EchoNet-Dynamic's nine public media clips: correlation of that brightness with the segmented LV
    area +0.35 to +0.86, 9 of 9 positive; ``benchmarks/bench_ed_es_real.py``). The earlier rule, "a large
    pool is dark", held on the phantom only and put ED at end-systole on every real clip. Where brightness
-   barely follows it (|r| < 0.5) and its fall/rise timing is clear, systole being the shorter part of the
-   beat orients it instead. It is smoothed over 1/16 of the cycle.
+   barely follows it (|r| < 0.5) and its fall/rise timing is clear (the "systole", maximum to next
+   minimum, takes over 0.58 of the cycle), systole being the shorter part of the beat orients it
+   instead; a "systole" over 0.62 of the cycle flips it whatever the brightness says (right-side-up
+   real clips: 0.26-0.55; the phantom's upside-down detections: mostly 0.60-0.68). It is smoothed over
+   1/16 of the cycle.
 5. **Beat**: ED at a local maximum, ES at the lowest point 0.08-0.55 s (physiological systole) and at
    most 0.6 cycle after it; the beat with the largest fall wins, a beat touching the clip's edge
    counting 0.7 of its fall (``pick_beat``).
@@ -55,6 +58,7 @@ EDGE_WEIGHT = 0.7
 ENERGY_WEIGHT = 2.0
 BRIGHT_TRUST = 0.5                 # |corr with brightness| below which the timing cue may flip the signal
 TIMING_MARGIN = 0.08               # systole share beyond 0.58 of the cycle = the signal is upside down
+TIMING_OVERRIDE = 0.12             # ... beyond 0.62 even where brightness orients it (real clips: <= 0.55)
 SYSTOLE_S = (0.08, 0.55)           # ED -> ES time, s: ~0.15 s at 200 bpm, ~0.45 s at 40 bpm (physiology)
 
 
@@ -180,9 +184,10 @@ def cardiac_signal(frames: np.ndarray, fps: float | None = None) -> tuple[np.nda
     if signal is None:
         raise VideoError("no motion left once slow trends are removed: no cardiac cycle to detect ED/ES from")
     signal = _smooth(signal, max(1.0, (period or 16) / 16.0))
-    if bright_r < BRIGHT_TRUST and period:  # brightness barely follows it: the timing cue orients instead
+    if period:  # systole is the shorter part of a beat: a signal that falls slowly and rises fast is upside down
         share = _systole_share(signal, period)
-        if share > 0.5 + TIMING_MARGIN:  # falls slowly and rises fast: upside down
+        margin = TIMING_MARGIN if bright_r < BRIGHT_TRUST else TIMING_OVERRIDE  # brightness weak: timing decides sooner
+        if share > 0.5 + margin:
             signal = -signal
     return signal, period, fps
 
