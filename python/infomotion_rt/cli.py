@@ -40,7 +40,10 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
               help="EchoNet-Pediatric folds to splits for every command (default TRAIN:0-7,VAL:8,TEST:9; ours).")
 @click.option("--view", default=None, envvar="INFOMOTION_VIEW", type=click.Choice(["A4C", "PSAX"], case_sensitive=False),
               help="EchoNet-Pediatric view read from a root holding A4C/ and PSAX/ (default A4C).")
-def cli(folds, view) -> None:
+@click.option("--allow-modality", multiple=True, envvar="INFOMOTION_ALLOW_MODALITY", metavar="CODE",
+              help="Also read DICOM files of this Modality as echo (e.g. MR; ANY: every file, one without "
+                   "Modality too). Default: ultrasound (US) only.")
+def cli(folds, view, allow_modality) -> None:
     """Motion-based dataset distillation of echocardiography videos.
 
     Pick the few videos per ejection-fraction class that a model learns most from,
@@ -50,6 +53,10 @@ def cli(folds, view) -> None:
         from .data.pediatric import configure
 
         configure(folds, view)
+    if allow_modality:  # process-wide too, so extraction workers read the same files
+        from .data.dicom import allow_modalities
+
+        allow_modalities(allow_modality)
 
 
 @cli.command("select")

@@ -18,16 +18,23 @@ where the image changes over time); pixels outside the sector set to 0; padded t
 keeps the fan's geometry) and resized. The sector is found from the same 16 evenly spaced frames
 whatever frames are asked for, so a frame reads the same in every call.
 
-Frame rate: the cine tags in this order: the attribute that FrameIncrementPointer names (the
-standard's own statement of which one times the frames), then FrameTime (ms per frame), then
-FrameTimeVector (ms since the previous frame; its first entry is 0 and is skipped), then CineRate
-and RecommendedDisplayFrameRate. Acquisition timing wins over CineRate because CineRate is the
-intended *playback* rate, which may be slowed down for review; motion per frame depends on the
-acquisition. No tag: fps 0 (unknown), as for a video container without a rate.
+Frame rate: ``dicom_timing.frame_rate`` (FrameIncrementPointer's attribute, FrameTime, FrameTimeVector,
+the per-frame functional groups' Frame Content times, then CineRate and RecommendedDisplayFrameRate).
+No tag: fps 0 (unknown), as for a video container without a rate; ``info`` lists it and ED/ES
+detection assumes ``phases.DEFAULT_FPS`` (50).
 
-Refused files (VideoError, one line naming the file): not DICOM, no pixel data, a single frame,
-an unsupported transfer syntax, a NumberOfFrames larger than the frames the pixel data holds, a
-frame that does not decode.
+Modality: only ultrasound (Modality US) is read as echo. A file without a Modality is read when its SOP
+class is an ultrasound one (the SOP class says what the missing tag would have). Anything else is
+refused unless allowed: ``allow_modalities(["MR"])`` (the CLI's ``--allow-modality MR``; ``ANY`` reads
+every file, one without Modality too), kept in ``INFOMOTION_ALLOW_MODALITY`` so worker processes
+inherit it.
+
+Names: a label that matches two files (one file name in two folders, one SOPInstanceUID in two files)
+is a DataError naming both: which one the label means cannot be told.
+
+Refused files (VideoError, one line naming the file): not DICOM, another modality (above), no pixel
+data, a single frame, an unsupported transfer syntax, a NumberOfFrames larger than the frames the pixel
+data holds, a frame that does not decode (``probe_dicom`` decodes the first and the last frame).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -43,17 +51,25 @@ import numpy as np
 import pydicom
 from pydicom.encaps import get_frame, parse_basic_offsets, parse_fragments
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import apply_color_lut, get_decoder, iter_pixels
-from pydicom.uid import JPEGBaseline8Bit
+from pydicom.pixels import apply_color_lut, get_decoder, iter_pixels, pixel_array
+from pydicom.uid import (EnhancedUSVolumeStorage, JPEGBaseline8Bit, UltrasoundImageStorage,
+                         UltrasoundMultiFrameImageStorage)
 
-from ..errors import VideoError
+from ..errors import ConfigError, DataError, VideoError
+from .dicom_timing import frame_rate  # the reader's rate, public here too
 from .sector import bounding_box, sample_indices, sector_mask, square_resize
 from .video import DICOM_SUFFIXES, VIDEO_SUFFIXES, VideoInfo
 
 OUTPUT_SIZE = 112  # EchoNet-Dynamic's frame size (its preprocessing resized to 112 x 112)
-FRAME_TIME, FRAME_TIME_VECTOR = 0x00181063, 0x00181065
 MASK_SIDE = 256  # the sector is found on frames subsampled to about this many pixels a side (speed)
 _PREAMBLE = 128
+ULTRASOUND = "US"
+ANY_MODALITY = "ANY"
+ALLOW_MODALITY_ENV = "INFOMOTION_ALLOW_MODALITY"
+# Ultrasound SOP classes, current and retired (1.2.840.10008.5.1.4.1.1.3 and .6): they decide for a file
+# without Modality
+ULTRASOUND_SOP_CLASSES = frozenset({UltrasoundMultiFrameImageStorage, UltrasoundImageStorage, EnhancedUSVolumeStorage,
+                                    "1.2.840.10008.5.1.4.1.1.3", "1.2.840.10008.5.1.4.1.1.6"})
 
 
 def is_dicom(path: str | Path) -> bool:
@@ -100,8 +116,44 @@ def _frames_present(ds: pydicom.Dataset) -> int | None:
     return n_fragments if n_fragments > 0 else None  # > frames is legal (several fragments per frame)
 
 
+def allow_modalities(codes: Iterable[str]) -> None:
+    """Read DICOM files of these Modality codes (e.g. ``["MR"]``; ``["ANY"]``: every file, one without a
+    Modality too) besides ultrasound, for every later read in this process and the worker processes it
+    starts (stored in ``INFOMOTION_ALLOW_MODALITY``). An empty list goes back to ultrasound only.
+    Raises ConfigError on a code that is not 1-16 letters, digits or underscores (a DICOM CS value)."""
+    cleaned = sorted({c.strip().upper() for code in codes for c in code.replace(",", " ").split()})
+    bad = [c for c in cleaned if not (c.replace("_", "").isalnum() and len(c) <= 16)]
+    if bad:
+        raise ConfigError(f"--allow-modality {bad[0]!r}: not a DICOM Modality code (e.g. MR, CT, XA, or ANY)")
+    os.environ[ALLOW_MODALITY_ENV] = ",".join(cleaned)
+
+
+def allowed_modalities() -> frozenset[str]:
+    """The Modality codes read besides US (``allow_modalities``); may hold ``ANY``."""
+    text = os.environ.get(ALLOW_MODALITY_ENV, "")
+    return frozenset(c.strip().upper() for c in text.replace(",", " ").split())
+
+
+def check_modality(ds: pydicom.Dataset, path: Path) -> None:
+    """VideoError naming the file and its modality unless it is ultrasound or allowed (module docstring)."""
+    modality = str(ds.get("Modality", "") or "").strip().upper()
+    allowed = allowed_modalities()
+    if modality == ULTRASOUND or ANY_MODALITY in allowed or (modality and modality in allowed):
+        return
+    sop = pydicom.uid.UID(str(ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", "") or ""))
+    if not modality:
+        if sop in ULTRASOUND_SOP_CLASSES:
+            return
+        raise VideoError(f"{path}: no Modality and SOP class {sop.name or 'none'} is not an ultrasound one; "
+                         f"not read as echo (--allow-modality {ANY_MODALITY} reads it)")
+    raise VideoError(f"{path}: Modality {modality} ({sop.name or 'no SOP class'}), not ultrasound (US); not read "
+                     f"as echo (--allow-modality {modality} reads it)")
+
+
 def checked_frame_count(ds: pydicom.Dataset, path: Path) -> int:
-    """NumberOfFrames once the file is known to hold a decodable cine loop; VideoError otherwise."""
+    """NumberOfFrames once the file is known to hold a decodable cine loop of an allowed modality;
+    VideoError otherwise."""
+    check_modality(ds, path)
     if "PixelData" not in ds:
         raise VideoError(f"{path}: no pixel data (PixelData element missing)")
     try:
@@ -127,43 +179,6 @@ def checked_frame_count(ds: pydicom.Dataset, path: Path) -> int:
     if present is not None and present < n:  # every frame needs at least one fragment / its bytes
         raise VideoError(f"{path}: NumberOfFrames says {n} but the pixel data holds {present} frame(s)")
     return n
-
-
-def frame_rate(ds: pydicom.Dataset) -> tuple[float, str]:
-    """(frames per second rounded to 0.01, the tag it came from) by the order in the module docstring;
-    (0.0, "") if no tag gives a positive rate."""
-    def from_time() -> float:
-        t = float(ds.get("FrameTime", 0) or 0)
-        return 1000.0 / t if t > 0 else 0.0
-
-    def from_vector() -> float:
-        v = [float(x) for x in (ds.get("FrameTimeVector") or [])][1:]
-        v = [x for x in v if x > 0]
-        return 1000.0 / float(np.mean(v)) if v else 0.0
-
-    def plain(keyword: str) -> float:
-        value = ds.get(keyword)
-        return float(value) if value not in (None, "") and float(value) > 0 else 0.0
-
-    pointer = ds.get("FrameIncrementPointer")
-    pointers = [int(p) for p in (pointer if isinstance(pointer, (list, tuple, pydicom.multival.MultiValue))
-                                 else [pointer] if pointer is not None else [])]
-    candidates = []
-    if FRAME_TIME in pointers:
-        candidates.append(("FrameTime", from_time))
-    if FRAME_TIME_VECTOR in pointers:
-        candidates.append(("FrameTimeVector", from_vector))
-    candidates += [("FrameTime", from_time), ("FrameTimeVector", from_vector),
-                   ("CineRate", lambda: plain("CineRate")),
-                   ("RecommendedDisplayFrameRate", lambda: plain("RecommendedDisplayFrameRate"))]
-    for tag, rate in candidates:
-        try:
-            fps = round(rate(), 2)  # FrameTime is stored as text ("33.333"): 30.0003 fps is 30.0
-        except (TypeError, ValueError):  # a malformed value: try the next tag
-            continue
-        if fps > 0:
-            return fps, tag
-    return 0.0, ""
 
 
 def ultrasound_region(ds: pydicom.Dataset) -> tuple[int, int, int, int] | None:
@@ -227,14 +242,25 @@ def _jpeg_luma(ds: pydicom.Dataset, path: Path, wanted: list[int]) -> dict[int, 
     return out
 
 
+def _pixel_frames(ds: pydicom.Dataset, wanted: list[int]) -> Iterable[np.ndarray]:
+    """Frames ``wanted`` as pydicom decodes them: (H, W) grey or (H, W, 3) RGB (YBR_* converted), the
+    stored integer dtype; lazily, one frame at a time."""
+    if ds.get("PhotometricInterpretation") == "YBR_FULL_422" and not ds.file_meta.TransferSyntaxUID.is_encapsulated:
+        # pydicom 3.0.2's iter_pixels sizes native YBR_FULL_422 frames at 3 bytes a pixel, not 2, and fails
+        # after 2/3 of the frames; pixel_array(ds, index=i) sizes them right and converts to RGB
+        return (pixel_array(ds, index=i) for i in wanted)
+    return iter_pixels(ds, indices=wanted)
+
+
 def _decode(ds: pydicom.Dataset, path: Path, wanted: list[int]) -> dict[int, np.ndarray]:
     """Frames ``wanted`` (sorted, unique) as (H, W) uint8 grey."""
     fast = _jpeg_luma(ds, path, wanted)
     if fast is not None:
         return fast
     out: dict[int, np.ndarray] = {}
+    frames = _pixel_frames(ds, wanted)
     try:
-        for index, frame in zip(wanted, iter_pixels(ds, indices=wanted)):
+        for index, frame in zip(wanted, frames):
             out[index] = _grey(frame, ds)
     except Exception as exc:  # a handler's own error types vary; each becomes one line naming the file
         missing = next((i for i in wanted if i not in out), wanted[-1])
@@ -243,13 +269,14 @@ def _decode(ds: pydicom.Dataset, path: Path, wanted: list[int]) -> dict[int, np.
 
 
 def probe_dicom(path: str | Path, exact: bool = False) -> VideoInfo:
-    """Frame count, rate and (output) frame size of a DICOM cine loop; decodes its first frame.
+    """Frame count, rate (frames/s, 0.0 when no tag gives one) and (output) frame size of a DICOM cine
+    loop; decodes its first and last frame.
     ``exact`` is accepted for ``video.probe``'s signature: the count is always checked against the
     pixel data. Raises VideoError as listed in the module docstring."""
     path = Path(path)
     ds = _read(path)
     n = checked_frame_count(ds, path)
-    _decode(ds, path, [0])
+    _decode(ds, path, [0, n - 1])  # the last frame too: a layout or file that fails part-way shows here
     fps, _ = frame_rate(ds)
     return VideoInfo(n_frames=n, fps=fps, height=OUTPUT_SIZE, width=OUTPUT_SIZE,
                      codec=f"DICOM {ds.file_meta.TransferSyntaxUID.name}", counted=False)
@@ -319,40 +346,52 @@ def _files(root: Path) -> list[tuple[Path, str]]:
 
 
 @functools.lru_cache(maxsize=8)
-def _name_index(root: str, _stamp: int) -> dict[str, Path]:
+def _name_index(root: str, _stamp: int) -> dict[str, tuple[Path, ...]]:
     """File name and path relative to ``root``, each with and without its DICOM suffix (and DICOMDIR
-    UIDs) -> file."""
-    index: dict[str, Path] = {}
+    UIDs) -> every file it names (several: the same file name in two folders)."""
+    index: dict[str, list[Path]] = {}
     for path, uid in _files(Path(root)):
         relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else ""
         for name in (path.name, relative):
             for key in (name, name[: -len(path.suffix)] if path.suffix.lower() in DICOM_SUFFIXES else "", uid):
-                if key:
-                    index.setdefault(key, path)
-    return index
+                if key and path not in index.setdefault(key, []):
+                    index[key].append(path)
+    return {key: tuple(paths) for key, paths in index.items()}
 
 
 @functools.lru_cache(maxsize=8)
-def _uid_index(root: str, _stamp: int) -> dict[str, Path]:
-    """SOPInstanceUID -> file, read from every file's header (only built when a name is not a file name)."""
-    index: dict[str, Path] = {}
-    for path in sorted(set(_name_index(root, _stamp).values())):
+def _uid_index(root: str, _stamp: int) -> dict[str, tuple[Path, ...]]:
+    """SOPInstanceUID -> every file holding it, read from each file's header (only built when a name is
+    not a file name)."""
+    index: dict[str, list[Path]] = {}
+    for path in sorted({p for paths in _name_index(root, _stamp).values() for p in paths}):
         try:
             uid = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPInstanceUID"]).get("SOPInstanceUID")
         except (InvalidDicomError, OSError, ValueError, EOFError):
             continue  # found by name only; reading it later gives the one-line error
         if uid:
-            index.setdefault(str(uid), path)
-    return index
+            index.setdefault(str(uid), []).append(path)
+    return {key: tuple(paths) for key, paths in index.items()}
 
 
 def find_dicom(root: str | Path, name: str) -> Path | None:
     """The DICOM file under ``root`` whose file name or path relative to ``root`` (with or without
-    suffix) or SOPInstanceUID is ``name``; None when absent. The folder is indexed once (cached until its modification time
-    changes); headers are read for their UIDs only when some name is not a file name."""
+    suffix) or SOPInstanceUID is ``name``; None when absent. The folder is indexed once (cached until its
+    modification time changes); headers are read for their UIDs only when some name is not a file name.
+    Raises DataError naming every match when ``name`` matches several files (a file name in two folders,
+    a SOPInstanceUID in two files): which one is meant cannot be told."""
     root = Path(root).resolve()
     stamp, name = root.stat().st_mtime_ns, name.strip()
-    return _name_index(str(root), stamp).get(name) or _uid_index(str(root), stamp).get(name)
+    for index in (_name_index, _uid_index):
+        paths = index(str(root), stamp).get(name)
+        if paths and len(paths) > 1:
+            what = "SOPInstanceUID" if index is _uid_index or set(name) <= set("0123456789.") else "file name"
+            shown = ", ".join(p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p) for p in paths)
+            raise DataError(f"{name!r} matches {len(paths)} files ({shown}): the same {what} twice; which one "
+                            f"is meant cannot be told (label it by its path in the folder, or remove the copy)")
+        if paths:
+            return paths[0]
+    return None
 
 
 def is_dicom_folder(root: str | Path, look_at: int = 50) -> bool:
