@@ -103,7 +103,7 @@ def test_detect_ed_es_shorter_than_a_cycle():
 def test_detect_ed_es_rejects_still_or_tiny_input():
     with pytest.raises(VideoError, match="do not change"):
         detect_ed_es(np.full((20, 32, 32), 90, np.uint8))
-    with pytest.raises(VideoError, match="T>=3"):
+    with pytest.raises(VideoError, match="at least 3"):
         detect_ed_es(np.zeros((2, 8, 8), np.uint8))
 
 

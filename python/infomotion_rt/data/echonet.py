@@ -40,12 +40,15 @@ Quirks handled
 Problems (one line each in ``Dataset.problems``; the message says what was done)
 ------------------------------------------------------------------------------
 * record dropped: NaN, non-numeric, negative or >100 EF; empty or duplicate FileName (the first row
-  is kept); video file missing; with ``check_videos``, video undecodable or zero frames.
+  is kept); video file missing; a DICOM label two files match (both named); with ``check_videos``,
+  video undecodable or zero frames, or untraced and shorter than ED/ES detection needs
+  (``phases.short_clip``: the words extraction fails with).
 * record kept untraced (``tracings``/``ed``/``es`` None, ED/ES left to ``detect_ed_es``): a traced
   frame without 21 rows, non-numeric coordinates or Frame, a short row, fewer than two traced
   frames, a traced frame beyond the video's length; in the dynamic layout, no tracings at all.
 * note: FileList EF more than 5 points from the tracings' EF, frame size / count / FPS mismatch,
-  unknown Split value, tracings of a video FileList does not list.
+  unknown Split value, tracings of a video FileList does not list; with ``check_videos``, no frame rate
+  in the labels or the file (ED/ES detection assumes ``phases.DEFAULT_FPS``, 50).
 ``strict=True`` (and ``load_record``) raise the first dropping or untracing problem instead.
 """
 
@@ -64,7 +67,7 @@ from tqdm import tqdm
 
 from ..errors import DataError, ProblemLog, VideoError
 from .classes import DEFAULT_CLASSES, EFClasses
-from .phases import N_TRACING_ROWS, ed_es_from_tracings
+from .phases import DEFAULT_FPS, N_TRACING_ROWS, ed_es_from_tracings, short_clip
 from .video import DICOM_SUFFIXES, VIDEO_SUFFIXES, VideoInfo, find_video, probe
 
 SPLITS = ("TRAIN", "VAL", "TEST")
@@ -292,7 +295,10 @@ def _label_record(root: Path, where: str, row: dict[str, str], has_split: bool,
     if path is None and dicom:
         from .dicom import find_dicom
 
-        path = find_dicom(root, row["FileName"])
+        try:
+            path = find_dicom(root, row["FileName"])
+        except DataError as exc:  # a name two files share: dropped, both named
+            raise DataError(f"{where} ({name}): {exc}") from exc
     if path is None:
         raise VideoError(f"{where} ({name}): video not found in {root / 'Videos'} or {root}")
     volume = lambda key: (v if (v := _float(row.get(key, ""))) > 0 else math.nan)  # noqa: E731
@@ -373,6 +379,9 @@ def _with_probe(record: VideoRecord, notes: list[tuple[str, str]]) -> VideoRecor
         notes.append((record.name, f"FileList NumberOfFrames {record.n_frames} but the video has "
                                    f"{info.n_frames}; using the video's"))
     fps = record.fps if math.isfinite(record.fps) else info.fps
+    if not (fps > 0 or info.fps > 0):
+        notes.append((record.name, f"frame rate unknown (none in the labels or the file); ED/ES detection "
+                                   f"assumes {DEFAULT_FPS:g} fps, EchoNet-Dynamic's usual rate"))
     return replace(record, height=info.height, width=info.width, n_frames=info.n_frames, fps=fps, probed=info)
 
 
@@ -438,6 +447,10 @@ class _Rows:
                 record = attach(record, traced.get(name))
             except _Untraced as exc:
                 self.fail(name, exc, "record kept without tracings (ED/ES must be detected)")
+        too_short = short_clip(record.n_frames) if self.check_videos and record.ed is None else None
+        if too_short is not None:  # extraction detects ED/ES from the video and would fail the same way
+            self.drop(name, VideoError(f"{name}: {too_short}"))
+            return
         self.records.append(record)
 
     def dataset(self, root: Path, layout: str, rows, traced, broken: dict, marked: dict, whole: bool) -> Dataset:

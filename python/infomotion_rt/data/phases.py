@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..errors import ConfigError, DataError, VideoError
+from .cycle_detect import DEFAULT_FPS  # noqa: F401  (50: the rate assumed when a video's is unknown)
 
 N_TRACING_ROWS = 21  # row 0: LV long axis; rows 1..20: disc chords (EchoNet VolumeTracings layout)
+MIN_DETECT_FRAMES = 3  # ED/ES detection from the video needs a rise and a fall: three frames at least
 
 
 def disk_volume(tracing: np.ndarray) -> float:
@@ -138,10 +141,28 @@ class DetectConfig:
 
 def record_fps(record) -> float | None:
     """The frame rate (frames/s) to give ``detect_ed_es`` for a video record: its FileList FPS, else the
-    probed video's, else None (the detector's default). NaN and non-positive values count as missing."""
+    probed video's, else for a DICOM file its header's (``dicom_timing``), else None (the detector then
+    assumes ``DEFAULT_FPS``). NaN and non-positive values count as missing."""
     for fps in (getattr(record, "fps", None), getattr(getattr(record, "probed", None), "fps", None)):
         if fps is not None and fps > 0:
             return float(fps)
+    path = getattr(record, "path", None)
+    if path is not None and getattr(record, "probed", None) is None:  # a probe already read the header
+        from .video import VIDEO_SUFFIXES
+
+        if Path(path).suffix.lower() not in VIDEO_SUFFIXES:  # pydicom only for a file that may be DICOM
+            from .dicom import is_dicom
+            from .dicom_timing import header_frame_rate
+
+            return (header_frame_rate(path) or None) if is_dicom(path) else None
+    return None
+
+
+def short_clip(n_frames: int) -> str | None:
+    """Why a clip of ``n_frames`` frames cannot give ED/ES from the video (extraction of an untraced
+    video; ``info`` drops such a record with the same words), or None when it is long enough."""
+    if n_frames < MIN_DETECT_FRAMES:
+        return f"{n_frames} frame(s): too short, ED/ES detection needs at least {MIN_DETECT_FRAMES}"
     return None
 
 
@@ -151,7 +172,7 @@ def detect_ed_es(frames: np.ndarray, config: DetectConfig = DetectConfig(),
 
     ``frames``: (T, H, W) grey video (any numeric dtype). ``fps``: its frame rate (frames/s), used by
     the robust method to search heart rates of 30-200 bpm only; None (or not finite/positive) assumes
-    50 fps, EchoNet-Dynamic's usual rate. ``config.method`` picks the detector (see DetectConfig);
+    ``DEFAULT_FPS`` (50 fps, EchoNet-Dynamic's usual rate). ``config.method`` picks the detector (see DetectConfig);
     the steps below are the legacy one's.
 
     1. Signal: frames are shrunk and blurred; the pixels with the largest temporal variation (the
@@ -169,11 +190,13 @@ def detect_ed_es(frames: np.ndarray, config: DetectConfig = DetectConfig(),
     4. Cycle: after smoothing over 1/16 of the period, each local maximum (ED candidate) is paired
        with the minimum within 3/4 of a period after it; the pair with the largest fall wins. A video
        shorter than one cycle uses its global maximum and the minimum after (or before) it.
-    Raises VideoError when fewer than 3 frames are given or nothing moves.
+    Raises VideoError when fewer than ``MIN_DETECT_FRAMES`` (3) frames are given or nothing moves.
     """
     frames = np.asarray(frames)
-    if frames.ndim != 3 or frames.shape[0] < 3:
-        raise VideoError(f"ED/ES detection needs (T>=3, H, W) frames, got shape {frames.shape}")
+    if frames.ndim != 3:
+        raise VideoError(f"ED/ES detection needs (T, H, W) frames, got shape {frames.shape}")
+    if (reason := short_clip(frames.shape[0])) is not None:
+        raise VideoError(reason)
     if config.method == "robust":
         from .cycle_detect import detect_robust
 
