@@ -17,7 +17,7 @@ from ifa_fixtures import tiny_phantom  # noqa: E402,F401  (fixture)
 from infomotion_rt.cli import cli  # noqa: E402
 from infomotion_rt.data.echonet import load_dataset  # noqa: E402
 from infomotion_rt.errors import ConfigError, DataError  # noqa: E402
-from infomotion_rt.features import ExtractConfig, extract_features, read_features  # noqa: E402
+from infomotion_rt.features import ExtractConfig, extract_features, read_features, write_features  # noqa: E402
 from infomotion_rt.motion.ifa import CONFIGS, IFANet  # noqa: E402
 from infomotion_rt.motion.train import save_checkpoint  # noqa: E402
 from infomotion_rt.runtime.inputs import endpoint_input, load_video_pairs  # noqa: E402
@@ -60,15 +60,19 @@ def test_split_resume_and_a_broken_video(tiny_phantom, model_file, tmp_path):
     shutil.copytree(tiny_phantom, data)
     out = tmp_path / "f.npz"
     res = extract_features(data, model_file, out, ExtractConfig(split="TRAIN", batch_size=3), progress=False)
-    n_train = res.n_new
-    assert set(read_features(out).split) == {"TRAIN"}
-    victim = next(r for r in load_dataset(data, progress=False).records if r.split != "TRAIN")
+    assert set(read_features(out).split) == {"TRAIN"} and res.n_new > 0
+    with pytest.raises(ConfigError, match="split TRAIN with split ALL"):   # another split is another output
+        extract_features(data, model_file, out, ExtractConfig(batch_size=3, resume=True), progress=False)
+    full = extract_features(data, model_file, out, ExtractConfig(batch_size=3, overwrite=True), progress=False)
+    kept = read_features(out)
+    n_kept = 4                       # as if the first run had stopped after 4 videos
+    write_features(out, kept.subset(np.arange(len(kept)) < n_kept))
+    victim = next(r for r in load_dataset(data, progress=False).records if r.name not in kept.names[:n_kept])
     victim.path.write_bytes(b"garbage")
     res = extract_features(data, model_file, out, ExtractConfig(batch_size=3, resume=True), progress=False)
-    total = len(load_dataset(data, progress=False).records)
-    assert res.n_skipped == n_train and res.n_new == total - n_train - 1
+    assert res.n_skipped == n_kept and res.n_new == full.n_total - n_kept - 1
     assert [name for name, _ in res.problems] == [victim.name]
-    assert len(read_features(out)) == total - 1
+    assert len(read_features(out)) == full.n_total - 1
     other = save_checkpoint(tmp_path / "other.pt", IFANet(CONFIGS["tiny"]))
     with pytest.raises(ConfigError, match="different model"):
         extract_features(data, other, out, ExtractConfig(resume=True), progress=False)

@@ -64,5 +64,5 @@ def test_read_missing_and_garbage(tmp_path):
     with pytest.raises(DataError, match="not found"):
         read_features(tmp_path / "nope.npz")
     (tmp_path / "g.npz").write_bytes(b"garbage")
-    with pytest.raises(DataError, match="cannot read"):
+    with pytest.raises(DataError, match="not a features file"):
         read_features(tmp_path / "g.npz")

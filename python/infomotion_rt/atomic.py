@@ -7,6 +7,7 @@ interrupted run leaves no truncated output behind (only, at worst, a hidden ``.N
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import os
 import shutil
@@ -59,6 +60,23 @@ def atomic_write_csv(path, header, rows, private: bool = False) -> Path:
     w.writerow(header)
     w.writerows(rows)
     return atomic_write_text(path, buf.getvalue(), private)
+
+
+def remove_stale_temporaries(path) -> list[Path]:
+    """Remove the ``.NAME.*.tmp`` files and folders that an interrupted ``atomic_path`` / ``atomic_dir``
+    for ``path`` left beside it (a kill -9 runs no cleanup). Only call it where no other process writes
+    ``path`` at the same time. Returns what was removed."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    gone = []
+    for p in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        gone.append(p)
+    return gone
 
 
 def check_folder_target(out_dir, overwrite: bool = False, hint: str = "") -> None:

@@ -28,13 +28,15 @@ import dataclasses
 import logging
 import math
 import pickle
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, DataError, InfoMotionError, require
+from .errors import ConfigError, DataError, InfoMotionError, Terminated, require
 
 DISTRIBUTED_HINT = "install the [distributed] extra (pip install 'infomotion-rt[distributed]')"
 
@@ -146,16 +148,17 @@ def _start(ray, rc: RayConfig) -> bool:
     return True
 
 
-def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(), *, progress: bool = True):
+def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(), *, progress: bool = True, log=None):
     """The ``extract --ray`` stage: like ``features.extract_features`` (same ExtractConfig, same output
     formats, same ExtractResult; ``decode_s`` / ``infer_s`` are summed over actors), run by ``rc.actors``
     Ray actors. Raises DependencyError without Ray, InfoMotionError when Ray fails, DataError when no
-    video could be extracted."""
+    video could be extracted; the output, resume and interruption rules are ``extract_features``'s (on
+    KeyboardInterrupt or SIGTERM the vectors received so far are saved and Ray is shut down)."""
     from tqdm import tqdm
 
     from .data.echonet import load_dataset
-    from .feature_store import open_sink
-    from .features import ExtractConfig, ExtractResult, extraction_meta
+    from .feature_store import is_store_path, open_sink
+    from .features import ExtractConfig, ExtractResult, extraction_meta, interrupted_hint, resume_checks, split_records
     from .runtime import default_engine, load_encoder
 
     ray = require_ray()
@@ -164,22 +167,34 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
     cfg = cfg or ExtractConfig()
     t_start = time.perf_counter()
     out = Path(out)
+    is_store_path(out)   # as single-process: output name, data, then the output, then the engine
+    dataset = load_dataset(data_dir, progress=progress)
+    records = split_records(dataset, cfg.split, data_dir)
+    expect, labels = resume_checks(dataset, cfg)
+    sink = open_sink(out, cfg.resume, None, cfg.save_every, overwrite=cfg.overwrite, expect=expect, labels=labels)
     given = Path(engine).resolve() if engine is not None else None   # workers open this path
     engine = given or default_engine()
     probe = load_encoder(engine, "cpu", 1)  # hash, config, dimensions for the meta; actors load their own
-    dataset = load_dataset(data_dir, progress=progress)
-    records = dataset.split(cfg.split) if cfg.split else list(dataset.records)
+    if log is not None:
+        log(f"engine {engine}: Ray Data, {rc.actors} actors ({rc.address})")
+    sink.check_model(probe.model_hash)
     res = ExtractResult(out)
     for subject, message in dataset.problems:
         res.problems.add(subject, message)
-    sink = open_sink(out, cfg.resume, probe.model_hash, cfg.save_every)
     todo = [r for r in records if r.name not in sink.done]
     res.n_skipped = len(records) - len(todo)
-    meta = extraction_meta(engine, probe, dataset, data_dir, cfg)
+    meta = extraction_meta(engine, probe, dataset, data_dir, cfg, expect["dataset_fingerprint"])
     threads = cfg.threads or max(1, round(rc.cpus_per_actor))
     # Ray hides GPUs from actors that reserve none, so --device cuda/tensorrt reserves one per actor
     gpus = rc.gpus_per_actor or (1.0 if cfg.device.lower().startswith(("cuda", "tensorrt")) else 0.0)
+    ours = signal.getsignal(signal.SIGTERM)
     started = _start(ray, rc) if todo else False
+    if (started and callable(ours) and signal.getsignal(signal.SIGTERM) is not ours
+            and threading.current_thread() is threading.main_thread()):
+        # ray.init on a local head registers a SIGTERM handler that kills Ray's processes and calls
+        # sys.exit(1): put the CLI's back so SIGTERM saves the vectors (and exits 143); ray.shutdown in
+        # the finally below stops those processes either way
+        signal.signal(signal.SIGTERM, ours)
     if started and rc.address == "local":   # a fixed pool larger than the machine would wait forever
         have = ray.cluster_resources()
         for kind, each in (("CPU", rc.cpus_per_actor), ("GPU", gpus)):
@@ -227,6 +242,9 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
                 if sink.n_pending >= cfg.save_every:
                     sink.save(meta, complete_only=True)   # full shards only: batches arrive in any size
         finished = True
+    except (KeyboardInterrupt, Terminated) as exc:
+        exc.resume_hint = interrupted_hint(sink.n_total, out)   # n_total: the save below keeps them all
+        raise
     except InfoMotionError:
         raise
     except Exception as exc:  # a RayTaskError wraps the worker's exception; one line, the cause first

@@ -26,6 +26,13 @@ class ConfigError(InfoMotionError):
     """An option or combination of options is invalid."""
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (``cli.main`` installs the handler that raises it). A BaseException like
+    KeyboardInterrupt, so ``except Exception`` does not swallow it and every ``finally`` (thread joins,
+    intermediate saves, atomic temporaries) runs. A stage may set ``resume_hint`` (str) on it, or on a
+    KeyboardInterrupt, to say what was kept and how to continue."""
+
+
 TRAIN_EXTRA_HINT = "install the [train] extra (pip install 'infomotion-rt[train]')"
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_dir, atomic_path
+from .atomic import atomic_dir, atomic_path, remove_stale_temporaries
 from .errors import ConfigError, DataError, require
 
 FORMAT = "infomotion-rt features shard 1"
@@ -48,16 +48,22 @@ def _pa():
     return pa, pq
 
 
+FEATURES_SUFFIX_HINT = "a .npz file or a folder of shards (a name without a suffix, e.g. features/)"
+
+
 def is_store_path(path) -> bool:
-    """True when ``path`` names a shard folder: an existing folder, or anything not ending in ``.npz``.
-    An existing file that is not ``.npz`` is a ConfigError (neither format)."""
+    """True when ``path`` names a shard folder: an existing folder, or a name without a suffix; False for a
+    ``.npz`` name. Any other name (``feats.csv``, an existing file that is not ``.npz``) is a ConfigError
+    saying what is expected, so a typo never becomes a folder named like a file."""
     path = Path(path)
     if path.is_dir():
         return True
     if path.suffix.lower() == ".npz":
         return False
     if path.exists():
-        raise ConfigError(f"{path}: a features output is a .npz file or a folder of shards, not this file")
+        raise ConfigError(f"{path}: a features output is {FEATURES_SUFFIX_HINT}, not this existing file")
+    if path.suffix:
+        raise ConfigError(f"{path}: a features output is {FEATURES_SUFFIX_HINT}, not a {path.suffix} file")
     return True
 
 
@@ -237,26 +243,86 @@ def _resume_mismatch(out: Path, found_hash, model_hash: str) -> ConfigError:
                        f"{model_hash[:12]}); write to a new output instead")
 
 
+def check_resumable(where: Path, found: dict, expect: dict, rows=None, labels=None) -> None:
+    """ConfigError (one line naming ``where``) unless an output whose meta is ``found`` may be continued by
+    a run whose meta will be ``expect``: the same ``model_hash``, ``split`` and ``dataset_fingerprint``
+    (each checked only when ``expect`` has it).
+
+    A file without a fingerprint (written before fingerprints existed) is checked row by row instead:
+    ``rows()`` gives its (names, ef, split) arrays and ``labels()`` this dataset's name -> (EF, split);
+    every video in the file must be in the dataset with the same EF and split (ours: the one check such
+    a file allows; it cannot tell a dataset that gained or relabelled videos not yet extracted)."""
+    if "model_hash" in expect and found.get("model_hash") != expect["model_hash"]:
+        raise _resume_mismatch(where, found.get("model_hash"), expect["model_hash"])
+    if "split" in expect and "split" in found and found["split"] != expect["split"]:
+        raise ConfigError(f"{where}: --resume of features of split {found['split']} with split {expect['split']}; "
+                          "use the same --split, or a new --out")
+    fp = expect.get("dataset_fingerprint")
+    if not fp:
+        return
+    have = found.get("dataset_fingerprint")
+    if have is not None:
+        if have != fp:
+            raise ConfigError(f"{where}: --resume with features of another dataset (fingerprint of video names, EF "
+                              f"and splits {str(have)[:12]} vs this dataset's {fp[:12]}); write to a new --out, "
+                              "or pass --overwrite instead of --resume")
+        return
+    if rows is None or labels is None:
+        raise ConfigError(f"{where}: no dataset fingerprint to check --resume against; rerun without --resume")
+    names, ef, split = rows()
+    table = labels()
+    for name, e, sp in zip(names.tolist(), np.asarray(ef, np.float64).tolist(), split.tolist()):
+        want = table.get(name)
+        same_ef = want is not None and (abs(want[0] - e) <= 1e-6 or (want[0] != want[0] and e != e))
+        if want is None or not same_ef or want[1] != sp:
+            what = "not in this dataset" if want is None else f"EF {e:g} / split {sp!r} here {want[0]:g} / {want[1]!r}"
+            raise ConfigError(f"{where}: --resume with features of another dataset (video {name}: {what}; the file "
+                              "predates dataset fingerprints); write to a new --out, or pass --overwrite")
+
+
+def _exists_error(out: Path, what: str) -> ConfigError:
+    return ConfigError(f"{out}: {what}; pass --resume to continue it or --overwrite to replace it")
+
+
 # ---------------------------------------------------------------------------------------------
 # Sinks: where extraction puts its vectors (one interface for the .npz file and the shard folder).
+# Opening a sink checks the output against the run (overwrite, resume); the model hash may be checked
+# later (``check_model``), so that extraction loads its engine only once the data and output are known good.
 # ---------------------------------------------------------------------------------------------
 
 class NpzSink:
-    """Keeps every vector; each ``save`` rewrites the whole ``.npz`` file (small jobs)."""
+    """Keeps every vector; each ``save`` rewrites the whole ``.npz`` file (small jobs).
 
-    def __init__(self, out: Path, resume: bool, model_hash: str) -> None:
+    ConfigError when ``out`` exists and neither ``resume`` nor ``overwrite`` is set, or when a resumed file
+    does not match ``expect`` (``check_resumable``); DataError naming the file when it cannot be read."""
+
+    def __init__(self, out: Path, resume: bool, model_hash: str | None = None, *, overwrite: bool = False,
+                 expect: dict | None = None, labels=None) -> None:
         from .features import read_features
 
         self.path = out
         self.names, self.feats, self.efs, self.splits = [], [], [], []
+        self.found: dict | None = None
+        remove_stale_temporaries(out)   # a killed run's half-written .NAME.*.tmp
+        if out.is_file() and not resume and not overwrite:
+            raise _exists_error(out, "features file exists")
         if resume and out.is_file():
-            prev = read_features(out)
-            if prev.meta.get("model_hash") != model_hash:
-                raise _resume_mismatch(out, prev.meta.get("model_hash"), model_hash)
+            try:
+                prev = read_features(out)
+            except DataError as exc:
+                raise DataError(f"{exc}; --overwrite replaces it") from exc
+            self.found = prev.meta
+            check_resumable(out, prev.meta, {**(expect or {}), **({"model_hash": model_hash} if model_hash else {})},
+                            rows=lambda: (prev.names, prev.ef, prev.split), labels=labels)
             self.names, self.feats = prev.names.tolist(), list(prev.features)
             self.efs, self.splits = prev.ef.tolist(), prev.split.tolist()
         self.done = set(self.names)
         self.unsaved = 0
+
+    def check_model(self, model_hash: str) -> None:
+        """ConfigError when the resumed file holds another model's vectors."""
+        if self.found is not None:
+            check_resumable(self.path, self.found, {"model_hash": model_hash})
 
     @property
     def n_total(self) -> int:
@@ -284,27 +350,48 @@ class NpzSink:
 
 class ShardSink:
     """Buffers new vectors; each ``save`` writes them as the next shard(s) of at most ``shard_size``
-    videos. Finished shards are never rewritten."""
+    videos. Finished shards are never rewritten; with ``overwrite`` the old shards are removed just before
+    the first new one is written. Errors as ``NpzSink``."""
 
-    def __init__(self, out: Path, resume: bool, model_hash: str, shard_size: int = DEFAULT_SHARD_SIZE) -> None:
+    def __init__(self, out: Path, resume: bool, model_hash: str | None = None, shard_size: int = DEFAULT_SHARD_SIZE,
+                 *, overwrite: bool = False, expect: dict | None = None, labels=None) -> None:
         if shard_size < 1:
             raise ConfigError("shard size must be >= 1")
         self.path, self.shard_size = out, shard_size
         self.done: set[str] = set()
         self.pending: list[tuple[str, np.ndarray, float, str]] = []
         self.next_index = 0
+        self.found: list[tuple[Path, dict]] = []
+        self.replace: list[Path] = []
+        if out.is_dir():
+            for tmp in out.glob(".part-*.tmp"):   # a killed run's half-written shard: never a shard
+                tmp.unlink(missing_ok=True)
         existing = shard_paths(out) if out.is_dir() else []
+        if existing and not resume and not overwrite:
+            raise _exists_error(out, f"already holds {len(existing)} features shards")
         if existing and not resume:
-            raise ConfigError(f"{out}: already holds {len(existing)} features shards; pass --resume to continue "
-                              "it or choose a new folder")
+            self.replace, existing = existing, []
+        expect = {**(expect or {}), **({"model_hash": model_hash} if model_hash else {})}
         for p in existing:   # FileName only: resuming a million-video store reads a few MB
             meta, _, _ = _shard_info(p)
-            if meta.get("model_hash") != model_hash:
-                raise _resume_mismatch(p, meta.get("model_hash"), model_hash)
+            check_resumable(p, meta, expect, labels=labels, rows=lambda p=p: self._rows(p))
+            self.found.append((p, meta))
             self.done.update(_read_columns(p, ["FileName"]).column("FileName").to_pylist())
         if existing:
             self.next_index = int(SHARD_RE.match(existing[-1].name).group(1)) + 1
         self.n_stored = len(self.done)
+
+    @staticmethod
+    def _rows(path: Path):
+        table = _read_columns(path, ["FileName", "EF", "Split"])
+        split = np.asarray([s or "" for s in table.column("Split").to_pylist()], dtype=str)
+        return (np.asarray(table.column("FileName").to_pylist(), dtype=str),
+                table.column("EF").to_numpy(zero_copy_only=False), split)
+
+    def check_model(self, model_hash: str) -> None:
+        """ConfigError naming the first shard of another model."""
+        for p, meta in self.found:
+            check_resumable(p, meta, {"model_hash": model_hash})
 
     @property
     def n_total(self) -> int:
@@ -320,6 +407,9 @@ class ShardSink:
     def save(self, meta: dict, complete_only: bool = False) -> None:
         """Write the pending vectors as shards; with ``complete_only`` only full shards (the rest waits)."""
         while self.pending and (len(self.pending) >= self.shard_size or not complete_only):
+            for old in self.replace:   # --overwrite: the old store goes only once there is something new
+                old.unlink(missing_ok=True)
+            self.replace = []
             chunk, self.pending = self.pending[:self.shard_size], self.pending[self.shard_size:]
             names, vecs, efs, splits = zip(*chunk)
             write_shard(self.path / shard_name(self.next_index), names, np.stack(vecs), efs, splits, meta)
@@ -327,9 +417,17 @@ class ShardSink:
             self.n_stored += len(chunk)
 
 
-def open_sink(out, resume: bool, model_hash: str, shard_size: int = DEFAULT_SHARD_SIZE):
-    """The sink for an extraction output: ShardSink for a folder (``is_store_path``), else NpzSink."""
+def open_sink(out, resume: bool, model_hash: str | None = None, shard_size: int = DEFAULT_SHARD_SIZE, *,
+              overwrite: bool = False, expect: dict | None = None, labels=None):
+    """The sink for an extraction output: ShardSink for a folder (``is_store_path``), else NpzSink.
+
+    ``expect``: meta entries a resumed output must match (``check_resumable``: split, dataset_fingerprint);
+    ``labels``: a callable giving this dataset's name -> (EF, split), for files without a fingerprint;
+    ``model_hash`` None: check it later with ``sink.check_model``. ConfigError for ``resume`` with
+    ``overwrite``, for an existing output without either, and for a mismatching resume."""
+    if resume and overwrite:
+        raise ConfigError("--resume continues an output and --overwrite replaces it: give one of them")
     out = Path(out)
     if is_store_path(out):
-        return ShardSink(out, resume, model_hash, shard_size)
-    return NpzSink(out, resume, model_hash)
+        return ShardSink(out, resume, model_hash, shard_size, overwrite=overwrite, expect=expect, labels=labels)
+    return NpzSink(out, resume, model_hash, overwrite=overwrite, expect=expect, labels=labels)

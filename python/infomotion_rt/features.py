@@ -2,7 +2,8 @@
 
 Features file (``.npz``, written atomically, read with ``allow_pickle=False``):
 ``names`` (N,) str, ``features`` (N, D) float32, ``ef`` (N,) float64 (NaN = unknown),
-``split`` (N,) str, ``meta`` a JSON string with at least producer, engine, model_hash, version.
+``split`` (N,) str, ``meta`` a JSON string with at least producer, engine, model_hash, version;
+``extract`` adds split and dataset_fingerprint (``dataset_fingerprint``), which ``--resume`` checks.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_path
-from .errors import ConfigError, DataError, InfoMotionError, ProblemLog
+from .errors import ConfigError, DataError, InfoMotionError, ProblemLog, Terminated
 
 # ---------------------------------------------------------------------------------------------
 # Features-file I/O (defined once; extraction, below, writes through write_features).
@@ -98,6 +99,12 @@ def read_features(path) -> FeatureSet:
         return read_store(path)
     if not path.is_file():
         raise DataError(f"{path}: features file not found")
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic[:2] != b"PK":   # an .npz is a zip; without this, numpy answers a CSV with its allow_pickle message
+        kind = "an empty file" if not magic else _text_kind(path) or "not a zip archive"
+        raise DataError(f"{path}: not a features file ({kind}); expected the .npz or the folder of shards "
+                        "that `infomotion-rt extract` writes")
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in FEATURES_KEYS if k not in z.files]
@@ -106,8 +113,9 @@ def read_features(path) -> FeatureSet:
             arrays = {k: z[k] for k in FEATURES_KEYS}
     except DataError:
         raise
-    except Exception as exc:  # zip/npy corruption, pickled objects
-        raise DataError(f"{path}: cannot read features file ({exc})") from exc
+    except Exception as exc:  # zip/npy corruption (a truncated copy), pickled objects
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"{path}: cannot read features file, corrupt or truncated .npz ({why})") from exc
     try:
         meta = json.loads(str(arrays["meta"]))
     except json.JSONDecodeError as exc:
@@ -123,6 +131,50 @@ def read_features(path) -> FeatureSet:
     if len(set(fs.names.tolist())) != len(fs):
         raise DataError(f"{path}: duplicate video names")
     return fs
+
+
+def _text_kind(path: Path) -> str | None:
+    """'a CSV file' / 'a text file' when the file starts as UTF-8 text, else None."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\0" in text:
+        return None
+    return "a CSV file" if "," in text.splitlines()[0] else "a text file"
+
+
+def dataset_fingerprint(records) -> str:
+    """SHA-256 (hex) over the sorted (name, EF, split) of ``records``: what a resumed extraction must
+    share with the one that wrote its output. EF to 4 decimals (NaN as ``nan``). A million videos take
+    about a second; extraction computes it once and stores it in the features meta."""
+    import hashlib
+
+    lines = sorted(f"{r.name}\t{r.ef:.4f}\t{r.split}" for r in records)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def split_records(dataset, split: str | None, data_dir) -> list:
+    """The records of ``split`` (None: all). DataError when there are none, naming the splits present."""
+    if not split:
+        return list(dataset.records)
+    records = dataset.split(split)
+    if not records:
+        from collections import Counter
+
+        present = Counter(r.split or "none" for r in dataset.records)
+        raise DataError(f"no {split.upper()} videos in {data_dir} (splits present: "
+                        + ", ".join(f"{k} {v}" for k, v in sorted(present.items())) + ")")
+    return records
+
+
+def resume_checks(dataset, cfg) -> tuple[dict, object]:
+    """(expect, labels) for ``feature_store.open_sink``: the split and dataset fingerprint a resumed
+    output must carry, and the name -> (EF, split) table for files without a fingerprint."""
+    expect = {"split": cfg.split or "ALL", "dataset_fingerprint": dataset_fingerprint(dataset.records)}
+    return expect, lambda: {r.name: (float(r.ef), r.split) for r in dataset.records}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,6 +196,7 @@ class ExtractConfig:
     resume: bool = False
     save_every: int = 512       # videos between intermediate saves, so an interrupted run can resume
     keep_paths: bool = False    # meta records the engine's and dataset's paths (else engine file name + hash only)
+    overwrite: bool = False     # replace an existing output (else it is a ConfigError unless resume)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.prefetch_batches < 1 or self.save_every < 1:
@@ -180,19 +233,35 @@ def decode_for_encoder(rec, size: int):
     return item, err, note
 
 
+def _put(q: "queue.Queue", item, stop: threading.Event) -> bool:
+    """Put ``item``, waiting while the queue is full, unless ``stop`` is set (then False)."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def _read_videos(records, size: int, out: "queue.Queue", stop: threading.Event) -> None:
-    """Background reader: decodes the endpoint frames of each video while the encoder runs."""
-    for rec in records:
-        if stop.is_set():
-            break
-        t0 = time.perf_counter()
-        item, err, note = decode_for_encoder(rec, size)
-        out.put((rec, item, err, time.perf_counter() - t0, note))
-    out.put(None)
+    """Background reader: decodes the endpoint frames of each video while the encoder runs; stops within
+    one video's decode once ``stop`` is set, so the main thread can always join it."""
+    try:
+        for rec in records:
+            if stop.is_set():
+                return
+            t0 = time.perf_counter()
+            item, err, note = decode_for_encoder(rec, size)
+            if not _put(out, (rec, item, err, time.perf_counter() - t0, note), stop):
+                return
+    finally:
+        _put(out, None, stop)
 
 
-def extraction_meta(engine, enc, dataset, data_dir, cfg: ExtractConfig) -> dict:
-    """The meta block of an extraction's features file (single-process and Ray)."""
+def extraction_meta(engine, enc, dataset, data_dir, cfg: ExtractConfig, fingerprint: str | None = None) -> dict:
+    """The meta block of an extraction's features file (single-process and Ray); ``fingerprint``: the
+    dataset's ``dataset_fingerprint`` when already computed."""
     # A features file is shared: no absolute path or source folder name in it unless asked (keep_paths).
     where = {"dataset": str(Path(data_dir).resolve())} if cfg.keep_paths else {}
     return make_meta("infomotion-rt extract", engine=str(engine) if cfg.keep_paths else Path(str(engine)).name,
@@ -200,41 +269,73 @@ def extraction_meta(engine, enc, dataset, data_dir, cfg: ExtractConfig) -> dict:
                      backend=enc.name, runtime=getattr(enc, "runtime", enc.name), config=enc.config,
                      feature_dim=enc.feature_dim,
                      image_size=enc.image_size, feature_layout=FEATURE_LAYOUT, normalisation=NORMALISATION,
-                     layout=dataset.layout, split=cfg.split or "ALL", **where)
+                     layout=dataset.layout, split=cfg.split or "ALL",
+                     dataset_fingerprint=fingerprint or dataset_fingerprint(dataset.records), **where)
 
 
 def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig(), *, encoder=None,
-                     progress: bool = True) -> ExtractResult:
+                     progress: bool = True, log=None) -> ExtractResult:
     """The ``extract`` stage: one motion vector per video of ``data_dir`` into the features file ``out``
     (.npz) or, for a folder, a store of Parquet shards of ``cfg.save_every`` videos (``feature_store``).
-    ``engine`` None = the shipped encoder (``runtime.default_engine``)."""
-    from tqdm import tqdm
+    ``engine`` None = the shipped encoder (``runtime.default_engine``); ``log`` gets the line naming the
+    engine once it is loaded, which is after the data and the output have been checked.
 
+    Raises DataError for unreadable data, an empty split or no vector at all; ConfigError for a bad
+    ``out`` name, an existing output without ``cfg.resume``/``cfg.overwrite``, and a resume of another
+    dataset, split or model. On KeyboardInterrupt or ``errors.Terminated`` the vectors done so far are
+    saved, the reader thread is joined, and the exception propagates with ``resume_hint`` set."""
     from .data.echonet import load_dataset
-    from .feature_store import open_sink
+    from .feature_store import is_store_path, open_sink
     from .runtime import default_engine, load_encoder
 
     t_start = time.perf_counter()
     out = Path(out)
+    is_store_path(out)   # a bad output name fails before any work
+    dataset = load_dataset(data_dir, progress=progress)
+    records = split_records(dataset, cfg.split, data_dir)
+    expect, labels = resume_checks(dataset, cfg)
+    sink = open_sink(out, cfg.resume, None, cfg.save_every, overwrite=cfg.overwrite, expect=expect, labels=labels)
     if engine is None and encoder is None:
         engine = default_engine()
     enc = encoder if encoder is not None else load_encoder(engine, cfg.device, cfg.threads)
-    dataset = load_dataset(data_dir, progress=progress)
-    records = dataset.split(cfg.split) if cfg.split else list(dataset.records)
+    if log is not None:
+        log(f"engine {engine}: {enc.name}, {enc.runtime}")
+    sink.check_model(enc.model_hash)
     res = ExtractResult(out)
     for subject, message in dataset.problems:
         res.problems.add(subject, message)
-    sink = open_sink(out, cfg.resume, enc.model_hash, cfg.save_every)  # .npz file or shard folder
     todo = [r for r in records if r.name not in sink.done]
     res.n_skipped = len(records) - len(todo)
-    meta = extraction_meta(engine, enc, dataset, data_dir, cfg)
+    meta = extraction_meta(engine, enc, dataset, data_dir, cfg, expect["dataset_fingerprint"])
+    try:
+        _run_extraction(todo, enc, sink, meta, cfg, res, progress)
+    except (KeyboardInterrupt, Terminated) as exc:
+        exc.resume_hint = interrupted_hint(sink.n_total, out)
+        raise
+    if not sink.n_total:
+        raise DataError(f"{data_dir}: no motion vector could be extracted "
+                        f"({len(res.problems)} problems: {'; '.join(res.problems.lines()[:3])})")
+    sink.save(meta)
+    res.n_total, res.wall_s = sink.n_total, time.perf_counter() - t_start
+    return res
 
-    def save() -> None:
-        sink.save(meta)
+
+def interrupted_hint(n_kept: int, out) -> str:
+    """The line an interrupted extraction prints: what was kept and how to continue."""
+    kept = f"{n_kept} vectors kept in {out}" if n_kept else f"no vector finished, nothing written to {out}"
+    return f"{kept}; rerun the same command with --resume to continue"
+
+
+def _run_extraction(todo, enc, sink, meta, cfg: ExtractConfig, res: ExtractResult, progress: bool) -> None:
+    """Decode in a reader thread, encode in batches here, save every ``cfg.save_every`` videos. However it
+    ends, the reader is stopped and joined before returning (a decoder thread still running in native
+    code while the interpreter exits aborts the process) and what is done is saved."""
+    from tqdm import tqdm
 
     q: queue.Queue = queue.Queue(maxsize=cfg.batch_size * cfg.prefetch_batches)
     stop = threading.Event()
-    reader = threading.Thread(target=_read_videos, args=(todo, enc.image_size, q, stop), daemon=True)
+    reader = threading.Thread(target=_read_videos, args=(todo, enc.image_size, q, stop), daemon=True,
+                              name="infomotion-reader")
     reader.start()
     bar = tqdm(total=len(todo), desc="extract", unit="video", disable=not progress)
     since_save, finished = 0, False
@@ -271,16 +372,11 @@ def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig()
             bar.update(len(batch))
             since_save += len(batch)
             if since_save >= cfg.save_every and not finished:
-                save()
+                sink.save(meta)
                 since_save = 0
     finally:
         stop.set()
+        reader.join()   # returns within one video's decode: the reader checks ``stop`` between puts
         bar.close()
         if not finished:      # interrupted: keep what is done so --resume can continue
-            save()
-    if not sink.n_total:
-        raise DataError(f"{data_dir}: no motion vector could be extracted "
-                        f"({len(res.problems)} problems: {'; '.join(res.problems.lines()[:3])})")
-    save()
-    res.n_total, res.wall_s = sink.n_total, time.perf_counter() - t_start
-    return res
+            sink.save(meta)

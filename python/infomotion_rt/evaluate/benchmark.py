@@ -109,7 +109,8 @@ def _motion_features(pool_dir, features, engine, out_dir: Path, progress: bool, 
     if features is None:
         engine = engine or find_default_engine()
         features = out_dir / "motion_features.npz"
-        extract_features(pool_dir, engine, features, ExtractConfig(threads=threads), progress=progress)
+        # the benchmark's own intermediate file: a rerun into the same --out replaces it
+        extract_features(pool_dir, engine, features, ExtractConfig(threads=threads, overwrite=True), progress=progress)
     return read_features(features)
 
 

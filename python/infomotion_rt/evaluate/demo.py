@@ -113,11 +113,13 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print) ->
                                                     frames=cfg.synth_frames, workers=cfg.workers, overwrite=True).out_dir
     step("phantoms", t)
     t = time.perf_counter()
-    real_f = extract_features(real, engine, out / "real_motion.npz", ExtractConfig(split="TRAIN", threads=cfg.threads)).path
+    real_f = extract_features(real, engine, out / "real_motion.npz", ExtractConfig(split="TRAIN", threads=cfg.threads,
+                                                                                   overwrite=True)).path
     paths.update(real_motion_features=real_f)
     groups = [("dist_real", {"features": real_f})]
     if cfg.with_synth:
-        syn_f = extract_features(syn, engine, out / "synthetic_motion.npz", ExtractConfig(threads=cfg.threads)).path
+        syn_f = extract_features(syn, engine, out / "synthetic_motion.npz",
+                                 ExtractConfig(threads=cfg.threads, overwrite=True)).path
         paths.update(synthetic_motion_features=syn_f)
         groups.append(("dist_synth", {"synthetic": syn, "synthetic_features": syn_f}))
     step(f"extract ({engine.name})", t)
