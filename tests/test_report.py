@@ -45,7 +45,7 @@ def no_graph_plot(monkeypatch):
 def run_select(phantom, out_dir, *extra):
     data, feats = phantom
     args = ["select", "--features", str(feats), "--vpc", "2", "--k", "3", "--split", "all",
-            "--out", str(out_dir / "sel.csv"), "--report", str(out_dir / "report.html"), *extra]
+            "--out", str(out_dir / "sel.csv"), "--report", str(out_dir / "report.html"), "--overwrite", *extra]
     return CliRunner().invoke(cli, args, catch_exceptions=False)
 
 

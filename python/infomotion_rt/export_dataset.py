@@ -137,11 +137,11 @@ def _only(header: list, rows: list, columns: tuple) -> tuple[list, list, list]:
     return [names[i] for i in at], cut, [h for h in names if h and h not in columns]
 
 
-def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> ExportResult:
+def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwrite: bool = False) -> ExportResult:
     from .data.pediatric import find_view
 
     if not (data_dir / "FileList.csv").is_file() or find_view(data_dir) is not None:
-        return _records_export(keep, data_dir, out_dir, labels_csv)  # never a Pediatric FileList (demographics)
+        return _records_export(keep, data_dir, out_dir, labels_csv, overwrite)  # never a Pediatric FileList (demographics)
     header, rows, listed = _filtered_csv(data_dir / "FileList.csv", keep)
     if listed != keep:
         raise DataError(f"{data_dir / 'FileList.csv'}: selected videos not listed: {_short(sorted(keep - listed))}")
@@ -154,7 +154,7 @@ def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> Expor
             raise DataError(f"{data_dir / 'Videos'}: video {name} not found")
         videos[name] = found
     res = ExportResult(out_dir, n_videos=len(videos), names={n: n for n in videos})
-    with atomic_dir(out_dir) as tmp:  # only the EchoNet columns leave: a site's extra column may be patient data
+    with atomic_dir(out_dir, overwrite) as tmp:  # only the EchoNet columns leave: a site's extra column may be patient data
         header, rows, extra = _only(header, rows, ECHONET_COLUMNS)
         atomic_write_csv(tmp / "FileList.csv", header, rows)
         if extra:
@@ -183,14 +183,14 @@ def _load(keep: set, data_dir: Path, labels_csv):
     return ds
 
 
-def _records_export(keep: set, data_dir: Path, out_dir: Path, labels_csv) -> ExportResult:
+def _records_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwrite: bool = False) -> ExportResult:
     """Plain export of a source without an EchoNet FileList.csv (plain folder, EchoNet-Pediatric): FileList
     written from the probed records (EchoNet columns only), tracings in the source's schema."""
     from .data.video import probe
 
     ds = _load(keep, data_dir, labels_csv)
     rows, tracings = [], TracingRows()
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, overwrite) as tmp:
         (tmp / "Videos").mkdir()
         for rec in sorted(ds.records, key=lambda r: r.name):
             info = probe(rec.path)
@@ -252,14 +252,14 @@ def _clean_frames(rec) -> tuple[np.ndarray, float]:
     return black_outside(frames, mask), fps
 
 
-def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, key_file, progress: bool
-                         ) -> ExportResult:
+def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, key_file, progress: bool,
+                         overwrite: bool = False) -> ExportResult:
     from tqdm import tqdm
 
     from .data.dicom import is_dicom
     from .data.phantom import write_avi
 
-    check_folder_target(out_dir)
+    check_folder_target(out_dir, overwrite)
     key_path = Path(key_file) if key_file else beside(out_dir, ".deid-key")
     map_path = beside(out_dir, ".deid-map.csv")
     _outside(key_path, out_dir, "de-identification key")
@@ -271,7 +271,7 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
     if len(set(names.values())) != len(names):
         raise DataError(f"{data_dir}: two selected names share a pseudonym; export with another key")
     rows, tracings, mapping = [], TracingRows(), []
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, overwrite) as tmp:
         (tmp / "Videos").mkdir()
         for rec in tqdm(sorted(ds.records, key=lambda r: names[r.name]), desc="de-identified export",
                         unit="video", disable=not progress):
@@ -300,14 +300,14 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
 
 
 def export_dataset(names, data_dir, out_dir, *, deidentify: bool | None = None, key_file=None,
-                   labels_csv=None, progress: bool = False) -> ExportResult:
+                   labels_csv=None, progress: bool = False, overwrite: bool = False) -> ExportResult:
     """Write the videos ``names`` (with or without suffix) of ``data_dir`` as an EchoNet-layout folder
     ``out_dir`` (built in a temporary folder, then renamed into place); see the module docstring.
 
     ``deidentify`` None: on for a DICOM source, off otherwise; False for a DICOM source is a
     ConfigError (its only export is the de-identified one). Raises DataError when a selected video
-    is not in the source, ConfigError when ``out_dir`` is not empty or the key/mapping would land
-    inside it. In a de-identified export a video that cannot be cleaned is a problem line and the
+    is not in the source, ConfigError when ``out_dir`` is not empty (unless ``overwrite``: then it is
+    replaced once the new folder is complete) or the key/mapping would land inside it. In a de-identified export a video that cannot be cleaned is a problem line and the
     others go on.
     """
     from .data.dicom import is_dicom_folder
@@ -322,9 +322,9 @@ def export_dataset(names, data_dir, out_dir, *, deidentify: bool | None = None, 
         deidentify = dicom
     if dicom and not deidentify:
         raise ConfigError(f"{data_dir}: a DICOM source is always exported de-identified (drop --no-deidentify)")
-    check_folder_target(out_dir)
+    check_folder_target(out_dir, overwrite)
     if deidentify:
-        return _deidentified_export(keep, data_dir, out_dir, labels_csv, key_file, progress)
+        return _deidentified_export(keep, data_dir, out_dir, labels_csv, key_file, progress, overwrite)
     if key_file:
         raise ConfigError("--deid-key is used only with --deidentify")
-    return _plain_export(keep, data_dir, out_dir, labels_csv)
+    return _plain_export(keep, data_dir, out_dir, labels_csv, overwrite)

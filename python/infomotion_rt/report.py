@@ -280,7 +280,8 @@ class ReportResult:
 
 def write_report(path, views: list[SelectionView], *, title: str = "Selection report", data_dir=None,
                  features=None, header: dict | None = None, charts: Iterable = (), candidates=None,
-                 progress: bool = True, classes: EFClasses = DEFAULT_CLASSES) -> ReportResult:
+                 progress: bool = True, classes: EFClasses = DEFAULT_CLASSES,
+                 require_previews: bool = False) -> ReportResult:
     """Write the HTML page for ``views`` to ``path`` (streamed into a temporary file, then renamed).
 
     ``data_dir``: the dataset the videos come from (previews, phantom truth); without it the page holds
@@ -289,7 +290,8 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
     summary, e.g. the benchmark's Table 1 chart. ``candidates``: names of every video the selections
     chose from, for the nuisance shares a random pick would have. Raises DataError for an unreadable
     dataset or chart; a video that cannot be read is a failure, listed in the page and in the result,
-    and the rest goes on.
+    and the rest goes on; with ``require_previews`` a ``data_dir`` that yields no preview at all is a
+    DataError and nothing is written.
     """
     from .report_html import Page
 
@@ -315,6 +317,9 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
             except InfoMotionError as exc:
                 failures.append(str(exc))
         failures = [_scrub(f, private) for f in failures]
+        if require_previews and data_dir is not None and names and not previews:
+            raise DataError(f"{path}: no preview of the {len(names)} picked videos could be made from "
+                            f"{Path(data_dir).name} ({failures[0] if failures else 'none found'}); report not written")
         summary = _summary(views, data_dir, features, nuisances, header or {})
         if data_dir is not None:
             summary["previews"] = f"{len(previews)} of {len(names)} videos" + (
@@ -329,7 +334,7 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
 
 def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot: bool = True,
                            graph_png: bytes | None = None, progress: bool = True,
-                           rename: dict | None = None) -> ReportResult:
+                           rename: dict | None = None, require_previews: bool = False) -> ReportResult:
     """The ``select --report`` page of one ``select.Selection`` made with ``cfg``; ``graph_png``: the
     class graph plot already drawn (``select --plot``), else it is drawn here when ``plot``.
 
@@ -347,7 +352,7 @@ def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot
             view.notes = [f"{len(view.notes)} selection note(s) left out of this de-identified page: they can "
                           "name source videos (select prints them)"]
     return write_report(path, [view], title=f"Selection report: {view.label}", data_dir=data_dir,
-                        features=features, progress=progress)
+                        features=features, progress=progress, require_previews=require_previews)
 
 
 def write_benchmark_report(path, selections: Iterable, chart=None, *, data_dir=None, features=None,

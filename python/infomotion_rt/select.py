@@ -286,6 +286,44 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
 
 # --- outputs --------------------------------------------------------------------------------
 
+OUTPUT_SUFFIXES = {"--out": (".csv",), "--plot": (".png",), "--report": (".html", ".htm")}
+
+
+def check_outputs(overwrite: bool = False, export_dir=None, **files) -> None:
+    """Before any work: every output file (option name without dashes -> path or None; ``out``, ``plot``,
+    ``report``) has its expected suffix and, unless ``overwrite``, does not exist; ``export_dir`` is
+    absent or empty unless ``overwrite``. ConfigError naming the option and the file otherwise."""
+    from .atomic import check_folder_target
+
+    for opt, path in files.items():
+        if path is None:
+            continue
+        path, flag = Path(path), f"--{opt}"
+        allowed = OUTPUT_SUFFIXES.get(flag, ())
+        if allowed and path.suffix.lower() not in allowed:
+            got = path.suffix or "a name without suffix"
+            raise ConfigError(f"{path}: {flag} writes a {' or '.join(allowed)} file, not {got}")
+        if path.is_dir():
+            raise ConfigError(f"{path}: {flag} names a folder; give a file name")
+        if path.exists() and not overwrite:
+            raise ConfigError(f"{path}: exists; pass --overwrite to replace it ({flag})")
+    if export_dir is not None:
+        check_folder_target(export_dir, overwrite, hint="; pass --overwrite to replace it (--export-dataset)")
+
+
+def check_features_in_data(fs: FeatureSet, data_dir, features_path) -> None:
+    """Before any work: every video of the features file is in ``data_dir`` (labels read, no decoding), so
+    an export or report from another dataset fails here, not after the selection. DataError naming both."""
+    from .data.echonet import load_dataset
+
+    ds = load_dataset(data_dir, progress=False)
+    known = {r.name for r in ds.records}
+    missing = [n for n in fs.names.tolist() if n not in known]
+    if missing:
+        why = "none of its videos is" if len(missing) == len(fs) else f"{len(missing)} of its {len(fs)} videos are not"
+        raise DataError(f"{features_path}: {why} in {data_dir} ({_short(missing)}); the features come from "
+                        "another dataset, or those videos were dropped there (see `infomotion-rt info`)")
+
 def write_selection(path, rows: list[dict]) -> Path:
     """selection.csv; an unknown centrality (random) is written as an empty cell."""
     out = [[r[c] if not (c == "centrality" and np.isnan(r[c])) else "" for c in SELECTION_COLUMNS] for r in rows]
