@@ -6,12 +6,14 @@ stderr and a non-zero exit, so no user ever sees a traceback for a bad file.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 
 import click
 
 from . import __version__
-from .errors import InfoMotionError, require
+from .errors import InfoMotionError, Terminated, require
 from .select import METHODS as SELECT_METHODS   # the registry is the one list of --method choices
 from .metric import METRICS, PARTS as METRIC_PARTS
 
@@ -103,8 +105,10 @@ def cli(folds, view, allow_modality) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False), help="PNG of each class's graph (needs matplotlib).")
 @click.option("--report", type=click.Path(dir_okay=False),
               help="Self-contained HTML page of the selection (animated previews need --data).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace existing outputs (--out, --plot, --report, --export-dataset); else they are an error.")
 def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, trials, paper_literal,
-               labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report,
+               labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report, overwrite,
                exact_knn, ann, ann_threshold, pca, threads, metric_name, metric_dims, metric_parts) -> None:
     """Pick VPC representative videos per EF class from a features file."""
     from . import select as sel_mod
@@ -126,7 +130,23 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
                           knn=KnnConfig(index="exact" if exact_knn else "auto", ann=ann, ann_threshold=ann_threshold,
                                         pca=pca, threads=threads)),
         metric=metric_config(metric_name, metric_dims, metric_parts, paper_literal))
+    sel_mod.check_outputs(overwrite, export_dir=export_dataset, out=out, plot=plot, report=report)
     fs = read_features(features_path)
+    if data_dir:  # an export or report of another dataset fails here, before the selection
+        sel_mod.check_features_in_data(fs, data_dir, features_path)
+    written: list[str] = []   # finished outputs, for the line an interruption prints
+    try:
+        _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, plot, export_dataset,
+                        deidentify, deid_key, data_dir, report, overwrite, written)
+    except (KeyboardInterrupt, Terminated) as exc:
+        exc.resume_hint = ("no output was left half-written" + (f"; finished: {', '.join(written)} (rerun with "
+                           "--overwrite to replace them)" if written else "; rerun the command to start again"))
+        raise
+
+
+def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, plot, export_dataset, deidentify,
+                    deid_key, data_dir, report, overwrite, written: list) -> None:
+    """select's work once its inputs and outputs are checked; appends each finished output to ``written``."""
     notes = []
     if labels:
         fs, notes = sel_mod.attach_labels(fs, labels)
@@ -137,13 +157,16 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
     for line in result.summary:
         click.echo(line)
     click.echo(f"wrote {sel_mod.write_selection(out, result.rows)} ({len(result.rows)} videos, method {method}, seed {seed})")
+    written.append(str(out))
     if plot:
         click.echo(f"wrote {sel_mod.plot_selection(result, cfg, plot)}")
+        written.append(str(plot))
     if export_dataset:
         from .export_dataset import export_dataset as export
 
         ex = export([r["FileName"] for r in result.rows], data_dir, export_dataset, deidentify=deidentify,
-                    key_file=deid_key, progress=True)
+                    key_file=deid_key, progress=True, overwrite=overwrite)
+        written.append(str(export_dataset))
         for line in ex.problems.lines():
             click.echo(f"export: {line}", err=True)
         if ex.deidentified:
@@ -157,7 +180,8 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
         drawn = open(plot, "rb").read() if plot else None  # the --plot figure, not drawn twice
         shared = export_dataset and ex.deidentified  # the page names pseudonyms and shows the cleaned videos
         rep = write_selection_report(report, result, cfg, features=features_path, graph_png=drawn,
-                                     data_dir=ex.out_dir if shared else data_dir, rename=ex.names if shared else None)
+                                     data_dir=ex.out_dir if shared else data_dir, rename=ex.names if shared else None,
+                                     require_previews=True)
         for line in rep.failures:
             click.echo(f"report: {line}", err=True)
         click.echo(f"wrote {rep.path} ({rep.previews} previews" + (", no --data: tables only)" if not data_dir else ")"))
@@ -313,7 +337,10 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
               help="auto (a GPU when the backend finds one, else CPU), cpu, cuda; .onnx also tensorrt.")
 @click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
               help="Backend CPU threads (0 = its default).")
-@click.option("--resume", is_flag=True, help="Keep the videos already in --out and extract only the rest.")
+@click.option("--resume", is_flag=True,
+              help="Keep the videos already in --out and extract only the rest (refused when --out holds another "
+                   "dataset, split or model).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out (else an existing output is an error).")
 @click.option("--keep-paths", is_flag=True,
               help="Record the engine's and the dataset's paths in the features file (default: engine file name "
                    "and hash only, no source folder).")
@@ -324,31 +351,31 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
                    "machine; an address (auto, HOST:6379, ray://HOST:10001) joins a running cluster.")
 @click.option("--actors", default=None, type=click.IntRange(min=1),
               help="With --ray: encoder actors, one model session and 1 CPU each [default: 2].")
-def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resume, keep_paths, shard_size,
+def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resume, overwrite, keep_paths, shard_size,
                 ray_address, actors) -> None:
     """One motion vector per video of DATA_DIR into a features file or a folder of shards."""
     from .errors import ConfigError
     from .features import ExtractConfig, extract_features
 
-    from .runtime import default_engine, load_encoder
+    from .runtime import default_engine
 
     cfg = ExtractConfig(split=split.upper() if split else None, batch_size=batch_size, device=device,
-                        threads=threads, resume=resume, keep_paths=keep_paths, save_every=shard_size)
+                        threads=threads, resume=resume, keep_paths=keep_paths, save_every=shard_size,
+                        overwrite=overwrite)
     engine = engine or default_engine()
+    _INTERRUPT_HINT[:] = [f"rerun the same command with --resume to continue {out}"]
+    log = lambda line: click.echo(line, err=True)  # noqa: E731  (the engine line, once data and output are checked)
     if ray_address:
         from .distributed import RayConfig, extract_on_ray, require_ray
 
         rc = RayConfig(address=ray_address, actors=actors or 2)
-        require_ray()  # before the line that announces the job
-        click.echo(f"engine {engine}: Ray Data, {rc.actors} actors ({ray_address})", err=True)
-        r = extract_on_ray(data_dir, engine, out, cfg, rc)
+        require_ray()  # before any work
+        r = extract_on_ray(data_dir, engine, out, cfg, rc, log=log)
         timing = f"decode {r.decode_s:.1f} s, inference {r.infer_s:.1f} s (summed over actors)"
     else:
         if actors is not None:
             raise ConfigError("--actors needs --ray (local or a cluster address)")
-        enc = load_encoder(engine, cfg.device, cfg.threads)
-        click.echo(f"engine {engine}: {enc.name}, {enc.runtime}", err=True)
-        r = extract_features(data_dir, engine, out, cfg, encoder=enc)
+        r = extract_features(data_dir, engine, out, cfg, log=log)
         timing = (f"decode {r.decode_s:.1f} s (background), inference {r.infer_s:.1f} s, "
                   f"encoder waited {r.wait_s:.1f} s")
     rate = r.n_new / r.wall_s if r.wall_s > 0 else float("nan")
@@ -430,12 +457,43 @@ for _cmd in _EVAL_COMMANDS:
     cli.add_command(_cmd)
 
 
+# What an interrupted command prints after "interrupted": set by a command that can be continued
+# (extract: --resume), refined by the stage through the exception's ``resume_hint``.
+_INTERRUPT_HINT: list[str] = []
+_MAIN_PID = os.getpid()
+
+
+def _on_sigterm(signum, frame) -> None:
+    """SIGTERM -> Terminated in the main thread, so the same clean-up as Ctrl-C runs (threads joined,
+    vectors saved, temporaries removed). A forked worker (multiprocessing) keeps the default: it dies."""
+    if os.getpid() != _MAIN_PID:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    raise Terminated()
+
+
+def _interrupted(exc: BaseException, code: int) -> None:
+    hint = getattr(exc, "resume_hint", None) or (_INTERRUPT_HINT[0] if _INTERRUPT_HINT else
+                                                 "no output was left half-written; rerun the command to start again")
+    what = "interrupted (Ctrl-C)" if code == 130 else "terminated (SIGTERM)"
+    click.echo(f"{what}: {hint}", err=True)
+    sys.exit(code)
+
+
 def main() -> None:
+    """The console script: one line and exit 1 for bad input, 130 on Ctrl-C, 143 on SIGTERM."""
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         rc = cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:   # click turns KeyboardInterrupt into Abort (the cause)
+        _interrupted(exc.__cause__ or exc, 130)
+    except KeyboardInterrupt as exc:        # after click's own handling (e.g. while it prints)
+        _interrupted(exc, 130)
+    except Terminated as exc:
+        _interrupted(exc, 143)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
