@@ -158,7 +158,8 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
 
     from .data.echonet import load_dataset
     from .feature_store import is_store_path, open_sink
-    from .features import ExtractConfig, ExtractResult, extraction_meta, interrupted_hint, resume_checks, split_records
+    from .features import (ExtractConfig, ExtractResult, extraction_meta, finish_extraction, interrupted_hint,
+                           resume_checks, split_records)
     from .runtime import default_engine, load_encoder
 
     ray = require_ray()
@@ -258,9 +259,4 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
             sink.save(meta)   # interrupted: keep what is done so --resume can continue
         if started:
             ray.shutdown()
-    if not sink.n_total:
-        raise DataError(f"{data_dir}: no motion vector could be extracted "
-                        f"({len(res.problems)} problems: {'; '.join(res.problems.lines()[:3])})")
-    sink.save(meta)
-    res.n_total, res.wall_s = sink.n_total, time.perf_counter() - t_start
-    return res
+    return finish_extraction(sink, meta, res, data_dir, t_start)

@@ -312,6 +312,12 @@ def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig()
     except (KeyboardInterrupt, Terminated) as exc:
         exc.resume_hint = interrupted_hint(sink.n_total, out)
         raise
+    return finish_extraction(sink, meta, res, data_dir, t_start)
+
+
+def finish_extraction(sink, meta: dict, res: ExtractResult, data_dir, t_start: float) -> ExtractResult:
+    """Save a finished run's vectors and complete ``res`` (local and Ray extraction alike); raises
+    DataError naming ``data_dir`` and its first problems when no vector could be extracted."""
     if not sink.n_total:
         raise DataError(f"{data_dir}: no motion vector could be extracted "
                         f"({len(res.problems)} problems: {'; '.join(res.problems.lines()[:3])})")
