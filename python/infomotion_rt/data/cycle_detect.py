@@ -32,8 +32,9 @@ first principal component. Steps:
    most 0.6 cycle after it; the beat with the largest fall wins, a beat touching the clip's edge
    counting 0.7 of its fall (``pick_beat``).
 
-Measured on a 300-video phantom with the acquisition nuisances (``benchmarks/bench_ed_es.py``,
-BENCHMARKS.md): phase-correct 97 % of clips against 88-90 % for the legacy detector.
+Measured (BENCHMARKS.md, "ED/ES on real echo"): phase-correct on 8 of 9 real EchoNet-Dynamic clips
+(``benchmarks/bench_ed_es_real.py``; 0 of 9 with the earlier darkness orientation) and on 96.7 % of a
+fresh 300-video nuisance phantom against 88.3 % for the legacy detector (``benchmarks/bench_ed_es.py``).
 """
 
 from __future__ import annotations
