@@ -110,7 +110,8 @@ def test_another_modality_is_refused_with_one_line_unless_allowed(tmp_path):
     mr = _mr(tmp_path / "emri_small.dcm")
     for read in (probe, read_dicom):
         with pytest.raises(VideoError, match=r"emri_small\.dcm: Modality MR \(MR Image Storage\), not ultrasound "
-                                             r"\(US\); not read as echo \(--allow-modality MR reads it\)") as err:
+                                             r"\(US\); not read as echo \('infomotion-rt --allow-modality MR "
+                                             r"COMMAND \.\.\.' reads it: the option goes before the command\)") as err:
             read(mr)
         assert "\n" not in str(err.value)
     allow_modalities(["mr"])
@@ -214,6 +215,21 @@ def test_no_frame_rate_is_a_problem_line_and_detection_assumes_the_default(tmp_p
     unprobed = {r.name: r for r in load_dataset(root, progress=False).records}
     assert record_fps(unprobed["none"]) is None                     # detect_ed_es then uses DEFAULT_FPS
     assert record_fps(unprobed["timed"]) == pytest.approx(fps, rel=1e-3)  # extraction reads the file's rate
+
+
+def test_an_unknown_rate_is_exported_at_the_default_in_both_the_avi_and_its_filelist(tmp_path):
+    from infomotion_rt.export_dataset import export_dataset
+
+    root = tmp_path / "site"
+    loop, fps = _loop(0)
+    _edit(write_dicom(root / "none.dcm", canvas(loop), fps), FrameTime=None, FrameIncrementPointer=None, CineRate=None)
+    (root / "labels.csv").write_text("FileName,EF\nnone,50\n")
+    ex = export_dataset(["none"], root, tmp_path / "out", progress=False)
+    assert any("frame rate unknown; exported at 50 fps" in line for line in ex.problems.lines())
+    row = (tmp_path / "out" / "FileList.csv").read_text().splitlines()[1].split(",")
+    assert float(row[6]) == DEFAULT_FPS
+    video = next((tmp_path / "out" / "Videos").glob("*.avi"))
+    assert probe(video).fps == pytest.approx(DEFAULT_FPS)
 
 
 @pytest.mark.parametrize("keyword, rate", [("FrameReferenceDateTime", 40.0), ("FrameAcquisitionDateTime", 40.0),

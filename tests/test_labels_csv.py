@@ -74,3 +74,18 @@ def test_semicolon_filelist_and_tracings_of_the_dynamic_layout(tmp_path):
     assert len(ds) == 4 and not ds.dropped
     assert all(r.ef == 51.0 and r.tracings is not None for r in ds.records)
     assert ds.records[0].traced_ef == pytest.approx(51.0)
+
+
+def test_a_decimal_comma_in_a_comma_separated_row_drops_it_with_a_reason(plain):
+    ds = _labels(plain, "FileName,EF,Split\na,55,3,TRAIN\nb,61,VAL\nc,40,TEST\n")
+    assert [r.name for r in ds.records] == ["b", "c"]
+    line = next(line for line in ds.problems.lines() if "labels.csv line 2" in line)
+    assert "4 cells where the header has 3" in line and "decimal comma" in line
+
+
+def test_excel_sep_line_and_notes_that_name_their_row(plain):
+    ds = _labels(plain, "sep=;\nFileName;EF;Split\na;0,55;TRAIN\nb;61;Validation\nc;40;TEST\n")
+    assert [(r.name, r.ef) for r in ds.records] == [("a", 0.55), ("b", 61.0), ("c", 40.0)]
+    lines = ds.problems.lines()
+    assert any("labels.csv line 3" in x and "looks like a fraction" in x for x in lines), lines
+    assert any("labels.csv line 4" in x and "'VALIDATION'" in x for x in lines), lines

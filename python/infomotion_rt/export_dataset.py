@@ -52,6 +52,7 @@ import numpy as np
 
 from .atomic import atomic_dir, atomic_path, atomic_write_csv, check_folder_target
 from .errors import ConfigError, DataError, InfoMotionError, ProblemLog, VideoError
+from .data.phases import DEFAULT_FPS
 
 ECHONET_COLUMNS = ("FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split")
 TRACING_COLUMNS = ("FileName", "X1", "Y1", "X2", "Y2", "Frame")
@@ -278,7 +279,11 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
             new = names[rec.name]
             try:
                 frames, fps = _clean_frames(rec)
-                write_avi(tmp / "Videos" / f"{new}.avi", frames, fps if fps > 0 else 30.0)
+                if not fps > 0:  # the AVI and its FileList row say the rate ED/ES detection assumed
+                    fps = DEFAULT_FPS
+                    res.problems.add(rec.name, f"frame rate unknown; exported at {DEFAULT_FPS:g} fps, the rate "
+                                               "ED/ES detection assumes (kept)")
+                write_avi(tmp / "Videos" / f"{new}.avi", frames, fps)
             except InfoMotionError as exc:
                 res.problems.add(rec.name, str(exc).removeprefix(f"{rec.path}: "))
                 continue

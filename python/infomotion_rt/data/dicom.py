@@ -145,9 +145,10 @@ def check_modality(ds: pydicom.Dataset, path: Path) -> None:
         if sop in ULTRASOUND_SOP_CLASSES:
             return
         raise VideoError(f"{path}: no Modality and SOP class {sop.name or 'none'} is not an ultrasound one; "
-                         f"not read as echo (--allow-modality {ANY_MODALITY} reads it)")
+                         f"not read as echo ('infomotion-rt --allow-modality {ANY_MODALITY} COMMAND ...' reads it)")
     raise VideoError(f"{path}: Modality {modality} ({sop.name or 'no SOP class'}), not ultrasound (US); not read "
-                     f"as echo (--allow-modality {modality} reads it)")
+                     f"as echo ('infomotion-rt --allow-modality {modality} COMMAND ...' reads it: the option goes before "
+                     "the command)")
 
 
 def checked_frame_count(ds: pydicom.Dataset, path: Path) -> int:

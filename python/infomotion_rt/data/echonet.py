@@ -135,6 +135,7 @@ class _Untraced(DataError):
 SEPARATORS = (",", ";", "\t")   # tried in this order on the header line
 ENCODINGS = ("utf-8-sig", "cp1252")  # UTF-8 (BOM or not), then what a European Excel writes by default
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*%?\s*$")
+_SEP_LINE = re.compile(r"^\s*sep=([,;\t])\s*$")
 
 
 def _open_text(path: Path):
@@ -160,11 +161,22 @@ def _header_dialect(line: str, required: tuple[str, ...]) -> str:
     return max(SEPARATORS, key=fit)  # max keeps the first of equals
 
 
+def _separator(fh, required: tuple[str, ...]) -> tuple[str, int]:
+    """(separator, the header's line number) of an open CSV, leaving ``fh`` at the header: Excel's
+    ``sep=;`` first line names it (the header is then line 2), else ``_header_dialect`` sniffs it."""
+    first = fh.readline()
+    hint = _SEP_LINE.match(first)
+    if hint:
+        return hint.group(1), 2
+    fh.seek(0)
+    return _header_dialect(first, required), 1
+
+
 def _csv_table(path: Path, required: tuple[str, ...]):
     """(column -> index, iterator of (line number, cells)) of a CSV; blank rows skipped.
 
     CSVs as people write them: the separator is sniffed from the header (comma, semicolon or tab: the
-    one that yields the required columns); UTF-8 with or without a BOM, else cp1252; CRLF or LF. In a
+    one that yields the required columns) or read from Excel's ``sep=;`` first line; UTF-8 with or without a BOM, else cp1252; CRLF or LF. In a
     semicolon- or tab-separated file (a European spreadsheet's export) a number written with a decimal
     comma ("55,3", "55,3 %") is read with a dot. Column names are stripped; unnamed columns (an index
     column) are never looked up. Raises DataError naming the file when it is missing, unreadable or
@@ -173,9 +185,7 @@ def _csv_table(path: Path, required: tuple[str, ...]):
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     fh, _ = _open_text(path)
-    first = fh.readline()
-    fh.seek(0)
-    sep = _header_dialect(first, required)
+    sep, first_line = _separator(fh, required)
     try:
         reader = csv.reader(fh, delimiter=sep)
         header = [h.strip() for h in next(reader, [])]
@@ -192,7 +202,7 @@ def _csv_table(path: Path, required: tuple[str, ...]):
     def rows():
         with fh:
             try:
-                for line, row in enumerate(reader, start=2):
+                for line, row in enumerate(reader, start=first_line + 1):
                     if any(row) and any(cell.strip() for cell in row):
                         if decimal_comma:
                             row = [c.replace(",", ".") if _DECIMAL_COMMA.match(c) else c for c in row]
@@ -203,10 +213,21 @@ def _csv_table(path: Path, required: tuple[str, ...]):
     return {h: i for i, h in enumerate(header) if h}, rows()
 
 
+EXTRA_CELLS = "\0extra"  # key of _read_csv's row dicts: cells past the header's last column, if any
+
+
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Rows as (line number, {named column: stripped text}); short rows padded with ""."""
+    """Rows as (line number, {named column: stripped text}); short rows padded with "". A row with
+    non-empty cells past the header's last column also maps EXTRA_CELLS to "cells:header columns"."""
     columns, rows = _csv_table(path, required)
-    return [(line, {h: row[i].strip() if i < len(row) else "" for h, i in columns.items()}) for line, row in rows]
+    width = max(columns.values()) + 1 if columns else 0
+    out = []
+    for line, row in rows:
+        cells = {h: row[i].strip() if i < len(row) else "" for h, i in columns.items()}
+        if any(c.strip() for c in row[width:]):
+            cells[EXTRA_CELLS] = f"{len(row)}:{width}"
+        out.append((line, cells))
+    return out
 
 
 def _float(text: str) -> float:
@@ -273,8 +294,8 @@ def _has_columns(path: Path, columns: tuple[str, ...]) -> bool:
     try:
         fh, _ = _open_text(path)
         with fh:
-            first = fh.readline()
-        header = {h.strip() for h in next(csv.reader([first], delimiter=_header_dialect(first, columns)), [])}
+            sep, _ = _separator(fh, columns)
+            header = {h.strip() for h in next(csv.reader([fh.readline()], delimiter=sep), [])}
     except (OSError, DataError, csv.Error):
         return False
     return all(c in header for c in columns)
@@ -288,6 +309,10 @@ def _label_record(root: Path, where: str, row: dict[str, str], has_split: bool,
     name = strip_suffix(row["FileName"])
     if not name:
         raise DataError(f"{where}: empty FileName")
+    if EXTRA_CELLS in row:  # e.g. "0X1,55,3,TRAIN": a decimal comma split a comma-separated row
+        n, width = row[EXTRA_CELLS].split(":")
+        raise DataError(f"{where} ({name}): {n} cells where the header has {width} (a decimal comma in a "
+                        f"comma-separated file? write 55.3, quote it, or separate with semicolons)")
     ef = _float(row["EF"])
     if not math.isfinite(ef) or not 0.0 <= ef <= 100.0:
         raise DataError(f"{where} ({name}): EF {row['EF']!r} is not a number in [0, 100]")
@@ -513,7 +538,11 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
         if record is None:
             continue
         if record.split not in SPLITS:
-            acc.notes.append((name, f"Split {record.split!r} is not one of {'/'.join(SPLITS)}; kept under that name"))
+            acc.notes.append((name, f"{where}: Split {record.split!r} is not one of {'/'.join(SPLITS)}; "
+                                    "kept under that name (no command uses it)"))
+        if 0.0 < record.ef <= 1.0:
+            acc.notes.append((name, f"{where}: EF {record.ef:g} looks like a fraction (EF is in percent: "
+                                    f"{100 * record.ef:g}?); kept as {record.ef:g} %"))
         acc.keep(record, traced, broken, marked, attach)
     bar.close()
     return acc.dataset(root, layout, rows, traced, broken, marked, whole=only is None)
