@@ -257,6 +257,7 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
         bar.close()
         if not finished:
             sink.save(meta)   # interrupted: keep what is done so --resume can continue
+            sink.tidy()
         if started:
             ray.shutdown()
     return finish_extraction(sink, meta, res, data_dir, t_start)

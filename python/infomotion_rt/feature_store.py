@@ -303,7 +303,7 @@ class NpzSink:
         self.path = out
         self.names, self.feats, self.efs, self.splits = [], [], [], []
         self.found: dict | None = None
-        remove_stale_temporaries(out)   # a killed run's half-written .NAME.*.tmp
+        self.tidy()
         if out.is_file() and not resume and not overwrite:
             raise _exists_error(out, "features file exists")
         if resume and out.is_file():
@@ -347,6 +347,11 @@ class NpzSink:
                                                        meta))
         self.unsaved = 0
 
+    def tidy(self) -> None:
+        """Remove the half-written ``.NAME.*.tmp`` a killed or interrupted save left beside the file
+        (extraction owns its output: no other process writes it meanwhile)."""
+        remove_stale_temporaries(self.path)
+
 
 class ShardSink:
     """Buffers new vectors; each ``save`` writes them as the next shard(s) of at most ``shard_size``
@@ -363,9 +368,7 @@ class ShardSink:
         self.next_index = 0
         self.found: list[tuple[Path, dict]] = []
         self.replace: list[Path] = []
-        if out.is_dir():
-            for tmp in out.glob(".part-*.tmp"):   # a killed run's half-written shard: never a shard
-                tmp.unlink(missing_ok=True)
+        self.tidy()
         existing = shard_paths(out) if out.is_dir() else []
         if existing and not resume and not overwrite:
             raise _exists_error(out, f"already holds {len(existing)} features shards")
@@ -415,6 +418,12 @@ class ShardSink:
             write_shard(self.path / shard_name(self.next_index), names, np.stack(vecs), efs, splits, meta)
             self.next_index += 1
             self.n_stored += len(chunk)
+
+    def tidy(self) -> None:
+        """Remove the half-written shards (``.part-*.tmp``) a killed or interrupted save left: never shards."""
+        if self.path.is_dir():
+            for tmp in self.path.glob(".part-*.tmp"):
+                tmp.unlink(missing_ok=True)
 
 
 def open_sink(out, resume: bool, model_hash: str | None = None, shard_size: int = DEFAULT_SHARD_SIZE, *,

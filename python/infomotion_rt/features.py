@@ -386,3 +386,4 @@ def _run_extraction(todo, enc, sink, meta, cfg: ExtractConfig, res: ExtractResul
         bar.close()
         if not finished:      # interrupted: keep what is done so --resume can continue
             sink.save(meta)
+            sink.tidy()       # a signal inside a periodic save can leave its temporary behind
