@@ -5,12 +5,14 @@ import csv
 import re
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
 from infomotion_rt.data.echonet import load_dataset
 from infomotion_rt.data.phantom import generate, write_avi
 from infomotion_rt.data.video import read_frames
+from infomotion_rt.errors import ConfigError
 from infomotion_rt.features import make_feature_set, make_meta, write_features
 
 
@@ -34,7 +36,15 @@ def test_deidentified_report_uses_the_export(tmp_path):
     with open(out.parent / "distilled.deid-map.csv", newline="") as fh:
         mapping = {m["SourceName"]: m["FileName"] for m in csv.DictReader(fh)}
     with open(tmp_path / "sel.csv", newline="") as fh:
-        picked = [row["FileName"] for row in csv.DictReader(fh)]
+        sel_rows = list(csv.DictReader(fh))
+    picked = [row["FileName"] for row in sel_rows]
+    # The selection's weights leave with the de-identified export (no patient data), under the pseudonyms.
+    with open(out / "FileList.csv", newline="") as fh:
+        exported = list(csv.DictReader(fh))
+    assert list(exported[0])[-1] == "Weight" and len(exported[0]) == 10
+    by_pseudonym = {mapping[row["FileName"]]: float(row["Weight"]) for row in sel_rows}
+    assert {row["FileName"]: float(row["Weight"]) for row in exported} == by_pseudonym
+    assert {r.name: r.weight for r in load_dataset(out, progress=False).records} == by_pseudonym
     page = report.read_text()
     assert f"wrote {report} ({len(picked)} previews)" in r.output
     assert all(mapping[n] in page for n in picked)              # the pseudonyms, previews of the export
@@ -73,3 +83,30 @@ def test_plain_export_keeps_only_the_echonet_columns(tmp_path):
     assert [line for line in res.problems.lines() if "PatientName not exported" in line]
     back = load_dataset(tmp_path / "out", progress=False)
     assert sorted(r.name for r in back.records) == sorted(names) and all(r.tracings for r in back.records)
+
+
+def test_export_weight_is_the_selections_never_the_sources(tmp_path):
+    """A source FileList with its own Weight column (body weight, as EchoNet-Pediatric's) never passes it
+    on: the export's Weight is the one given (the selection's sample weight), in both export kinds."""
+    from infomotion_rt.export_dataset import ECHONET_COLUMNS, export_dataset
+
+    src = tmp_path / "site"
+    generate(src, 3, seed=6, frames=24, progress=False)
+    with open(src / "FileList.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    with open(src / "FileList.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([[*rows[0], "Weight"]] + [[*r, "71.5"] for r in rows[1:]])
+    names = [r.name for r in load_dataset(src, progress=False).records]
+    weights = dict(zip(names, (2.5, 0.25, 1.0 / 3.0)))
+    for deidentify in (False, True):
+        out = tmp_path / f"out{int(deidentify)}"
+        res = export_dataset(names, src, out, deidentify=deidentify, weights=weights)
+        with open(out / "FileList.csv", newline="") as fh:
+            exported = list(csv.reader(fh))
+        assert tuple(exported[0]) == (*ECHONET_COLUMNS, "Weight") and "71.5" not in str(exported)
+        got = {r[0]: r[-1] for r in exported[1:]}
+        assert got == {res.names[n]: f"{w:.6g}" for n, w in weights.items()}
+        if not deidentify:
+            assert [line for line in res.problems.lines() if "Weight not exported" in line]
+    with pytest.raises(ConfigError, match="no positive weight for 1"):
+        export_dataset(names, src, tmp_path / "bad", weights={**weights, names[0]: 0.0})

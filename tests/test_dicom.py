@@ -188,7 +188,7 @@ def test_cli_info_extract_select_and_deidentified_export(dicom_dir, tmp_path):
     back = load_dataset(out, check_videos=True, progress=False)
     assert back.layout == "synthetic" and len(back.records) == 5 and not back.dropped  # one per EF class
     with open(out / "FileList.csv", newline="") as fh:
-        assert tuple(next(csv.reader(fh))) == ECHONET_COLUMNS
+        assert tuple(next(csv.reader(fh))) == (*ECHONET_COLUMNS, "Weight")  # the selection's sample weight
     key = (out.parent / "distilled.deid-key").read_bytes().strip()
     mapping = list(csv.DictReader(open(out.parent / "distilled.deid-map.csv")))
     assert sorted(m["FileName"] for m in mapping) == sorted(r.name for r in back.records)

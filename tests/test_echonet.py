@@ -108,6 +108,17 @@ def test_unnamed_index_column_and_bom(dyn):
     assert len(ds) == 4 and not ds.problems and ds.records[0].ef == 51.0
 
 
+def test_weight_column_is_read_and_optional(dyn):
+    """A distilled export's FileList carries Weight (selection weights): read when there, 1.0 when absent or
+    blank, a bad value is a note and reads as 1."""
+    assert all(r.weight == 1.0 for r in load_dataset(dyn).records)  # the nine columns only
+    _edit(dyn / "FileList.csv", lambda h, rows: (h + ["Weight"], [r + [w] for r, w in zip(rows, ["3.2", "0.4", "", "-1"])]))
+    ds = load_dataset(dyn)
+    assert [r.weight for r in ds.records] == [3.2, 0.4, 1.0, 1.0] and len(ds) == 4
+    assert ds.problems.lines() == [line for line in ds.problems.lines() if "0X0003" in line]
+    assert "Weight '-1' is not a positive number; read as 1" in _problems(ds, "0X0003")[0]
+
+
 def test_filelist_names_with_suffix_still_match_tracings(dyn):
     _set(dyn / "FileList.csv", "0X0002", "FileName", "0X0002.avi")
     ds = load_dataset(dyn)

@@ -44,14 +44,19 @@ def test_export_has_no_demographics_and_reads_back_the_outlines(root, tmp_path, 
     data = root if source == "root" else root / "A4C"
     src = {r.name: r for r in load_dataset(data).records}
     out = tmp_path / "export"
-    res = export_dataset(sorted(src), data, out, deidentify=deidentify)
+    # From the root, the selection's sample weights go along: a Weight column, never the body weight.
+    weights = {n: 0.25 * (i + 1) for i, n in enumerate(sorted(src))} if source == "root" else None
+    res = export_dataset(sorted(src), data, out, deidentify=deidentify, weights=weights)
     assert res.n_videos == N and not res.problems.lines()
 
-    assert tuple(_header(out / "FileList.csv")) == ECHONET_COLUMNS
+    extra = ("Weight",) if weights else ()
+    assert tuple(_header(out / "FileList.csv")) == (*ECHONET_COLUMNS, *extra)
     with open(out / "FileList.csv", newline="") as fh:
         cells = list(csv.reader(fh))
-    assert {len(row) for row in cells} == {len(ECHONET_COLUMNS)}  # no Sex/Age/Weight/Height column or cell
-    assert not {"Sex", "Age", "Weight", "Height"} & set(cells[0])
+    assert {len(row) for row in cells} == {len(ECHONET_COLUMNS) + len(extra)}  # no Sex/Age/Height column or cell
+    assert not {"Sex", "Age", "Height"} & set(cells[0]) and ("Weight" in cells[0]) == bool(weights)
+    if weights:
+        assert sorted(float(row[-1]) for row in cells[1:]) == sorted(weights.values())
     assert _header(out / "VolumeTracings.csv") == ["FileName", "X", "Y", "Frame", "View"]
 
     back = load_dataset(out)
@@ -68,6 +73,7 @@ def test_export_has_no_demographics_and_reads_back_the_outlines(root, tmp_path, 
         assert r.split == s.split and r.split in ("TRAIN", "VAL", "TEST")
         assert r.ef == pytest.approx(s.ef, abs=1e-3)
         assert r.view == "A4C" and r.traced_ef == pytest.approx(s.traced_ef, abs=0.1)
+        assert r.weight == (weights[s.name] if weights else 1.0)
 
 
 def test_a_psax_export_reads_back_as_psax(root, tmp_path):

@@ -181,7 +181,13 @@ def test_cli_select_export_and_read_back(tmp_path, fs):
     assert ds.layout == "dynamic" and ds.dropped == ()
     assert not [p for p in ds.problems.lines() if "EF" not in p]  # the toy tracings' EF is not FileList's
     src = {r["FileName"]: r for r in csv.DictReader(open(data / "FileList.csv"))}
-    assert all(src[r["FileName"]] == r for r in csv.DictReader(open(tmp_path / "distilled" / "FileList.csv")))
+    exported = list(csv.DictReader(open(tmp_path / "distilled" / "FileList.csv")))
+    assert list(exported[0]) == [*src[exported[0]["FileName"]], "Weight"]  # the nine columns plus Weight
+    assert all(src[r["FileName"]] == {k: v for k, v in r.items() if k != "Weight"} for r in exported)
+    weight = {r["FileName"]: float(r["Weight"]) for r in rows}
+    assert set(weight.values()) == {1.0}  # five equal classes of 40: the picks already have the pool's mix
+    assert all(float(r["Weight"]) == weight[r["FileName"]] for r in exported)
+    assert all(rec.weight == weight[rec.name] for rec in ds.records)  # the reader takes it back
     assert all(rec.tracings is not None and rec.ed == 0 and rec.es == 2 for rec in ds.records)
     with pytest.raises(ConfigError, match="not empty"):
         sel.export_dataset([rows[0]["FileName"]], data, tmp_path / "distilled")
@@ -226,3 +232,21 @@ def test_labels_with_bom_and_index_column(tmp_path, fs):
     labels.write_text("\ufeff" + body, encoding="utf-8")
     out, lines = sel.attach_labels(fs, labels)
     assert lines == [] and (out.ef == 55.0).all() and out.split.tolist() == fs.split.tolist()
+
+
+def test_class_prior_weights_on_a_planted_pool():
+    """Pool 64/16/8/8/4 per class, VPC 2: weight = class share of the pool / class share of the picks
+    (2 of 10 each) = N_c / 20; the weights average 1 over the picks; every method gets the same."""
+    np.testing.assert_allclose(sel.class_prior_weights([64, 16, 8, 8, 4], [2, 2, 2, 2, 2]), [3.2, 0.8, 0.4, 0.4, 0.2])
+    # A short class (1 video < VPC 2) is taken whole: weight K/N = 9/93; a class without videos gets 0.
+    np.testing.assert_allclose(sel.class_prior_weights([64, 16, 1, 0, 12], [2, 2, 1, 0, 2]),
+                               [64 * 7 / 186, 16 * 7 / 186, 7 / 93, 0.0, 12 * 7 / 186])
+    with pytest.raises(ValueError):
+        sel.class_prior_weights([1, 2], [2, 2])  # more picks than videos
+    fs = class_features(per_class=(64, 16, 8, 8, 4), clusters=2)
+    for method in ("random", "kmeans", "infomotion"):
+        s = sel.select_features(fs, sel.SelectConfig(vpc=2, method=method))
+        got = {r["class"]: r["Weight"] for r in s.rows}
+        assert got == {"Severe": 3.2, "Moderate": 0.8, "Mild": 0.4, "Normal": 0.4, "Hyperdynamic": 0.2}, method
+        assert np.mean([r["Weight"] for r in s.rows]) == pytest.approx(1.0)
+        assert "selected=2, weight=3.2" in s.summary[0]

@@ -165,7 +165,8 @@ def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, 
         from .export_dataset import export_dataset as export
 
         ex = export([r["FileName"] for r in result.rows], data_dir, export_dataset, deidentify=deidentify,
-                    key_file=deid_key, progress=True, overwrite=overwrite)
+                    key_file=deid_key, progress=True, overwrite=overwrite,
+                    weights={r["FileName"]: r[sel_mod.WEIGHT_COLUMN] for r in result.rows})
         written.append(str(export_dataset))
         for line in ex.problems.lines():
             click.echo(f"export: {line}", err=True)

@@ -1,12 +1,18 @@
 """The distilled dataset: the selected videos as an EchoNet-layout folder, optionally de-identified.
 
+Weight column: with ``weights`` (``select`` passes the picks' class-prior weights, ``select.py``
+``class_prior_weights``) every export's FileList.csv has the nine EchoNet columns plus ``Weight``, the
+selection's sample weight of each video (mean 1 over the picks; no patient data, so a de-identified
+export keeps it). It is always written from ``weights``, never copied: a source's own ``Weight``
+column (EchoNet-Pediatric's body weight, or a site's) is left out like any other extra column.
+
 Plain export (``deidentify=False``; the default for a non-DICOM source): FileList.csv and
 VolumeTracings.csv rows of the selected videos copied as they are, but only their EchoNet columns (an
 extra column, an index or a site's own, is left out with a problem line), videos hard-linked (copied
 across file systems). A source without an EchoNet FileList.csv (a plain folder, EchoNet-Pediatric) gets
-a FileList written from its records with the nine EchoNet columns only: a Pediatric source's Sex, Age,
-Weight and Height never reach an export, plain or de-identified, and its folds leave as the mapped
-TRAIN/VAL/TEST. Its LV outlines are kept as ``VolumeTracings.csv`` in the Pediatric schema
+a FileList written from its records with the nine EchoNet columns only (plus Weight): a Pediatric
+source's Sex, Age, Weight (body weight) and Height never reach an export, plain or de-identified, and its
+folds leave as the mapped TRAIN/VAL/TEST. Its LV outlines are kept as ``VolumeTracings.csv`` in the Pediatric schema
 (``FileName,X,Y,Frame``) plus a ``View`` column (A4C/PSAX), which ``load_dataset`` reads back from an
 EchoNet-layout folder (same ED/ES; the view decides whether the area-length EF check applies). A
 Pediatric source is not de-identified by default: the release's names are already study codes and its
@@ -28,7 +34,8 @@ ours, written so that the folder can leave the hospital:
   (``data/dicom.py``). MJPG coding (as EchoNet's AVIs) spreads sector content into the 8 x 8 blocks
   that straddle the sector's edge; blocks wholly outside stay exactly 0 (measured on phantoms).
   A video without a detectable sector is not exported (a problem line names it).
-* FileList.csv has only the nine EchoNet-Dynamic columns, rows in pseudonym order; ESV/EDV are 0
+* FileList.csv has only the nine EchoNet-Dynamic columns (plus the selection's Weight), rows in
+  pseudonym order; ESV/EDV are 0
   where unknown (EchoNet-Synthetic's convention). VolumeTracings.csv (disc chords, or a Pediatric
   source's outline points) is kept for AVI sources, whose pixel geometry is unchanged.
 
@@ -57,6 +64,7 @@ from .data.phases import DEFAULT_FPS
 ECHONET_COLUMNS = ("FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split")
 TRACING_COLUMNS = ("FileName", "X1", "Y1", "X2", "Y2", "Frame")
 OUTLINE_COLUMNS = ("FileName", "X", "Y", "Frame", "View")  # EchoNet-Pediatric's outline points + the view
+WEIGHT_COLUMN = "Weight"  # the selection's sample weight (select.WEIGHT_COLUMN); never a source's column
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 
@@ -138,11 +146,20 @@ def _only(header: list, rows: list, columns: tuple) -> tuple[list, list, list]:
     return [names[i] for i in at], cut, [h for h in names if h and h not in columns]
 
 
-def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwrite: bool = False) -> ExportResult:
+def _weighted(header, rows: list, weights: dict | None, names: list) -> tuple[tuple, list]:
+    """FileList header and rows with the Weight column appended (``names``: each row's source name)."""
+    if weights is None:
+        return tuple(header), rows
+    return (*header, WEIGHT_COLUMN), [[*r, f"{weights[n]:.6g}"] for r, n in zip(rows, names)]
+
+
+def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwrite: bool = False,
+                  weights: dict | None = None) -> ExportResult:
+    from .data.echonet import strip_suffix
     from .data.pediatric import find_view
 
-    if not (data_dir / "FileList.csv").is_file() or find_view(data_dir) is not None:
-        return _records_export(keep, data_dir, out_dir, labels_csv, overwrite)  # never a Pediatric FileList (demographics)
+    if not (data_dir / "FileList.csv").is_file() or find_view(data_dir) is not None:  # never a Pediatric FileList (demographics)
+        return _records_export(keep, data_dir, out_dir, labels_csv, overwrite, weights)
     header, rows, listed = _filtered_csv(data_dir / "FileList.csv", keep)
     if listed != keep:
         raise DataError(f"{data_dir / 'FileList.csv'}: selected videos not listed: {_short(sorted(keep - listed))}")
@@ -157,9 +174,10 @@ def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwrit
     res = ExportResult(out_dir, n_videos=len(videos), names={n: n for n in videos})
     with atomic_dir(out_dir, overwrite) as tmp:  # only the EchoNet columns leave: a site's extra column may be patient data
         header, rows, extra = _only(header, rows, ECHONET_COLUMNS)
-        atomic_write_csv(tmp / "FileList.csv", header, rows)
+        atomic_write_csv(tmp / "FileList.csv", *_weighted(header, rows, weights, [strip_suffix(r[0]) for r in rows]))
         if extra:
-            res.problems.add("FileList.csv", f"column(s) {', '.join(extra)} not exported (only the EchoNet columns)")
+            res.problems.add("FileList.csv", f"column(s) {', '.join(extra)} not exported (only the EchoNet columns"
+                                             + (", and the selection's Weight)" if weights is not None else ")"))
         if (data_dir / "VolumeTracings.csv").is_file():
             vh, vrows, _ = _filtered_csv(data_dir / "VolumeTracings.csv", keep)
             vh, vrows, extra = _only(vh, vrows, TRACING_COLUMNS if "X1" in [h.strip() for h in vh] else OUTLINE_COLUMNS)
@@ -184,7 +202,8 @@ def _load(keep: set, data_dir: Path, labels_csv):
     return ds
 
 
-def _records_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwrite: bool = False) -> ExportResult:
+def _records_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwrite: bool = False,
+                    weights: dict | None = None) -> ExportResult:
     """Plain export of a source without an EchoNet FileList.csv (plain folder, EchoNet-Pediatric): FileList
     written from the probed records (EchoNet columns only), tracings in the source's schema."""
     from .data.video import probe
@@ -199,7 +218,7 @@ def _records_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwr
             rows.append(_filelist_row(rec, rec.name, info.height, info.width, fps, info.n_frames))
             _link(rec.path, tmp / "Videos" / f"{rec.name}{rec.path.suffix.lower()}")
             tracings.add(rec, rec.name)
-        atomic_write_csv(tmp / "FileList.csv", ECHONET_COLUMNS, rows)
+        atomic_write_csv(tmp / "FileList.csv", *_weighted(ECHONET_COLUMNS, rows, weights, [r[0] for r in rows]))
         tracings.write(tmp / "VolumeTracings.csv")
     return ExportResult(out_dir, n_videos=len(rows), names={r[0]: r[0] for r in rows})
 
@@ -254,7 +273,7 @@ def _clean_frames(rec) -> tuple[np.ndarray, float]:
 
 
 def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, key_file, progress: bool,
-                         overwrite: bool = False) -> ExportResult:
+                         overwrite: bool = False, weights: dict | None = None) -> ExportResult:
     from tqdm import tqdm
 
     from .data.dicom import is_dicom
@@ -271,7 +290,7 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
     names = {rec.name: pseudonym(key, rec.name) for rec in ds.records}
     if len(set(names.values())) != len(names):
         raise DataError(f"{data_dir}: two selected names share a pseudonym; export with another key")
-    rows, tracings, mapping = [], TracingRows(), []
+    rows, sources, tracings, mapping = [], [], TracingRows(), []
     with atomic_dir(out_dir, overwrite) as tmp:
         (tmp / "Videos").mkdir()
         for rec in tqdm(sorted(ds.records, key=lambda r: names[r.name]), desc="de-identified export",
@@ -288,6 +307,7 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
                 res.problems.add(rec.name, str(exc).removeprefix(f"{rec.path}: "))
                 continue
             rows.append(_filelist_row(rec, new, frames.shape[1], frames.shape[2], fps, len(frames)))
+            sources.append(rec.name)
             res.names[rec.name] = new
             mapping.append([new, rec.name, rec.path.relative_to(data_dir).as_posix()
                             if rec.path.is_relative_to(data_dir) else rec.path.name])
@@ -296,7 +316,7 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
         if not rows:
             raise DataError(f"{data_dir}: no selected video could be exported "
                             f"({'; '.join(res.problems.lines()[:3])})")
-        atomic_write_csv(tmp / "FileList.csv", ECHONET_COLUMNS, rows)
+        atomic_write_csv(tmp / "FileList.csv", *_weighted(ECHONET_COLUMNS, rows, weights, sources))
         tracings.write(tmp / "VolumeTracings.csv")
         # it ties pseudonyms to source names: private (0600 throughout), like the key
         atomic_write_csv(map_path, ("FileName", "SourceName", "SourceFile"), mapping, private=True)
@@ -305,9 +325,15 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
 
 
 def export_dataset(names, data_dir, out_dir, *, deidentify: bool | None = None, key_file=None,
-                   labels_csv=None, progress: bool = False, overwrite: bool = False) -> ExportResult:
+                   labels_csv=None, progress: bool = False, overwrite: bool = False,
+                   weights: dict | None = None) -> ExportResult:
     """Write the videos ``names`` (with or without suffix) of ``data_dir`` as an EchoNet-layout folder
     ``out_dir`` (built in a temporary folder, then renamed into place); see the module docstring.
+
+    ``weights`` maps each name (with or without suffix) to its sample weight (float > 0, e.g.
+    selection.csv's Weight); given, FileList.csv gets a tenth column ``Weight`` (6 significant digits);
+    None writes the nine EchoNet columns only. A name without a weight, or a weight that is not a
+    positive finite number, is a ConfigError.
 
     ``deidentify`` None: on for a DICOM source, off otherwise; False for a DICOM source is a
     ConfigError (its only export is the de-identified one). Raises DataError when a selected video
@@ -320,6 +346,11 @@ def export_dataset(names, data_dir, out_dir, *, deidentify: bool | None = None, 
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     keep = {strip_suffix(str(n)) for n in names}
+    if weights is not None:
+        weights = {strip_suffix(str(n)): float(w) for n, w in weights.items()}
+        bad = sorted(n for n in keep if not (weights.get(n, float("nan")) > 0 and np.isfinite(weights[n])))
+        if bad:
+            raise ConfigError(f"{out_dir}: no positive weight for {len(bad)} exported video(s): {_short(bad)}")
     if not data_dir.is_dir():
         raise DataError(f"{data_dir}: source dataset folder not found")
     dicom = not (data_dir / "FileList.csv").is_file() and is_dicom_folder(data_dir)
@@ -329,7 +360,7 @@ def export_dataset(names, data_dir, out_dir, *, deidentify: bool | None = None, 
         raise ConfigError(f"{data_dir}: a DICOM source is always exported de-identified (drop --no-deidentify)")
     check_folder_target(out_dir, overwrite)
     if deidentify:
-        return _deidentified_export(keep, data_dir, out_dir, labels_csv, key_file, progress, overwrite)
+        return _deidentified_export(keep, data_dir, out_dir, labels_csv, key_file, progress, overwrite, weights)
     if key_file:
         raise ConfigError("--deid-key is used only with --deidentify")
-    return _plain_export(keep, data_dir, out_dir, labels_csv, overwrite)
+    return _plain_export(keep, data_dir, out_dir, labels_csv, overwrite, weights)

@@ -1,8 +1,9 @@
 """Selection of VPC videos per EF class, every method behind one registry.
 
 A method maps one class's vectors (n, D) to a ``Pick``: the chosen rows, their community and
-centrality. ``select_features`` runs a method over every class of a FeatureSet and reports each
-defined edge case (short class, NaN vectors, identical vectors, collapse) in one line.
+centrality. ``select_features`` runs a method over every class of a FeatureSet, gives every pick its
+class-prior weight (``class_prior_weights``, the same for every method) and reports each defined edge
+case (short class, NaN vectors, identical vectors, collapse) in one line.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from .errors import ConfigError, DataError
 from .features import FeatureSet
 from .metric import RAW as RAW_METRIC, MetricConfig, fit_metric
 
-SELECTION_COLUMNS = ("FileName", "EF", "class", "community", "centrality", "method", "seed")
+SELECTION_COLUMNS = ("FileName", "EF", "class", "community", "centrality", "method", "seed", "Weight")
+WEIGHT_COLUMN = "Weight"  # selection.csv and the exported FileList.csv (a sample weight, never body weight)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,29 @@ METHODS = {
 }
 
 
+# --- weights ---------------------------------------------------------------------------------
+
+def class_prior_weights(pool_counts, pick_counts) -> np.ndarray:
+    """Per-class weight of every pick (ours; DESIGN.md "Weights", README "Method defaults").
+
+    ``pool_counts`` (C,) and ``pick_counts`` (C,) are the videos per EF class among the candidates the
+    selection ran on (N_c, e.g. the TRAIN split with NaN vectors and missing EF left out) and among the
+    picks (k_c = min(VPC, N_c)); returns (C,) float64 with w_c = (N_c / N) / (k_c / K), N and K the
+    totals: a class's share of the pool over its share of the picks (a weighted coreset; the inverse
+    of the class's sampling rate k_c / N_c, scaled). Picking VPC per class over-represents the rare
+    classes; weighted, the picks have the pool's class mix. The weights average exactly 1 over the picks
+    (sum_c k_c w_c / K = sum_c N_c / N = 1), so no separate normalisation is needed. A class without
+    picks gets 0. Raises ValueError on mismatched shapes, negative counts or k_c > N_c.
+    """
+    n = np.asarray(pool_counts, dtype=np.float64)
+    k = np.asarray(pick_counts, dtype=np.float64)
+    if n.shape != k.shape or n.ndim != 1 or (n < 0).any() or (k < 0).any() or (k > n).any():
+        raise ValueError(f"class counts must be two equal-length lists with 0 <= picks <= pool; got {n}, {k}")
+    if k.sum() == 0:
+        return np.zeros_like(n)
+    return np.divide(n / n.sum(), k / k.sum(), out=np.zeros_like(n), where=k > 0)
+
+
 # --- labels and the whole-dataset run ---------------------------------------------------------
 
 def attach_labels(fs: FeatureSet, labels_csv) -> tuple[FeatureSet, list[str]]:
@@ -249,6 +274,9 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
     method = METHODS[cfg.method]
     cls = classes.index(fs.ef) if len(fs) else np.empty(0, np.int64)
     rows, summary, picks, knn = [], [], {}, {}
+    # every method gets the same class-prior weights: they depend only on the class counts (pool = fs now)
+    pool_counts = np.bincount(cls, minlength=len(classes.names))
+    weights = class_prior_weights(pool_counts, np.minimum(pool_counts, cfg.vpc))
     for c, cname in enumerate(classes.names):
         sub = fs.subset(cls == c)
         n = len(sub)
@@ -276,11 +304,12 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
             line += f", communities={pick.n_communities}, codelength={pick.codelength:.4f} bits"
             line += f", {pick.class_graph.describe()}"
             knn[cname] = pick.class_graph.knn_info
-        summary.append(line + f", selected={len(pick.indices)}")
+        w = round(float(weights[c]), 6)
+        summary.append(line + f", selected={len(pick.indices)}, weight={w:.3g}")
         for i, comm, cen in zip(pick.indices, pick.community, pick.centrality):
             rows.append({"FileName": str(sub.names[i]), "EF": float(sub.ef[i]), "class": cname,
                          "community": int(comm), "centrality": float(cen),
-                         "method": cfg.method, "seed": cfg.seed})
+                         "method": cfg.method, "seed": cfg.seed, WEIGHT_COLUMN: w})
     return Selection(rows, summary, notes, picks, knn, metric_used)
 
 
@@ -325,14 +354,15 @@ def check_features_in_data(fs: FeatureSet, data_dir, features_path) -> None:
                         "another dataset, or those videos were dropped there (see `infomotion-rt info`)")
 
 def write_selection(path, rows: list[dict]) -> Path:
-    """selection.csv; an unknown centrality (random) is written as an empty cell."""
+    """selection.csv (``SELECTION_COLUMNS``; Weight: ``class_prior_weights``); an unknown centrality
+    (random) is written as an empty cell."""
     out = [[r[c] if not (c == "centrality" and np.isnan(r[c])) else "" for c in SELECTION_COLUMNS] for r in rows]
     return atomic_write_csv(path, SELECTION_COLUMNS, out)
 
 
 def export_dataset(names, data_dir, out_dir, **options) -> Path:
     """The distilled EchoNet-layout folder of ``names``; plain or de-identified, see export_dataset.py
-    (``options``: deidentify, key_file, labels_csv, progress)."""
+    (``options``: deidentify, key_file, labels_csv, progress, weights: name -> Weight column)."""
     from .export_dataset import export_dataset as export
 
     return export(names, data_dir, out_dir, **options).out_dir

@@ -20,7 +20,10 @@ Layouts (``load_dataset`` detects them)
   videos and outlines still come from the view folder; the CSV gives the EF (and Split).
 
 FileList.csv must have all nine EchoNet columns (FileName, EF, ESV, EDV, FrameHeight, FrameWidth,
-FPS, NumberOfFrames, Split); VolumeTracings.csv the six (FileName, X1, Y1, X2, Y2, Frame), or the four
+FPS, NumberOfFrames, Split); an optional tenth, ``Weight`` (a distilled export's sample weight,
+``select.class_prior_weights``), is read into ``VideoRecord.weight`` (1.0 when absent or blank; not
+read from a plain labels CSV or an EchoNet-Pediatric FileList, whose Weight is body weight);
+VolumeTracings.csv the six (FileName, X1, Y1, X2, Y2, Frame), or the four
 of an outline file (FileName, X, Y, Frame). A missing file or column is a ``DataError``: the dataset is
 unreadable.
 
@@ -46,7 +49,8 @@ Problems (one line each in ``Dataset.problems``; the message says what was done)
 * record kept untraced (``tracings``/``ed``/``es`` None, ED/ES left to ``detect_ed_es``): a traced
   frame without 21 rows, non-numeric coordinates or Frame, a short row, fewer than two traced
   frames, a traced frame beyond the video's length; in the dynamic layout, no tracings at all.
-* note: FileList EF more than 5 points from the tracings' EF, frame size / count / FPS mismatch,
+* note: FileList EF more than 5 points from the tracings' EF, a Weight that is not a positive number
+  (read as 1), frame size / count / FPS mismatch,
   unknown Split value, tracings of a video FileList does not list; with ``check_videos``, no frame rate
   in the labels or the file (ED/ES detection assumes ``phases.DEFAULT_FPS``, 50).
 ``strict=True`` (and ``load_record``) raise the first dropping or untracing problem instead.
@@ -98,6 +102,7 @@ class VideoRecord:
     ed: int | None = None
     es: int | None = None
     probed: VideoInfo | None = None  # the video's own figures when loaded with check_videos
+    weight: float = 1.0             # FileList's Weight (a distilled set's sample weight); 1.0 without one
 
     @property
     def traced_volumes(self) -> tuple[float, float] | None:
@@ -537,6 +542,12 @@ def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, chec
         record = acc.label(name, where, lambda: _label_record(root, where, row, has_split, dicom=layout == "dicom"))
         if record is None:
             continue
+        if layout in ("dynamic", "synthetic") and (row.get("Weight") or "").strip():
+            weight = _float(row["Weight"])
+            if math.isfinite(weight) and weight > 0:
+                record = replace(record, weight=weight)
+            else:
+                acc.notes.append((name, f"{where}: Weight {row['Weight']!r} is not a positive number; read as 1"))
         if record.split not in SPLITS:
             acc.notes.append((name, f"{where}: Split {record.split!r} is not one of {'/'.join(SPLITS)}; "
                                     "kept under that name (no command uses it)"))
