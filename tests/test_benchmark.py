@@ -108,6 +108,19 @@ def test_benchmark_dist_real(data, tmp_path):
     train = {r.name for r in load_dataset(real, progress=False).split("TRAIN")}
     sel = list(csv.DictReader(open(tmp_path / "selections" / "infomotion_vpc2_seed1.csv")))
     assert {r["FileName"] for r in sel} <= train
+    # Every distilled model trained with its selection's weights (written beside it); the Whole model did not.
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["weights"] == "class-prior" and "distilled models weighted: class-prior" in (tmp_path / "table1.md").read_text()
+    cells = res["groups"]["Real"]["cells"]
+    assert all(r["weighted"] for c in cells.values() for cell in c.values() for r in cell["runs"])
+    whole = res["groups"]["Real"]["whole"]
+    assert whole["weights"] == "unweighted" and not any(r["weighted"] for r in whole["runs"])
+    assert all(float(r["Weight"]) > 0 for r in sel)
+    # --no-weights: the same cells unweighted, recorded as such (the Whole row reused, not retrained).
+    _invoke(["benchmark", str(real), "--vpc", "1", "--methods", "random", "--features", str(real_f), "--no-plot",
+             "--reuse-whole", str(tmp_path), "--out", str(tmp_path / "nw"), "--no-weights", *TINY])
+    res = json.loads((tmp_path / "nw" / "results.json").read_text())
+    assert res["weights"] == "off (--no-weights)" and not any(r["weighted"] for r in res["groups"]["Real"]["cells"]["random"]["1"]["runs"])
 
 
 def test_benchmark_dist_synth_relabels(data, tmp_path):

@@ -14,6 +14,7 @@ from infomotion_rt.cli import main as _main  # noqa: F401  (the entry point impo
 from infomotion_rt.cli import cli
 from infomotion_rt.data.echonet import load_dataset
 from infomotion_rt.data.phantom import generate
+from infomotion_rt.errors import DataError
 from infomotion_rt.evaluate.clips import ClipConfig, clip_indices, clip_starts
 
 TINY = ["--setting", "tiny", "--steps", "3", "--whole-steps", "4", "--runs", "2", "--threads", "1"]
@@ -71,6 +72,9 @@ def test_evaluate_selection_end_to_end(phantom, tmp_path):
         assert np.sum(r["confusion"]) == n_test
     md = (tmp_path / "out" / "evaluation.md").read_text()
     assert "tiny: r2plus1d_18 w8" in md and "soft accuracy" in md and "balanced accuracy" in md
+    # A selection file from before weights (no Weight column) trains unweighted, and says so.
+    assert out["weights"] == "none in the file (every weight 1)" and not any(r["weighted"] for r in out["runs"])
+    assert "selection weights: none in the file" in md
     # The cautions and the augmentation switch are in the files, not only on the console.
     assert out["augment"] is False and "augmentation off" in md
     assert any(n.startswith(f"only {n_test} TEST videos") for n in out["notes"]) and "Note: only" in md
@@ -164,6 +168,73 @@ def test_early_stopping_keeps_the_best_val_checkpoint(phantom):
     assert hist["best_step"] == min(vals, key=vals.get) and hist["best_val_loss"] == min(vals.values())
     assert val_loss(model, val, src, norm, "cpu") == pytest.approx(hist["best_val_loss"], rel=1e-5)
     assert hist["stopped_early"] == (hist["steps"] < 12)
+
+
+def test_weighted_mse_fits_the_weighted_mean():
+    """A constant fitted with weighted_mse lands on the weighted mean of the targets, not their mean."""
+    torch = pytest.importorskip("torch")
+    from infomotion_rt.evaluate.training import weighted_mse
+
+    y = torch.tensor([20.0, 30.0, 60.0, 60.0])
+    w = torch.tensor([0.4, 0.4, 1.6, 1.6])       # mean 1, as a selection's weights
+    for weight, want in ((w, 53.0), (None, 42.5)):  # (0.4·20 + 0.4·30 + 1.6·60 + 1.6·60) / 4
+        b = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([b], lr=0.2)
+        for _ in range(200):
+            opt.zero_grad()
+            weighted_mse(b.expand(4), y, weight).backward()
+            opt.step()
+        assert b.item() == pytest.approx(want, abs=1e-3)
+    assert float(weighted_mse(y, y + 2, torch.ones(4))) == float(weighted_mse(y, y + 2)) == 4.0
+
+
+def test_training_uses_the_weights(phantom, monkeypatch):
+    """train_regressor hands each batch's weights to the loss and centres EF on the weighted mean;
+    weights=None (--no-weights) is the plain MSE, and all-1 weights train exactly like it."""
+    pytest.importorskip("torchvision")
+    from infomotion_rt.evaluate import training
+    from infomotion_rt.evaluate.clips import ClipSource
+    from infomotion_rt.evaluate.regressor import get_setting
+
+    recs = load_dataset(phantom, progress=False).split("TRAIN")[:4]
+    setting = get_setting("tiny")
+    src = ClipSource(setting.clips)
+    cfg = training.TrainConfig(steps=3, batch_size=2, threads=1)
+    seen, plain = [], training.weighted_mse
+    monkeypatch.setattr(training, "weighted_mse", lambda p, t, w=None: seen.append(w) or plain(p, t, w))
+    w = np.array([3.0, 0.5, 0.25, 0.25])
+    _, norm, hist = training.train_regressor(recs, setting, cfg, 0, src, progress=False, weights=w)
+    plan = training.batch_plan(4, 3, 2, np.random.default_rng(0))
+    assert hist["weighted"] and [s.tolist() for s in seen] == [w[i].tolist() for i in plan]
+    assert norm["ef_mean"] == pytest.approx(np.average([r.ef for r in recs], weights=w))
+    seen.clear()
+    _, norm0, h0 = training.train_regressor(recs, setting, cfg, 0, src, progress=False)
+    assert seen == [None, None, None] and not h0["weighted"]
+    assert norm0["ef_mean"] == pytest.approx(np.mean([r.ef for r in recs]))
+    _, _, h1 = training.train_regressor(recs, setting, cfg, 0, src, progress=False, weights=np.ones(4))
+    assert h1["loss_curve"] == h0["loss_curve"]
+    with pytest.raises(DataError, match="positive finite weights"):
+        training.train_regressor(recs, setting, cfg, 0, src, progress=False, weights=[1.0, 0.0, 1.0, 1.0])
+
+
+def test_evaluate_trains_with_the_selection_weights(phantom, tmp_path):
+    """evaluate reads selection.csv's Weight (on by default), --no-weights turns it off; both recorded."""
+    pytest.importorskip("torchvision")
+    from infomotion_rt.evaluate.protocol import read_selection_weights
+
+    names = [r.name for r in load_dataset(phantom, progress=False).split("TRAIN")][:4]
+    sel = tmp_path / "sel.csv"
+    sel.write_text("FileName,EF,Weight\n" + "".join(f"{n},50,{w}\n" for n, w in zip(names, (2.5, 0.5, 0.5, 0.5))))
+    one = [*TINY[:-4], "--runs", "1", "--threads", "1"]
+    for flag, want in (([], "class-prior"), (["--no-weights"], "off (--no-weights)")):
+        res, _ = _run(["evaluate", str(phantom), "--selection", str(sel), "--out", str(tmp_path / want[:3]), *one, *flag])
+        assert res.exit_code == 0, res.output + repr(res.exception)
+        out = json.loads((tmp_path / want[:3] / "evaluation.json").read_text())
+        assert out["weights"] == want and out["runs"][0]["weighted"] == (not flag) and f"weights: {want}" in res.output
+    np.testing.assert_array_equal(read_selection_weights(sel, names[::-1]), [0.5, 0.5, 0.5, 2.5])
+    sel.write_text(f"FileName,Weight\n{names[0]},1\n{names[1]},n/a\n")
+    with pytest.raises(DataError, match=r"sel.csv line 3: Weight 'n/a' of .* is not a positive number"):
+        read_selection_weights(sel, names[:2])
 
 
 def test_loss_trend_rule():

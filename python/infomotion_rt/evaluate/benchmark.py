@@ -5,8 +5,10 @@ Dist. Synth. (``synthetic=SYN_DIR``): select from every SYN_DIR video, relabelle
 Real regressor (trained on DATA_DIR's TRAIN split) unless its labels are trusted, train, and test on
 DATA_DIR's TEST split. Run r of every cell uses seed ``seed + r`` for the selection and the training.
 Features: ``infomotion`` selects on the motion features file; every other method on the appearance
-embeddings (``relabel.py``: the Whole regressor's penultimate layer). Results are rewritten after each
-cell, so a long run can be watched.
+embeddings (``relabel.py``: the Whole regressor's penultimate layer). Every distilled model trains with
+its selection's class-prior weights (the rows' Weight, as ``select`` writes them) unless
+``EvalConfig.weights`` is False (``--no-weights``); Whole models are unweighted. Results are rewritten
+after each cell, so a long run can be watched.
 """
 
 from __future__ import annotations
@@ -136,7 +138,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     run's Whole Real row on the same data and settings, reused instead of retrained."""
     from tqdm import tqdm
 
-    from ..select import SelectConfig, select_features, write_selection
+    from ..select import WEIGHT_COLUMN, SelectConfig, select_features, write_selection
 
     if cfg.plot:
         require_matplotlib()  # fail now, not after hours of training
@@ -153,6 +155,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     results = {"data_dir": str(data_dir), "synthetic": str(synthetic) if synthetic else None,
                "setting": ev.setting.label(), "augment": ev.setting.clips.augment, "steps": ev.train.steps, "whole_steps": ev.for_whole().train.steps, "runs": ev.runs, "whole_runs": cfg.whole_eval.runs, "seed": ev.seed,
                "vpcs": list(cfg.vpcs), "methods": list(cfg.methods), "tolerance": ev.tolerance,
+               "weights": "class-prior" if ev.weights else "off (--no-weights)",
                "test_dir": str(data_dir), "n_test": len(test), "appearance": APPEARANCE,
                "train": asdict(ev.train), "groups": {}, "notes": [], "selections": {}}
     notes = results["notes"]
@@ -222,8 +225,9 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
             notes.extend(f"{method} VPC={vpc} seed {seed}: {n}" for n in sel.notes)
             sel_path = write_selection(out_dir / "selections" / f"{method}_vpc{vpc}_seed{seed}.csv", sel.rows)
             train = [by_name[row["FileName"]] for row in sel.rows]
+            weights = [row[WEIGHT_COLUMN] for row in sel.rows] if ev.weights else None  # what selection.csv says
             m = one_run(train, test, ev, seed, train_source=pool_src, test_source=real_src, progress=progress,
-                        desc=f"{method} VPC={vpc} run {r + 1}/{ev.runs}")
+                        desc=f"{method} VPC={vpc} run {r + 1}/{ev.runs}", weights=weights)
             m["selection"] = str(sel_path)
             runs.append(m)
             bar.update(1)

@@ -49,6 +49,10 @@ def regressor_options(f):
                      help="CPU threads of torch, NumPy's BLAS, OpenCV and FAISS (0 = each library's default)."),
         click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
                      help="Start from this local state_dict (.pt) instead of from scratch."),
+        click.option("--weights/--no-weights", default=True, show_default=True,
+                     help="Train each distilled model with its selection's Weight column (class-prior weights: "
+                          "the pool's class mix; README, Method defaults); --no-weights: unweighted, to compare. "
+                          "Whole models are always unweighted."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -73,7 +77,8 @@ def eval_config(kw: dict):
 
     limit_threads(train.threads)  # before anything decodes or predicts (relabel runs before any training)
     return EvalConfig(setting=setting, train=train, runs=kw.pop("runs"), seed=kw.pop("seed"),
-                      tolerance=kw.pop("tolerance"), whole_steps=kw.pop("whole_steps") or setting.whole_steps)
+                      tolerance=kw.pop("tolerance"), whole_steps=kw.pop("whole_steps") or setting.whole_steps,
+                      weights=kw.pop("weights"))
 
 
 @click.command("evaluate")
@@ -101,7 +106,7 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
     s = result["summary"]
     click.echo(f"trained on {result['n_train']}, tested on {result['n_test']} TEST videos: accuracy {pm(s['acc'])} %, "
                f"soft {pm(s['soft_acc'])} %, balanced {pm(s['bal_acc'])} %, MAE {pm(s['mae'], 1.0)} EF, R² {pm(s['r2'], 1.0, 3)}")
-    click.echo(f"training: {budget_text(result)}")
+    click.echo(f"training: {budget_text(result)}; weights: {result['weights']}")
     for note in result["notes"]:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {j} and {m}" + (f"; model {save_model}" if save_model else ""))

@@ -139,7 +139,8 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print) ->
         step(f"benchmark {name}", t)
         summary += summary_lines(res, "Synth." if "synthetic" in kw else "Real")
     head = (f"infomotion-rt demo: {setting.label()}; {ev.train.steps} steps per distilled model, one Whole model "
-            f"of at most {ev.whole_steps} steps with early stopping on VAL; {cfg.runs} runs per cell.")
+            f"of at most {ev.whole_steps} steps with early stopping on VAL; {cfg.runs} runs per cell; distilled models "
+            f"{'trained with the class-prior weights' if ev.weights else 'unweighted'}.")
     caveats = CAVEATS.format(runs=cfg.runs, vpcs=", ".join(map(str, cfg.vpcs)))
     wall = f"{time.perf_counter() - t0:.0f} s"
     text = "\n".join([f"# {head}", "", caveats, "", *summary, "", f"Wall time {wall} "

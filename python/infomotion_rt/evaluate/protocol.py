@@ -4,6 +4,12 @@ Each run r uses seed ``seed + r`` (weights, clip starts, batch order). A selecti
 ``train.steps`` optimisation steps; the whole TRAIN split (``--whole``) for at most ``whole_steps``
 with early stopping on the VAL split (best VAL checkpoint kept). Results are the per-run metrics plus
 mean ± sample std over runs, written as JSON and Markdown (``write_report``).
+
+Weights: a selection trains with its selection.csv ``Weight`` column (class-prior weights,
+``select.class_prior_weights``) unless ``EvalConfig.weights`` is False (``--no-weights``); a selection
+file without the column (older files) trains unweighted (every weight 1); Whole models are always
+unweighted (the pool has its own class mix). Results record it as ``weights`` ("class-prior",
+"off", "none in the file", "whole: unweighted").
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class EvalConfig:
     seed: int = 0
     tolerance: float = 2.0
     whole_steps: int | None = None   # maximum steps of a Whole model (early stopping on VAL); None: train.steps
+    weights: bool = True             # train a selection with its Weight column (--no-weights: unweighted)
 
     def __post_init__(self) -> None:
         if self.runs < 1:
@@ -62,6 +69,31 @@ def read_selection(path) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def read_selection_weights(path, names: list[str]) -> np.ndarray | None:
+    """(len(names),) float64: selection.csv's Weight of each name (its first row), or None when the file
+    has no Weight column (a file from before weights: train unweighted). DataError naming the file and
+    line when a Weight cell is not a positive finite number."""
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if "Weight" not in (reader.fieldnames or []):
+            return None
+        found = {}
+        for row in reader:
+            name = strip_suffix(row.get("FileName") or "")
+            if not name or name in found:
+                continue
+            try:
+                w = float(row["Weight"])
+            except (TypeError, ValueError):
+                w = float("nan")
+            if not (np.isfinite(w) and w > 0):
+                raise DataError(f"{path} line {reader.line_num}: Weight {row['Weight']!r} of {name} is not a "
+                                "positive number (delete the column, or pass --no-weights, to train unweighted)")
+            found[name] = w
+    return np.array([found[n] for n in names], dtype=np.float64)
+
+
 def records_for(dataset, names: list[str], where: str) -> list:
     """The dataset's records for ``names``; every name must be there (one line names the missing)."""
     by_name = {r.name: r for r in dataset.records}
@@ -81,17 +113,18 @@ def require_test_split(dataset) -> list:
 
 def one_run(train_recs, test_recs, cfg: EvalConfig, seed: int, *, train_source: ClipSource,
             test_source: ClipSource, progress: bool = True, desc: str = "train", save=None,
-            val_recs=None) -> dict:
+            val_recs=None, weights=None) -> dict:
     """Train one model with ``seed`` (early stopping when ``val_recs`` are given; their clips come from
-    ``test_source``) and score it on ``test_recs``: the metrics dict of one run."""
+    ``test_source``; ``weights`` (N,) per training video or None: see ``train_regressor``) and score it
+    on ``test_recs``: the metrics dict of one run."""
     t0 = time.perf_counter()
     model, norm, hist = train_regressor(train_recs, cfg.setting, cfg.train, seed, train_source, progress, desc=desc,
-                                        val_records=val_recs, val_source=test_source)
+                                        val_records=val_recs, val_source=test_source, weights=weights)
     train_s = time.perf_counter() - t0
     pred, _ = predict(model, test_recs, test_source, norm, cfg.train.device, progress=progress, desc="test")
     m = score(np.array([r.ef for r in test_recs]), pred, cfg.tolerance)
     t = hist["trend"]
-    m.update(seed=seed, n_train=len(train_recs), train_s=train_s, steps=hist["steps"], max_steps=hist["max_steps"],
+    m.update(seed=seed, n_train=len(train_recs), weighted=hist["weighted"], train_s=train_s, steps=hist["steps"], max_steps=hist["max_steps"],
              batch_size=hist["batch_size"], best_step=hist["best_step"], stopped_early=hist["stopped_early"],
              best_val_loss=hist["best_val_loss"], val_curve=hist["val"], loss_curve=hist["loss_curve"],
              loss_last=t["last"], loss_previous=t["previous"], still_falling=t["still_falling"])
@@ -102,9 +135,12 @@ def one_run(train_recs, test_recs, cfg: EvalConfig, seed: int, *, train_source: 
 
 def run_protocol(train_recs, test_recs, cfg: EvalConfig, *, train_source: ClipSource | None = None,
                  test_source: ClipSource | None = None, progress: bool = True, label: str = "",
-                 save_first: str | Path | None = None, val_recs=None) -> dict:
+                 save_first: str | Path | None = None, val_recs=None, weights=None,
+                 weights_note: str | None = None) -> dict:
     """Train ``cfg.runs`` models on ``train_recs``, score each on ``test_recs``; JSON-able dict.
-    With ``val_recs`` (Whole rows) each run early-stops on them within ``cfg.whole_steps``."""
+    With ``val_recs`` (Whole rows) each run early-stops on them within ``cfg.whole_steps``. ``weights``
+    (N,) per training video (a selection's Weight) or None; the caller has applied ``cfg.weights``.
+    ``weights_note`` is the result's ``weights`` entry (default: "class-prior" or "unweighted")."""
     if not train_recs:
         raise DataError(f"{label or 'evaluate'}: no training videos")
     if val_recs:
@@ -113,8 +149,9 @@ def run_protocol(train_recs, test_recs, cfg: EvalConfig, *, train_source: ClipSo
     test_source = test_source or train_source
     runs = [one_run(train_recs, test_recs, cfg, cfg.seed + r, train_source=train_source, test_source=test_source,
                     progress=progress, desc=f"{label} run {r + 1}/{cfg.runs}".strip(),
-                    save=save_first if r == 0 else None, val_recs=val_recs) for r in range(cfg.runs)]
+                    save=save_first if r == 0 else None, val_recs=val_recs, weights=weights) for r in range(cfg.runs)]
     return {"label": label, "setting": cfg.setting.label(), "n_train": len(train_recs), "n_test": len(test_recs),
+            "weighted": weights is not None, "weights": weights_note or ("class-prior" if weights is not None else "unweighted"),
             "n_val": len(val_recs or []), "augment": cfg.setting.clips.augment, "train": asdict(cfg.train), "runs": runs,
             "summary": summarize_runs(runs), "still_falling": sum(r["still_falling"] for r in runs),
             "notes": caution_notes(len(test_recs), cfg.runs)}
@@ -160,7 +197,8 @@ def report_markdown(result: dict, title: str) -> str:
     s = result["summary"]
     lines = [f"# {title}", "", f"Setting: {result['setting']}; trained on {result['n_train']} videos, "
              f"tested on {result['n_test']} TEST videos; {len(result['runs'])} run(s); training-clip augmentation "
-             f"{'on' if result.get('augment') else 'off'}; {budget_text(result)}.",
+             f"{'on' if result.get('augment') else 'off'}; selection weights: {result.get('weights', 'unweighted')}; "
+             f"{budget_text(result)}.",
              "", "| metric | mean ± std |", "|---|---|",
              f"| accuracy (5 classes) % | {pm(s['acc'])} |",
              f"| soft accuracy (±{result['runs'][0]['tolerance']:g} EF) % | {pm(s['soft_acc'])} |",
@@ -194,7 +232,7 @@ def evaluate(data_dir, cfg: EvalConfig, selection=None, whole: bool = False, lab
         raise ConfigError("give either --selection FILE or --whole")
     dataset = load_dataset(data_dir, labels_csv, progress=progress)
     test = require_test_split(dataset)
-    val = None
+    val, weights, note = None, None, "whole: unweighted"
     if whole:
         train = dataset.split("TRAIN")
         if not train:
@@ -202,14 +240,18 @@ def evaluate(data_dir, cfg: EvalConfig, selection=None, whole: bool = False, lab
         val = dataset.split("VAL") or None  # early stopping; without VAL videos: the full step budget
         title = f"Whole TRAIN split of {data_dir}"
     else:
-        train = records_for(dataset, read_selection(selection), str(selection))
+        names = read_selection(selection)
+        train = records_for(dataset, names, str(selection))
         title = f"Selection {selection} from {data_dir}"
+        weights = read_selection_weights(selection, names) if cfg.weights else None
+        note = ("class-prior" if weights is not None else
+                "off (--no-weights)" if not cfg.weights else "none in the file (every weight 1)")
     overlap = {r.name for r in train} & {r.name for r in test}
     if overlap:
         raise DataError(f"{selection or data_dir}: {len(overlap)} training videos are TEST videos "
                         f"(e.g. {sorted(overlap)[0]}); select from TRAIN")
     result = run_protocol(train, test, cfg, progress=progress, label="whole" if whole else "selection",
-                          save_first=save_model, val_recs=val)
+                          save_first=save_model, val_recs=val, weights=weights, weights_note=note)
     result.update(data_dir=str(data_dir), selection=str(selection) if selection else None, whole=whole)
     j, m = write_report(result, out_dir, title)
     return result, j, m

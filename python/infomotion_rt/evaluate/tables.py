@@ -59,6 +59,7 @@ def header_markdown(results: dict) -> str:
             f"(Whole: at most {results['whole_steps']}, early stopping on VAL, best VAL checkpoint); "
             f"tested on {results['test_dir']} TEST: {results['n_test']} videos{counts}; "
             f"training-clip augmentation {'on' if results.get('augment') else 'off'}; "
+            f"distilled models weighted: {results.get('weights', 'no (results from before weights)')} (Whole unweighted); "
             f"soft tolerance ±{results['tolerance']:g} EF; appearance features: {results['appearance']}. "
             f"Paired differences: method − Random over runs with the same seeds, mean "
             f"[{results.get('interval', '95% interval')}]; bold when the interval excludes 0.")

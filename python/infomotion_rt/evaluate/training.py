@@ -8,7 +8,11 @@ steps, training stops after ``patience`` measurements without improvement and th
 on VAL is kept (early stopping).
 
 MSE on EF standardised with the training set's mean and std (std floored at 5 EF points, so a
-selection from one narrow class cannot blow the scale up); AdamW, linear warm-up over the first 5% of
+selection from one narrow class cannot blow the scale up). With per-video ``weights`` (a selection's
+class-prior weights, ``select.class_prior_weights``; mean 1 over the set) the loss is the weighted MSE
+``weighted_mse`` and the EF mean and std are the weighted ones, so the target scale and the untrained
+model's starting point are the pool's, not the rebalanced picks'; ``weights=None`` is the unweighted
+MSE exactly; AdamW, linear warm-up over the first 5% of
 the steps, then cosine to zero (ours). Inputs are grey levels / 255 standardised with the training
 clips' mean and std. Both normalisations go into the checkpoint. torch is imported inside functions.
 """
@@ -74,13 +78,46 @@ def _to_tensor(torch, clips: np.ndarray, norm: dict, device):
     return x.contiguous(memory_format=_memory_format(torch, device))
 
 
-def norm_stats(records, source: ClipSource) -> dict:
-    """Pixel and EF normalisation from the training videos (up to 16 videos' first test clip)."""
+def norm_stats(records, source: ClipSource, weights=None) -> dict:
+    """Pixel and EF normalisation from the training videos (up to 16 videos' first test clip); EF mean
+    and std weighted by ``weights`` (N,) when given."""
     step = max(1, len(records) // 16)
     px = np.concatenate([source.test_clips(r)[0].ravel() for r in records[::step][:16]]).astype(np.float64) / 255.0
     ef = np.array([r.ef for r in records], dtype=np.float64)
+    if weights is None:  # exactly the unweighted figures of before weights (--no-weights)
+        mean, std = float(ef.mean()), float(ef.std())
+    else:
+        mean = float(np.average(ef, weights=weights))
+        std = float(np.sqrt(np.average((ef - mean) ** 2, weights=weights)))
     return {"pixel_mean": float(px.mean()), "pixel_std": float(max(px.std(), 1e-3)),
-            "ef_mean": float(ef.mean()), "ef_std": float(max(ef.std(), MIN_EF_STD))}
+            "ef_mean": mean, "ef_std": float(max(std, MIN_EF_STD))}
+
+
+def check_weights(weights, n: int, what: str = "training videos"):
+    """``weights`` as a (n,) float64 array of positive finite numbers, or None; DataError otherwise."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if len(w) != n or not (np.isfinite(w).all() and (w > 0).all()):
+        raise DataError(f"{what}: need {n} positive finite weights, got {len(w)} (min {w.min() if len(w) else 'none'})")
+    return w
+
+
+def weighted_mse(pred, target, weight=None):
+    """Mean over the batch of weight * (pred - target)^2; pred, target, weight (B,) float tensors (ValueError
+    on other shapes); weight None: the plain MSE. Divided by the batch size, not by the batch's weight sum: the weights average 1 over
+    the set and each pass of ``batch_plan`` draws every video once, so a pass's losses add up to the
+    set's weighted MSE exactly, whereas dividing by the weight sum favours the rare classes in small
+    batches (0.8 EF on a 25-pick set with batches of 8, ours). Weighted sampling was not used: it would
+    change which videos a step sees, and ``--no-weights`` would no longer be a paired comparison."""
+    import torch
+
+    if weight is None:
+        return torch.nn.functional.mse_loss(pred, target)
+    if not pred.shape == target.shape == weight.shape:  # broadcasting (B,1) against (B,) would be silent
+        raise ValueError(f"weighted_mse needs equal shapes, got {tuple(pred.shape)}, {tuple(target.shape)}, "
+                         f"{tuple(weight.shape)}")
+    return (weight * (pred - target) ** 2).mean()
 
 
 def batch_plan(n_videos: int, steps: int, batch_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -144,10 +181,12 @@ def limit_threads(n: int) -> None:
 
 
 def train_regressor(records, setting: Setting, cfg: TrainConfig, seed: int, source: ClipSource | None = None,
-                    progress: bool = True, desc: str = "train", val_records=None, val_source: ClipSource | None = None):
+                    progress: bool = True, desc: str = "train", val_records=None, val_source: ClipSource | None = None,
+                    weights=None):
     """Train from scratch (or ``cfg.init``) on ``records`` for ``cfg.steps`` steps, or with early stopping
-    on ``val_records``; returns (model in eval mode, norm dict, history dict). Raises DataError on an
-    empty set or a diverged loss."""
+    on ``val_records``; returns (model in eval mode, norm dict, history dict). ``weights`` (N,) positive
+    floats, one per record (a selection's Weight column), make the loss ``weighted_mse``; None: unweighted.
+    Raises DataError on an empty set, bad weights or a diverged loss."""
     from tqdm import tqdm
 
     torch = _torch()
@@ -162,14 +201,16 @@ def train_regressor(records, setting: Setting, cfg: TrainConfig, seed: int, sour
     model = build_model(setting.model)
     skipped = load_init(model, cfg.init) if cfg.init else []
     model.to(device, memory_format=_memory_format(torch, device)).train()
-    norm = norm_stats(records, source)
+    weights = check_weights(weights, len(records), desc)
+    norm = norm_stats(records, source, weights)
     y_all = (np.array([r.ef for r in records], dtype=np.float32) - norm["ef_mean"]) / norm["ef_std"]
+    w_all = None if weights is None else weights.astype(np.float32)
     plan = batch_plan(len(records), cfg.steps, cfg.batch_size, rng)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, cfg.steps))
     early = bool(val_records)
     history = {"n_train": len(records), "max_steps": cfg.steps, "batch_size": int(plan.shape[1]),
-               "init_skipped": skipped, "loss": [], "val": []}
+               "init_skipped": skipped, "weighted": weights is not None, "loss": [], "val": []}
     best = (math.inf, 0, None)  # (VAL loss, step, state)
     since_best = 0
     t0 = time.perf_counter()
@@ -179,7 +220,8 @@ def train_regressor(records, setting: Setting, cfg: TrainConfig, seed: int, sour
         clips = np.stack([source.train_clip(records[i], rng) for i in idx])
         x = _to_tensor(torch, clips, norm, device)
         y = torch.from_numpy(y_all[idx]).to(device)
-        loss = torch.nn.functional.mse_loss(model(x), y)
+        w = None if w_all is None else torch.from_numpy(w_all[idx]).to(device)
+        loss = weighted_mse(model(x), y, w)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
