@@ -169,7 +169,7 @@ METHODS = {
 # --- weights ---------------------------------------------------------------------------------
 
 def class_prior_weights(pool_counts, pick_counts) -> np.ndarray:
-    """Per-class weight of every pick (ours; DESIGN.md "Weights", README "Method defaults").
+    """Per-class weight of every pick (ours; README "Method defaults").
 
     ``pool_counts`` (C,) and ``pick_counts`` (C,) are the videos per EF class among the candidates the
     selection ran on (N_c, e.g. the TRAIN split with NaN vectors and missing EF left out) and among the

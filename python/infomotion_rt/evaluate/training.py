@@ -104,12 +104,14 @@ def check_weights(weights, n: int, what: str = "training videos"):
 
 
 def weighted_mse(pred, target, weight=None):
-    """Mean over the batch of weight * (pred - target)^2; pred, target, weight (B,) float tensors (ValueError
-    on other shapes); weight None: the plain MSE. Divided by the batch size, not by the batch's weight sum: the weights average 1 over
-    the set and each pass of ``batch_plan`` draws every video once, so a pass's losses add up to the
-    set's weighted MSE exactly, whereas dividing by the weight sum favours the rare classes in small
-    batches (0.8 EF on a 25-pick set with batches of 8, ours). Weighted sampling was not used: it would
-    change which videos a step sees, and ``--no-weights`` would no longer be a paired comparison."""
+    """Mean over the batch of weight * (pred - target)^2; pred, target, weight (B,) float tensors
+    (ValueError on other shapes); weight None: the plain MSE.
+
+    Divided by the batch size, not by the batch's weight sum: the weights average 1 over the set and
+    each pass of ``batch_plan`` draws every video once, so a pass's losses add up to the set's weighted
+    MSE exactly, whereas dividing by the weight sum favours the rare classes in small batches (0.8 EF on
+    a 25-pick set with batches of 8, ours). Weighted sampling was not used: it would change which videos
+    a step sees, and ``--no-weights`` would no longer be a paired comparison."""
     import torch
 
     if weight is None:
