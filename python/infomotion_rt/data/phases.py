@@ -73,6 +73,15 @@ class FramePairs:
     rule: str
 
 
+def cycle_length(ed: int, es: int) -> float:
+    """Cardiac cycle in frames from one ED and one ES frame (ours, as ``frame_pairs``): systole is 1/3 of
+    the cycle, so ED before ES (gap = systole) gives 3 x gap and ES before ED (gap = diastole) 1.5 x gap."""
+    gap = abs(int(es) - int(ed))
+    if gap == 0:
+        raise ValueError("ED and ES are the same frame")
+    return 3.0 * gap if ed < es else 1.5 * gap
+
+
 def _mid(a: int, b: int) -> int:
     """Midpoint rounded half up (not Python's half-to-even), so it never depends on parity."""
     return int(np.floor((a + b) / 2.0 + 0.5))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..data.phases import detect_ed_es, record_fps
+from ..data.phases import cycle_length, detect_ed_es, record_fps  # noqa: F401  (cycle_length: re-exported)
 from ..data.video import probe, read_frames
 from ..errors import ConfigError, VideoError
 
@@ -47,15 +47,6 @@ class ClipConfig:
     @property
     def span(self) -> int:
         return (self.frames - 1) * self.period + 1
-
-
-def cycle_length(ed: int, es: int) -> float:
-    """Cardiac cycle in frames from one ED and one ES frame (ours, as ``frame_pairs``): systole is 1/3 of
-    the cycle, so ED before ES (gap = systole) gives 3 x gap and ES before ED (gap = diastole) 1.5 x gap."""
-    gap = abs(int(es) - int(ed))
-    if gap == 0:
-        raise ValueError("ED and ES are the same frame")
-    return 3.0 * gap if ed < es else 1.5 * gap
 
 
 def cycle_indices(n_frames: int, start: int, length: float, frames: int) -> np.ndarray:
