@@ -90,11 +90,21 @@ def eval_config(kw: dict):
 @click.option("--out", "out_dir", default="evaluation", show_default=True, type=click.Path(file_okay=False))
 @click.option("--save-model", type=click.Path(dir_okay=False), default=None,
               help="Also save run 1's regressor here (.pt: weights + JSON config).")
+@click.option("--instrument", default="cnn", show_default=True, type=click.Choice(["cnn", "probe"]),
+              help="cnn: train the EF regressor (the options below); probe: ridge read-outs on the motion "
+                   "features (--features) and on a pixel representation cached beside them (README).")
+@click.option("--features", type=click.Path(dir_okay=True), default=None,
+              help="With --instrument probe: the features file the selection used.")
 @regressor_options
-def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **kw) -> None:
-    """Train the EF regressor on the selected videos (or the whole TRAIN split), test on TEST, repeat."""
+def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, instrument, features, **kw) -> None:
+    """Train the EF regressor on the selected videos (or the whole TRAIN split), test on TEST, repeat;
+    or, with --instrument probe, score ridge read-outs of them."""
     if whole == (selection is not None):
         raise ConfigError("give either --selection FILE or --whole")
+    if instrument == "probe":
+        return probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw)
+    if features:
+        raise ConfigError("--features is read by --instrument probe only")
     require("torch", "torchvision", what="evaluate")
     from .protocol import budget_text, evaluate, pm
 
@@ -110,6 +120,27 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, **
     for note in result["notes"]:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {j} and {m}" + (f"; model {save_model}" if save_model else ""))
+
+
+def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dict) -> None:
+    """evaluate --instrument probe: no torch; of the regressor options only --weights, --tolerance and
+    --threads apply."""
+    require("sklearn", what="evaluate --instrument probe", hint="install scikit-learn (pip install scikit-learn)")
+    from .probe import probe_rows, run_probe
+
+    result, j, m = run_probe(data_dir, features, selection=selection, whole=whole, labels_csv=labels_csv,
+                             weights=kw["weights"], tolerance=kw["tolerance"], threads=kw["threads"],
+                             out_dir=out_dir, log=lambda s: click.echo(s, err=True))
+    px = result["pixels"]
+    click.echo(f"pixels: {px['path']} ({px['computed']} computed, {px['reused']} reused, {px['failed']} failed)", err=True)
+    click.echo(f"probe on {result['n_train']} videos (pool {result['n_pool']}), tested on {result['n_test']} TEST "
+               f"videos; weights: {result['weights']}")
+    for label, s in probe_rows(result):
+        click.echo(f"  {label}: MAE {s['mae']:.2f} EF, R² {s['r2']:.3f}, r {s['r']:.3f}, accuracy "
+                   f"{100 * s['acc']:.1f} %, balanced {100 * s['bal_acc']:.1f} %")
+    for note in result["notes"]:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {j} and {m}")
 
 
 @click.command("benchmark")

@@ -252,6 +252,6 @@ def evaluate(data_dir, cfg: EvalConfig, selection=None, whole: bool = False, lab
                         f"(e.g. {sorted(overlap)[0]}); select from TRAIN")
     result = run_protocol(train, test, cfg, progress=progress, label="whole" if whole else "selection",
                           save_first=save_model, val_recs=val, weights=weights, weights_note=note)
-    result.update(data_dir=str(data_dir), selection=str(selection) if selection else None, whole=whole)
+    result.update(instrument="cnn", data_dir=str(data_dir), selection=str(selection) if selection else None, whole=whole)
     j, m = write_report(result, out_dir, title)
     return result, j, m
