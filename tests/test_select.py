@@ -50,7 +50,8 @@ def test_method_selects_vpc_per_class_deterministically(fs, method):
 
 
 def test_registry_is_a_mapping_of_callables():
-    assert set(sel.METHODS) == {"infomotion", "infodist", "random", "kmeans", "kcenter", "herding"}
+    assert set(sel.METHODS) == {"infomotion", "infodist", "random", "kmeans", "kcenter", "herding",
+                                "typiclust", "probcover", "maxherding"}
     assert all(callable(f) for f in sel.METHODS.values())
 
 

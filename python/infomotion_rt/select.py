@@ -9,6 +9,9 @@ case (short class, NaN vectors, identical vectors, collapse) in one line.
 from __future__ import annotations
 
 import csv
+import importlib.abc
+import sys
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from . import graph
 from .data.classes import DEFAULT_CLASSES, EFClasses
 from .data.echonet import strip_suffix
 from .atomic import atomic_write_csv
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, require
 from .features import FeatureSet
 from .metric import RAW as RAW_METRIC, MetricConfig, fit_metric
 
@@ -156,6 +159,127 @@ def pick_herding(x, vpc, cfg, rng):
     return Pick(np.array(idx, np.int64), np.full(m, -1), np.array(cen))
 
 
+# --- low-budget peers (scikit-activeml) --------------------------------------------------------
+# TypiClust, ProbCover and MaxHerding, the low-budget selection methods the field compares with, from
+# scikit-activeml's pool query strategies (the [peers] extra), run per EF class on the same metric-
+# transformed vectors as every other method, with every video unlabelled (nothing is covered yet).
+
+PEERS_EXTRA_HINT = "install the [peers] extra (pip install 'infomotion-rt[peers]'; [train] and [test] include it)"
+# ProbCover and MaxHerding hold dense n x n float64 matrices (MaxHerding three at once: 2.4 GB at
+# 10,000); TypiClust's per-cluster kNN is quadratic too. Above this a peer refuses in one line rather
+# than swap; the default method (infomotion) has no such limit.
+PEER_MAX_CLASS = 10_000
+PEER_RADIUS_K = 10   # the radius / bandwidth: per class, the median distance to the 10th neighbour
+TYPICLUST_K = 20     # typicality neighbours: Hacohen et al. 2022 use 20 (scikit-activeml's default is 5)
+
+
+class _HideTorch(importlib.abc.MetaPathFinder):
+    """Makes torch and skorch look absent while skactiveml is imported: it loads them, inside
+    try/except ImportError, only for its deep-learning wrappers, which the peers never use, and the
+    selection runtime never imports torch (DESIGN.md, Dependencies)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "skorch"):
+            raise ImportError(f"No module named {name!r} (hidden while skactiveml is imported)")
+        return None
+
+
+def _skactiveml_pool(method: str):
+    """``skactiveml.pool``, or one DependencyError naming the [peers] extra."""
+    hide = _HideTorch()
+    sys.meta_path.insert(0, hide)
+    try:
+        return require("skactiveml.pool", what=f"select --method {method}", hint=PEERS_EXTRA_HINT)
+    finally:
+        sys.meta_path.remove(hide)
+
+
+def check_peer_size(method: str, n: int, cname: str | None = None) -> None:
+    """ConfigError (one line naming the limit) when a class of ``n`` videos is above ``PEER_MAX_CLASS``."""
+    if n > PEER_MAX_CLASS:
+        where = f"class {cname} has" if cname else "a class of"
+        raise ConfigError(f"--method {method}: {where} {n:,} videos, above the {PEER_MAX_CLASS:,} per class the "
+                          "scikit-activeml peers handle (dense n x n matrices); use --method infomotion, kmeans, "
+                          "kcenter, herding or random")
+
+
+def knn_radius(x: np.ndarray, k: int = PEER_RADIUS_K) -> float:
+    """Per-class scale of the peers: the median Euclidean distance (metric units) of each vector to its
+    ``k``-th nearest other vector (exact FAISS search; k capped at n - 1). x (n, d), n >= 2 -> float > 0.
+    Ours: ProbCover's own radius search (the largest delta whose balls stay 0.95 pure w.r.t. k-means
+    pseudo-labels) collapsed to single-point balls on these features. Where duplicates make the median
+    0, the smallest positive k-th-neighbour distance; 1.0 when every vector is identical."""
+    faiss = graph._faiss()
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    k = max(1, min(int(k), len(x32) - 1))
+    index = faiss.IndexFlatL2(x32.shape[1])
+    index.add(x32)
+    d2, _ = index.search(x32, k + 1)   # the vector itself (or a duplicate) is among them: column k is the k-th other
+    d = np.sqrt(np.maximum(d2[:, k].astype(np.float64), 0.0))
+    r = float(np.median(d))
+    if r > 0:
+        return r
+    return float(d[d > 0].min()) if (d > 0).any() else 1.0
+
+
+def _peer_pick(x, vpc, rng, name: str, make) -> Pick:
+    """Runs one scikit-activeml strategy, built by ``make(pool, x, seed)``, on a class's vectors, all
+    unlabelled; the pick's centrality is the strategy's utility when it was chosen."""
+    x = np.asarray(x, dtype=np.float64)
+    n, m = len(x), min(vpc, len(x))
+    check_peer_size(name, n)
+    if m == n:   # the whole class is picked: nothing to choose (and k-means cannot make n + 1 clusters)
+        return Pick(np.arange(n, dtype=np.int64), np.full(n, -1), np.full(n, np.nan))
+    pool = _skactiveml_pool(name)
+    seed = int(rng.integers(2**31 - 1))
+    with warnings.catch_warnings():
+        # duplicate vectors (fewer distinct points than clusters) are reported by select_features already
+        warnings.simplefilter("ignore", category=UserWarning)
+        idx, util = make(pool, x, seed).query(x, np.full(n, np.nan), batch_size=m, return_utilities=True)
+    idx = np.asarray(idx, dtype=np.int64)
+    cen = util[np.arange(m), idx]
+    if len(np.unique(idx)) < m:
+        # TypiClust re-picks a point once k-means leaves fewer non-empty clusters than picks (identical
+        # vectors): keep the first picks, fill with unused rows in index order.
+        keep = np.sort(np.unique(idx, return_index=True)[1])
+        idx, cen = idx[keep], cen[keep]
+        rest = np.setdiff1d(np.arange(n), idx)[: m - len(idx)]
+        idx, cen = np.concatenate([idx, rest]), np.concatenate([cen, np.full(len(rest), np.nan)])
+    return Pick(idx, np.full(m, -1), cen.astype(np.float64))
+
+
+def pick_typiclust(x, vpc, cfg, rng):
+    """TypiClust (Hacohen et al. 2022; ``skactiveml.pool.TypiClust``): k-means with k = VPC clusters
+    (scikit-learn KMeans, the library's default, seeded), from each cluster, largest first, the most typical
+    member (1 / mean distance to its ``TYPICLUST_K`` = 20 nearest members in the cluster). Centrality: typicality."""
+    return _peer_pick(x, vpc, rng, "typiclust",
+                      lambda pool, x, seed: pool.TypiClust(random_state=seed, k=TYPICLUST_K))
+
+
+def pick_probcover(x, vpc, cfg, rng):
+    """ProbCover (Yehuda et al. 2022; ``skactiveml.pool.ProbCover``): greedy max coverage of balls of radius
+    delta = ``knn_radius`` (per class, the median distance to the 10th neighbour; ours, given as the only
+    ``deltas`` so the library's purity search is skipped); once everything is covered, ties (0 gain) are
+    broken at random by the seed. Centrality: the number of newly covered videos."""
+    return _peer_pick(x, vpc, rng, "probcover",
+                      lambda pool, x, seed: pool.ProbCover(deltas=[knn_radius(x)], random_state=seed))
+
+
+def pick_maxherding(x, vpc, cfg, rng):
+    """MaxHerding (Bae et al. 2025; ``skactiveml.pool.MaxHerding``): greedy kernel coverage, each pick
+    maximising the mean gain max(k(x, .) - max over picks k(pick, .), 0), with a Gaussian kernel of
+    bandwidth sigma = ``knn_radius`` (gamma = 1 / (2 sigma^2)) on the vectors as they are (ours; the library
+    default normalises to unit length and uses gamma = 1 / D, which discards the metric's scale and is
+    nearly flat). Centrality: the gain."""
+    def make(pool, x, seed):
+        gamma = 1.0 / (2.0 * knn_radius(x) ** 2)
+        return pool.MaxHerding(normalize_samples=False, metric="rbf", metric_dict={"gamma": gamma}, random_state=seed)
+    return _peer_pick(x, vpc, rng, "maxherding", make)
+
+
+PEER_METHODS = ("typiclust", "probcover", "maxherding")
+
+
 METHODS = {
     "infomotion": pick_infomotion,
     "infodist": pick_infodist,
@@ -163,6 +287,9 @@ METHODS = {
     "kmeans": pick_kmeans,
     "kcenter": pick_kcenter,
     "herding": pick_herding,
+    "typiclust": pick_typiclust,
+    "probcover": pick_probcover,
+    "maxherding": pick_maxherding,
 }
 
 
@@ -277,6 +404,9 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
     # every method gets the same class-prior weights: they depend only on the class counts (pool = fs now)
     pool_counts = np.bincount(cls, minlength=len(classes.names))
     weights = class_prior_weights(pool_counts, np.minimum(pool_counts, cfg.vpc))
+    if cfg.method in PEER_METHODS:   # refuse before the first class runs, naming the class
+        for c, cname in enumerate(classes.names):
+            check_peer_size(cfg.method, int(pool_counts[c]), cname)
     for c, cname in enumerate(classes.names):
         sub = fs.subset(cls == c)
         n = len(sub)
