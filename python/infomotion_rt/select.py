@@ -176,7 +176,7 @@ TYPICLUST_K = 20     # typicality neighbours: Hacohen et al. 2022 use 20 (scikit
 class _HideTorch(importlib.abc.MetaPathFinder):
     """Makes torch and skorch look absent while skactiveml is imported: it loads them, inside
     try/except ImportError, only for its deep-learning wrappers, which the peers never use, and the
-    selection runtime never imports torch (DESIGN.md, Dependencies)."""
+    selection runtime never imports torch (README, Installs)."""
 
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in ("torch", "skorch"):
