@@ -146,10 +146,19 @@ def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dic
 @click.command("benchmark")
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--vpc", "vpcs", multiple=True, type=click.IntRange(min=1), help="Videos per class (repeatable; default 5 and 10).")
-@click.option("--methods", default="random,kmeans,infodist,infomotion", show_default=True,
-              help="Comma-separated selection methods.")
+@click.option("--methods", default=None,
+              help="Comma-separated selection methods (default: random,kmeans,infodist,infomotion for the CNN; "
+                   "random,infomotion,kmeans,typiclust,probcover,maxherding for the probe).")
 @click.option("--features", type=click.Path(dir_okay=False), default=None,
-              help="Motion features of the videos selected from (default: extract with the shipped encoder).")
+              help="Motion features of the videos selected from (CNN default: extract with the shipped encoder; "
+                   "required by the probe).")
+@click.option("--instrument", default="cnn", show_default=True, type=click.Choice(["cnn", "probe", "both"]),
+              help="cnn: Table 1 with the EF regressor (unchanged); probe: ridge read-outs over --seeds pool draws "
+                   "(README); both: the CNN benchmark, then the probe's into OUT/probe.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None,
+              help="Probe: seeds (pool draws) --seed .. --seed+N-1 (default 50); the CNN uses --runs.")
+@click.option("--pool-share", type=click.FloatRange(min=0, max=1, min_open=True), default=None,
+              help="Probe: share of the TRAIN pool each seed draws for every method (default 0.8; 1.0 = fixed pool).")
 @click.option("--engine", type=click.Path(dir_okay=False), default=None, help="Motion model for extraction.")
 @click.option("--synthetic", type=click.Path(file_okay=False), default=None,
               help="Select from this synthetic set (Dist. Synth.), test on DATA_DIR's TEST split.")
@@ -162,9 +171,18 @@ def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dic
               help="Output folder of an earlier benchmark on DATA_DIR with the same setting, Whole runs, seed "
                    "and --whole-steps: reuse its Whole Real models instead of retraining them.")
 @regressor_options
-def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_labels, out_dir, no_plot, whole_runs,
-                  reuse_whole, **kw) -> None:
-    """The paper's Table 1 on DATA_DIR: methods x VPC x runs, select + evaluate each, Whole as reference."""
+def benchmark_cmd(data_dir, vpcs, methods, features, instrument, seeds, pool_share, engine, synthetic, trust_labels,
+                  out_dir, no_plot, whole_runs, reuse_whole, **kw) -> None:
+    """The paper's Table 1 on DATA_DIR: methods x VPC x runs, select + evaluate each, Whole as reference;
+    or, with --instrument probe, methods x VPC x seeds scored by ridge read-outs."""
+    if instrument != "probe" and pool_share is not None and pool_share < 1:
+        raise ConfigError("--pool-share < 1 is implemented for --instrument probe only (the CNN keeps the fixed pool)")
+    if instrument == "probe":
+        return probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, out_dir, kw)
+    if seeds is not None and instrument == "cnn":
+        raise ConfigError("--seeds is read by --instrument probe|both only (the CNN uses --runs)")
+    if methods is None:
+        methods = "random,kmeans,infodist,infomotion"
     require("torch", "torchvision", what="benchmark")
     from .benchmark import BenchmarkConfig, run_benchmark
     from .tables import table_markdown
@@ -180,6 +198,30 @@ def benchmark_cmd(data_dir, vpcs, methods, features, engine, synthetic, trust_la
     for line in dict.fromkeys(res["notes"]):
         click.echo(f"note: {line}", err=True)
     click.echo(table_markdown(res))
+    click.echo("wrote " + ", ".join(res["outputs"].values()))
+    if instrument == "both":
+        from pathlib import Path
+
+        probe_benchmark_cmd(data_dir, vpcs, None, features, seeds, pool_share, str(Path(out_dir) / "probe"), kw)
+
+
+def probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, out_dir, kw: dict) -> None:
+    """benchmark --instrument probe (probe_benchmark.py): no torch; of the regressor options only --seed,
+    --weights, --tolerance and --threads apply (--runs is the CNN's; the probe counts --seeds)."""
+    require("sklearn", what="benchmark --instrument probe", hint="install scikit-learn (pip install scikit-learn)")
+    from .probe_benchmark import PROBE_METHODS, console_summary, run_probe_benchmark
+
+    names = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else PROBE_METHODS
+    log = lambda s: click.echo(s, err=True)  # noqa: E731
+    res = run_probe_benchmark(data_dir, features, vpcs=tuple(vpcs) or (5, 10), seeds=seeds or 50, seed=kw["seed"],
+                              methods=names, share=0.8 if pool_share is None else pool_share, weights=kw["weights"],
+                              tolerance=kw["tolerance"], threads=kw["threads"], out_dir=out_dir, log=log)
+    sec = res["seconds"]
+    click.echo(f"probe benchmark: {len(res['seeds'])} seeds x {len(res['vpcs'])} VPC x {len(res['methods'])} methods, "
+               f"{res['n_draw']} of {res['n_pool']} TRAIN videos per draw, {res['n_test']} TEST videos, weights "
+               f"{res['weights']}; {sec['total']:.0f} s (selection {sec['selection']:.0f} s, probe {sec['probe']:.0f} s)")
+    for line in console_summary(res):
+        click.echo("  " + line)
     click.echo("wrote " + ", ".join(res["outputs"].values()))
 
 
