@@ -8,8 +8,8 @@ with the whole TRAIN pool) is fitted on the picks with their class-prior ``Weigh
 unweighted) and scores TEST on both representations (motion, pixels). Only videos both representations hold
 take part. Per method x VPC x representation: MAE, R², accuracy, balanced accuracy (and r) as mean ± std
 over seeds, each method's paired difference (``stats.differences_vs``, 95 % paired t) against Random and
-against the best peer (the peer -- a method other than random and infomotion -- with the lowest mean MAE in
-that VPC x representation cell); rows of reference: the whole-pool read-out (ceiling) and the Mean-EF /
+against the best peer (of TypiClust, ProbCover and MaxHerding that ran, else of the methods other than
+random and infomotion: the lowest mean MAE in that VPC x representation cell); rows of reference: the whole-pool read-out (ceiling) and the Mean-EF /
 majority-class floors of the whole TRAIN pool.
 """
 
@@ -28,7 +28,7 @@ from ..errors import ConfigError, DataError, DependencyError
 PROBE_METHODS = ("random", "infomotion", "kmeans", "typiclust", "probcover", "maxherding")
 PROBE_KEYS = ("mae", "r2", "acc", "bal_acc", "r")
 DIFF_KEYS = ("mae", "r2", "acc", "bal_acc")
-NOT_PEERS = ("random", "infomotion")   # ours and the baseline; every other method is a peer
+NOT_PEERS = ("random", "infomotion")   # ours and the baseline
 POOL_DRAW = ("sorted pool names, numpy.random.default_rng([seed, 16003]).choice(n, round(share * n), "
              "replace=False), returned in name order; share 1.0: every name [issue 16.3, ours]")
 
@@ -167,11 +167,14 @@ def run_probe_benchmark(data_dir, features, *, vpcs=(5, 10), seeds: int = 50, se
                 t_probe += time.perf_counter() - t0
         if progress:
             log(f"seed {s}: {len(draw)} of {len(names)} TRAIN videos drawn, {len(methods)} methods x {len(vpcs)} VPC")
+    from ..select import PEER_METHODS
+
     cells = {}
     for rep in reps:
         for v in vpcs:
             by_m = runs[rep][str(v)]
-            peers = [m for m in methods if m not in NOT_PEERS]
+            # the best peer: of the low-budget peers (issue 16) when any ran, else of the other baselines
+            peers = [m for m in methods if m in PEER_METHODS] or [m for m in methods if m not in NOT_PEERS]
             means = {m: _summary(by_m[m])["mae"]["mean"] for m in peers}
             best = min((m for m in peers if np.isfinite(means[m])), key=lambda m: means[m], default=None)
             cell = {"best_peer": best, "methods": {}}
