@@ -9,8 +9,8 @@ A synthetic-style phantom has no tracings, so extraction places both frame pairs
 
 * **phase-correct**: the detected ED nearer a true ED than any true ES and the detected ES nearer a
   true ES than any true ED (the phantom truth file's beat schedule), over all videos;
-* **read-out**: ridge regression, ``RidgeCV(alphas=np.logspace(-3, 5, 33))``, on the motion vectors
-  standardised with the TRAIN videos' mean and std, fitted on TRAIN, scored on TEST: R² and MAE (EF
+* **read-out**: the probe of ``evaluate --instrument probe`` (``RidgeCV(alphas=np.logspace(-3, 5, 33))``
+  on the motion vectors standardised with the TRAIN videos' mean and std), fitted on all TRAIN, scored on TEST: R² and MAE (EF
   points); the constant TRAIN-mean predictor is printed beside (R² <= 0).
 
 ``--detector-module FILE`` loads another ``cycle_detect.py`` (for example the one of an earlier
@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import RidgeCV
 from sklearn.metrics import mean_absolute_error, r2_score
 
 import infomotion_rt.data.cycle_detect as cycle_detect
@@ -34,10 +33,9 @@ from infomotion_rt.data.echonet import load_dataset
 from infomotion_rt.data.phantom import generate, load_truth
 from infomotion_rt.data.phases import detect_ed_es, record_fps
 from infomotion_rt.data.video import read_frames
+from infomotion_rt.evaluate.probe import ridge_probe
 from infomotion_rt.features import ExtractConfig, extract_features, read_features
 from infomotion_rt.runtime import default_engine
-
-ALPHAS = np.logspace(-3, 5, 33)
 
 
 def phase_correct(ed: int, es: int, onsets, systoles) -> bool:
@@ -48,16 +46,14 @@ def phase_correct(ed: int, es: int, onsets, systoles) -> bool:
 
 
 def ridge_readout(x: np.ndarray, ef: np.ndarray, split: np.ndarray) -> dict:
-    """R² and MAE on TEST of a ridge fitted on TRAIN (features standardised by TRAIN's mean and std)."""
+    """R² and MAE on TEST of the product's probe (``evaluate.probe.ridge_probe``) fitted on all TRAIN
+    videos, unweighted, with the constant TRAIN-mean predictor beside it."""
     train, test = split == "TRAIN", split == "TEST"
-    mean, std = x[train].mean(axis=0), x[train].std(axis=0) + 1e-8
-    z = (x - mean) / std
-    model = RidgeCV(alphas=ALPHAS).fit(z[train], ef[train])
-    pred = model.predict(z[test])
+    pred, alpha = ridge_probe(x[train], x[train], ef[train], x[test])
     const = np.full(test.sum(), ef[train].mean())
     return {"r2": r2_score(ef[test], pred), "mae": mean_absolute_error(ef[test], pred),
             "const_r2": r2_score(ef[test], const), "const_mae": mean_absolute_error(ef[test], const),
-            "alpha": float(model.alpha_), "n_train": int(train.sum()), "n_test": int(test.sum())}
+            "alpha": alpha, "n_train": int(train.sum()), "n_test": int(test.sum())}
 
 
 def main() -> None:
