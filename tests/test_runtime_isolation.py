@@ -33,6 +33,7 @@ def runtime_modules() -> list[str]:
     # the extraction/selection side and what a Ray worker runs (distributed, feature_store), plus packages
     top = ("features", "feature_store", "distributed", "select", "knn_index", "graph", "metric",
            "export_dataset", "report", "report_html", "pixels")
+    top += ("readout", "scoring", "self_check")   # select --self-check's read-out, scores and statistics
     mods = [f"{PKG}.{m}" for m in top if (ROOT / f"{m}.py").is_file()]
     for sub in ("runtime", "data"):
         for path in sorted((ROOT / sub).glob("*.py")):

@@ -28,50 +28,10 @@ import numpy as np
 
 from ..atomic import atomic_write_text
 from ..errors import ConfigError, DataError
-from .metrics import score
+# the probe itself lives on the runtime side (select --self-check uses it too); re-exported here
+from ..readout import ALPHAS, PROBE_DEFINITION, pearson_r, probe_score, ridge_probe, standardiser  # noqa: F401
 
-ALPHAS = np.logspace(-3, 5, 33)
-PROBE_DEFINITION = ("RidgeCV(alphas=np.logspace(-3, 5, 33)) on features standardised with the TRAIN pool's "
-                    "mean and std (ddof 0; constant features / 1), fitted on the picks with sample_weight = "
-                    "selection Weight (or unweighted), predicting TEST [issue 16.2, ours]")
 REPRESENTATIONS = ("motion", "pixels")
-
-
-def pearson_r(true_ef, pred_ef) -> float:
-    """Pearson correlation of (N,) truth and predictions; NaN when either is constant (undefined)."""
-    t = np.asarray(true_ef, dtype=np.float64).ravel()
-    p = np.asarray(pred_ef, dtype=np.float64).ravel()
-    if t.size < 2 or t.std() == 0 or p.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(t, p)[0, 1])
-
-
-def standardiser(pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std) over the rows of the (N, D) pool, float64; std 0 (a constant feature) becomes 1."""
-    pool = np.asarray(pool, dtype=np.float64)
-    mean, std = pool.mean(axis=0), pool.std(axis=0)
-    return mean, np.where(std > 0, std, 1.0)
-
-
-def ridge_probe(pool: np.ndarray, x_fit: np.ndarray, y_fit: np.ndarray, x_test: np.ndarray,
-                weights: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """The probe (module docstring): standardise with ``pool`` (N, D), fit on ``x_fit`` (M, D) and EF
-    ``y_fit`` (M,) (EF points) with ``weights`` (M,) positive or None, predict ``x_test`` (K, D).
-    Returns ((K,) float64 predicted EF, the chosen alpha). ValueError for fewer than 2 fitting videos."""
-    from sklearn.linear_model import RidgeCV
-
-    if len(x_fit) < 2:
-        raise ValueError(f"the probe needs at least 2 fitting videos, got {len(x_fit)}")
-    mean, std = standardiser(pool)
-    z = lambda x: (np.asarray(x, dtype=np.float64) - mean) / std  # noqa: E731
-    model = RidgeCV(alphas=ALPHAS).fit(z(x_fit), np.asarray(y_fit, dtype=np.float64),
-                                       sample_weight=None if weights is None else np.asarray(weights, np.float64))
-    return model.predict(z(x_test)), float(model.alpha_)
-
-
-def probe_score(true_ef, pred_ef, tolerance: float) -> dict:
-    """``metrics.score`` plus Pearson ``r``."""
-    return {**score(true_ef, pred_ef, tolerance), "r": pearson_r(true_ef, pred_ef)}
 
 
 def _matrix(fs, names: list[str]) -> np.ndarray:

@@ -29,22 +29,8 @@ PROBE_METHODS = ("random", "infomotion", "kmeans", "typiclust", "probcover", "ma
 PROBE_KEYS = ("mae", "r2", "acc", "bal_acc", "r")
 DIFF_KEYS = ("mae", "r2", "acc", "bal_acc")
 NOT_PEERS = ("random", "infomotion")   # ours and the baseline
-POOL_DRAW = ("sorted pool names, numpy.random.default_rng([seed, 16003]).choice(n, round(share * n), "
-             "replace=False), returned in name order; share 1.0: every name [issue 16.3, ours]")
-
-
-def pool_draw(seed: int, share: float, names) -> list[str]:
-    """The videos of ``names`` (str, any order; duplicates count once) drawn for ``seed`` at ``share`` in
-    (0, 1] (``POOL_DRAW``): a function of (seed, share, set of names) only, so every method of a seed sees
-    the same draw. Returns sorted names, at least 1 of a non-empty pool. ConfigError for share outside (0, 1]."""
-    if not (0.0 < float(share) <= 1.0):
-        raise ConfigError(f"--pool-share must be in (0, 1], got {share}")
-    pool = sorted(set(map(str, names)))
-    if share == 1.0 or not pool:
-        return pool
-    k = max(1, int(round(float(share) * len(pool))))
-    idx = np.random.default_rng([int(seed), 16003]).choice(len(pool), size=k, replace=False)
-    return [pool[i] for i in sorted(idx)]
+# the pool draw lives on the runtime side (select --self-check uses it too); re-exported here
+from ..readout import POOL_DRAW, pool_draw  # noqa: E402,F401
 
 
 def available_methods(methods, log=print) -> tuple[list[str], dict]:

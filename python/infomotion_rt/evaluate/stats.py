@@ -15,50 +15,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..data.classes import DEFAULT_CLASSES, EFClasses
 from .metrics import score
 
-DIFF_KEYS = ("acc", "soft_acc", "bal_acc", "mae", "r2")
-INTERVAL = "95% paired t interval"
-
-
-def t_quantile(p: float, df: int) -> float:
-    """Student's t quantile (scipy.stats.t.ppf)."""
-    from scipy.stats import t
-
-    return float(t.ppf(p, df))
-
-
-def paired_difference(runs, reference_runs, key: str) -> dict:
-    """Mean, sample std and 95% paired-t interval of ``run[key] - reference[key]`` over the seeds both
-    have. Runs are dicts with ``seed`` and ``key``; non-finite values (e.g. an undefined R²) drop
-    their pair. With one pair, or when every pair differs by exactly the same amount (a zero-width t
-    interval would claim certainty from no variance; flagged ``equal``), the interval is undefined (NaN
-    bounds)."""
-    ref = {r["seed"]: r.get(key, math.nan) for r in reference_runs}  # results from before bal_acc lack it
-    d = np.array([r.get(key, math.nan) - ref[r["seed"]] for r in runs if r["seed"] in ref], dtype=np.float64)
-    d = d[np.isfinite(d)]
-    n = int(d.size)
-    if n == 0:
-        return {"mean": math.nan, "std": math.nan, "n": 0, "ci_low": math.nan, "ci_high": math.nan}
-    mean = float(d.mean())
-    if n == 1:
-        return {"mean": mean, "std": 0.0, "n": 1, "ci_low": math.nan, "ci_high": math.nan}
-    std = float(d.std(ddof=1))
-    if std <= 1e-9 * max(1.0, abs(mean)):  # every run differs by the same amount (quantised accuracy), up
-        # to float rounding of k/n - j/n: no variance to test
-        return {"mean": mean, "std": 0.0, "n": n, "ci_low": math.nan, "ci_high": math.nan, "equal": True}
-    half = t_quantile(0.975, n - 1) * std / math.sqrt(n)
-    return {"mean": mean, "std": std, "n": n, "ci_low": mean - half, "ci_high": mean + half}
-
-
-def differences_vs(cell_runs, reference_runs, keys=DIFF_KEYS) -> dict:
-    """``paired_difference`` for every metric in ``keys``."""
-    return {k: paired_difference(cell_runs, reference_runs, k) for k in keys}
+# the paired difference lives on the runtime side (select --self-check uses it too); re-exported here
+from ..readout import DIFF_KEYS, INTERVAL, differences_vs, paired_difference, t_quantile  # noqa: E402,F401
 
 
 def class_counts(ef, classes: EFClasses = DEFAULT_CLASSES) -> dict[str, int]:
