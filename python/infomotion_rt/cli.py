@@ -107,9 +107,13 @@ def cli(folds, view, allow_modality) -> None:
               help="Self-contained HTML page of the selection (animated previews need --data).")
 @click.option("--overwrite", is_flag=True,
               help="Replace existing outputs (--out, --plot, --report, --export-dataset); else they are an error.")
+@click.option("--self-check", "self_check", is_flag=False, flag_value=20, default=None, type=click.IntRange(min=2),
+              metavar="[N]", help="After the selection: this method against Random on N pool-resampled seeds (default "
+                                  "20) of your labelled pool, scored by a ridge read-out; prints one sentence, writes "
+                                  "OUT's .self-check.json (docs/self-check.md; needs scikit-learn).")
 def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, trials, paper_literal,
                labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report, overwrite,
-               exact_knn, ann, ann_threshold, pca, threads, metric_name, metric_dims, metric_parts) -> None:
+               exact_knn, ann, ann_threshold, pca, threads, metric_name, metric_dims, metric_parts, self_check) -> None:
     """Pick VPC representative videos per EF class from a features file."""
     from . import select as sel_mod
     from .errors import ConfigError
@@ -131,13 +135,19 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
                                         pca=pca, threads=threads)),
         metric=metric_config(metric_name, metric_dims, metric_parts, paper_literal))
     sel_mod.check_outputs(overwrite, export_dir=export_dataset, out=out, plot=plot, report=report)
+    if self_check is not None:
+        from . import self_check as sc
+
+        sc.check(method)   # --method random / no scikit-learn: one line before any work
+        if sc.json_path(out).exists() and not overwrite:
+            raise ConfigError(f"{sc.json_path(out)}: exists; pass --overwrite to replace it (--self-check)")
     fs = read_features(features_path)
     if data_dir:  # an export or report of another dataset fails here, before the selection
         sel_mod.check_features_in_data(fs, data_dir, features_path)
     written: list[str] = []   # finished outputs, for the line an interruption prints
     try:
         _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, plot, export_dataset,
-                        deidentify, deid_key, data_dir, report, overwrite, written)
+                        deidentify, deid_key, data_dir, report, overwrite, written, self_check)
     except (KeyboardInterrupt, Terminated) as exc:
         exc.resume_hint = ("no output was left half-written" + (f"; finished: {', '.join(written)} (rerun with "
                            "--overwrite to replace them)" if written else "; rerun the command to start again"))
@@ -145,8 +155,9 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
 
 
 def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, plot, export_dataset, deidentify,
-                    deid_key, data_dir, report, overwrite, written: list) -> None:
-    """select's work once its inputs and outputs are checked; appends each finished output to ``written``."""
+                    deid_key, data_dir, report, overwrite, written: list, self_check: int | None = None) -> None:
+    """select's work once its inputs and outputs are checked; appends each finished output to ``written``.
+    ``self_check``: seeds of the self-check (self_check.py), run after selection.csv is written."""
     notes = []
     if labels:
         fs, notes = sel_mod.attach_labels(fs, labels)
@@ -175,6 +186,14 @@ def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, 
                        f"{' (new: keep it private)' if ex.key_generated else ''}; mapping {ex.map_file} (private)")
         else:
             click.echo(f"wrote distilled dataset {ex.out_dir} ({ex.n_videos} videos)")
+    checked = None
+    if self_check is not None:
+        from . import self_check as sc
+
+        checked = sc.run_self_check(fs, cfg, self_check, log=lambda line: click.echo(line, err=True))
+        click.echo(checked["sentence"])
+        click.echo(f"wrote {sc.write_json(checked, out, features_path)}")
+        written.append(str(sc.json_path(out)))
     if report:
         from .report import write_selection_report
 
@@ -182,7 +201,8 @@ def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, 
         shared = export_dataset and ex.deidentified  # the page names pseudonyms and shows the cleaned videos
         rep = write_selection_report(report, result, cfg, features=features_path, graph_png=drawn,
                                      data_dir=ex.out_dir if shared else data_dir, rename=ex.names if shared else None,
-                                     require_previews=True)
+                                     require_previews=True,
+                                     header={"self-check": checked["sentence"]} if checked else None)
         for line in rep.failures:
             click.echo(f"report: {line}", err=True)
         click.echo(f"wrote {rep.path} ({rep.previews} previews" + (", no --data: tables only)" if not data_dir else ")"))

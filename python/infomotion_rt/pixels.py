@@ -47,22 +47,40 @@ def pixels_path(features_path) -> Path:
     return stem.parent / f"{stem.name}.pixels.npz"
 
 
+def traced_ed_es(record) -> tuple[int, int] | None:
+    """The tracings' (ED, ES) frame indices when ``record`` has both, else None (the detector's turn)."""
+    if record.ed is not None and record.es is not None:
+        return int(record.ed), int(record.es)
+    return None
+
+
+def record_ed_es(record, frames: np.ndarray) -> tuple[int, int]:
+    """(ED, ES) frame indices of one video as this representation (and ``flow``) takes them: the tracings'
+    when the record has both, else ``data.phases.detect_ed_es`` on ``frames`` -- the whole decoded video,
+    (T, H, W) uint8 -- with ``data.phases.record_fps``. DataError naming the video file when either index
+    falls outside ``frames``."""
+    from .data.phases import detect_ed_es, record_fps
+
+    n = len(frames)
+    traced = traced_ed_es(record)
+    # fps bounds the detector's heart-rate search
+    ed, es = traced if traced is not None else detect_ed_es(frames, fps=record_fps(record))
+    if not (0 <= ed < n and 0 <= es < n):
+        raise DataError(f"{record.path}: ED {ed} / ES {es} outside a video of {n} frames")
+    return ed, es
+
+
 def video_pixels(record) -> np.ndarray:
     """The representation of one video (module docstring): (768,) float32, values in [0, 1] (grey / 255;
     the std image in grey levels / 255). Deterministic. Raises VideoError/DataError naming the video when
     it cannot be decoded or its ED/ES fall outside it."""
-    from .data.phases import cycle_length, detect_ed_es, record_fps
+    from .data.phases import cycle_length
     from .data.video import read_frames
     from .runtime.inputs import to_model_input
 
     frames = read_frames(record.path)  # whole video: the cycle (and, untraced, the detector) needs it
     n = len(frames)
-    if record.ed is not None and record.es is not None:
-        ed, es = int(record.ed), int(record.es)
-    else:
-        ed, es = detect_ed_es(frames, fps=record_fps(record))  # fps bounds the heart-rate search
-    if not (0 <= ed < n and 0 <= es < n):
-        raise DataError(f"{record.path}: ED {ed} / ES {es} outside a video of {n} frames")
+    ed, es = record_ed_es(record, frames)
     length = n if ed == es else min(max(int(round(cycle_length(ed, es))), 2), n)
     cycle = frames[(ed + np.arange(length)) % n].astype(np.float32)
     images = np.stack([frames[ed].astype(np.float32), frames[es].astype(np.float32), cycle.std(axis=0)])

@@ -334,14 +334,16 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
 
 def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot: bool = True,
                            graph_png: bytes | None = None, progress: bool = True,
-                           rename: dict | None = None, require_previews: bool = False) -> ReportResult:
+                           rename: dict | None = None, require_previews: bool = False,
+                           header: dict | None = None) -> ReportResult:
     """The ``select --report`` page of one ``select.Selection`` made with ``cfg``; ``graph_png``: the
     class graph plot already drawn (``select --plot``), else it is drawn here when ``plot``.
 
     ``rename`` (source name -> exported name; ``select --export-dataset --deidentify`` passes the
     pseudonyms with ``data_dir`` the export): the page names the picks by their exported names and
     shows previews of the exported (cleaned) videos; a pick not exported reads ``(not exported)``.
-    The graph plot (drawn from the selection, no names on it) is kept."""
+    The graph plot (drawn from the selection, no names on it) is kept. ``header``: extra summary lines
+    (name -> text), e.g. ``select --self-check``'s sentence."""
     view = view_of_selection(sel, cfg, plot=plot and graph_png is None)
     if graph_png is not None:
         view.graph_png = graph_png
@@ -352,7 +354,7 @@ def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot
             view.notes = [f"{len(view.notes)} selection note(s) left out of this de-identified page: they can "
                           "name source videos (select prints them)"]
     return write_report(path, [view], title=f"Selection report: {view.label}", data_dir=data_dir,
-                        features=features, progress=progress, require_previews=require_previews)
+                        features=features, progress=progress, require_previews=require_previews, header=header)
 
 
 def write_benchmark_report(path, selections: Iterable, chart=None, *, data_dir=None, features=None,
