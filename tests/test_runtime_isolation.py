@@ -32,7 +32,7 @@ ALLOWED = {(f"{PKG}.runtime.torch_backend", f"{PKG}.motion.train"),
 def runtime_modules() -> list[str]:
     # the extraction/selection side and what a Ray worker runs (distributed, feature_store), plus packages
     top = ("features", "feature_store", "distributed", "select", "knn_index", "graph", "metric",
-           "export_dataset", "report", "report_html", "pixels")
+           "export_dataset", "report", "report_html", "pixels", "flow")
     top += ("readout", "scoring", "self_check")   # select --self-check's read-out, scores and statistics
     mods = [f"{PKG}.{m}" for m in top if (ROOT / f"{m}.py").is_file()]
     for sub in ("runtime", "data"):

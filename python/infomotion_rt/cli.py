@@ -372,8 +372,12 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
                    "machine; an address (auto, HOST:6379, ray://HOST:10001) joins a running cluster.")
 @click.option("--actors", default=None, type=click.IntRange(min=1),
               help="With --ray: encoder actors, one model session and 1 CPU each [default: 2].")
+@click.option("--representation", default="encoder", show_default=True,
+              type=click.Choice(["encoder", "flow"], case_sensitive=False),
+              help="encoder: the motion model's vector; flow: the Farneback optical-flow baseline between the ED "
+                   "and ES frames (flow-v1, 256 values; no model file, CPU; see infomotion_rt/flow.py).")
 def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resume, overwrite, keep_paths, shard_size,
-                ray_address, actors) -> None:
+                ray_address, actors, representation) -> None:
     """One motion vector per video of DATA_DIR into a features file or a folder of shards."""
     from .errors import ConfigError
     from .features import ExtractConfig, extract_features
@@ -383,7 +387,11 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
     cfg = ExtractConfig(split=split.upper() if split else None, batch_size=batch_size, device=device,
                         threads=threads, resume=resume, keep_paths=keep_paths, save_every=shard_size,
                         overwrite=overwrite)
-    engine = engine or default_engine()
+    representation = representation.lower()
+    if representation == "flow" and ray_address:
+        raise ConfigError("--representation flow runs in one process; drop --ray")
+    if representation == "encoder":
+        engine = engine or default_engine()
     _INTERRUPT_HINT[:] = [f"rerun the same command with --resume to continue {out}"]
     log = lambda line: click.echo(line, err=True)  # noqa: E731  (the engine line, once data and output are checked)
     if ray_address:
@@ -396,9 +404,10 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
     else:
         if actors is not None:
             raise ConfigError("--actors needs --ray (local or a cluster address)")
-        r = extract_features(data_dir, engine, out, cfg, log=log)
-        timing = (f"decode {r.decode_s:.1f} s (background), inference {r.infer_s:.1f} s, "
-                  f"encoder waited {r.wait_s:.1f} s")
+        r = extract_features(data_dir, engine, out, cfg, log=log, representation=representation)
+        step = "flow" if representation == "flow" else "inference"
+        timing = (f"decode {r.decode_s:.1f} s (background), {step} {r.infer_s:.1f} s, "
+                  f"{'flow' if representation == 'flow' else 'encoder'} waited {r.wait_s:.1f} s")
     rate = r.n_new / r.wall_s if r.wall_s > 0 else float("nan")
     click.echo(f"extracted {r.n_new} videos ({r.n_skipped} already there) in {r.wall_s:.1f} s, "
                f"{rate:.1f} videos/s; {timing}")

@@ -245,13 +245,16 @@ def _resume_mismatch(out: Path, found_hash, model_hash: str) -> ConfigError:
 
 def check_resumable(where: Path, found: dict, expect: dict, rows=None, labels=None) -> None:
     """ConfigError (one line naming ``where``) unless an output whose meta is ``found`` may be continued by
-    a run whose meta will be ``expect``: the same ``model_hash``, ``split`` and ``dataset_fingerprint``
-    (each checked only when ``expect`` has it).
+    a run whose meta will be ``expect``: the same ``representation`` (absent: the encoder's), ``model_hash``,
+    ``split`` and ``dataset_fingerprint`` (each checked only when ``expect`` has it).
 
     A file without a fingerprint (written before fingerprints existed) is checked row by row instead:
     ``rows()`` gives its (names, ef, split) arrays and ``labels()`` this dataset's name -> (EF, split);
     every video in the file must be in the dataset with the same EF and split (ours: the one check such
     a file allows; it cannot tell a dataset that gained or relabelled videos not yet extracted)."""
+    if "representation" in expect and (found.get("representation") or "encoder") != expect["representation"]:
+        raise ConfigError(f"{where}: --resume onto {found.get('representation') or 'encoder'} features with "
+                          f"representation {expect['representation']}; write to a new --out, or pass --overwrite")
     if "model_hash" in expect and found.get("model_hash") != expect["model_hash"]:
         raise _resume_mismatch(where, found.get("model_hash"), expect["model_hash"])
     if "split" in expect and "split" in found and found["split"] != expect["split"]:

@@ -170,10 +170,12 @@ def split_records(dataset, split: str | None, data_dir) -> list:
     return records
 
 
-def resume_checks(dataset, cfg) -> tuple[dict, object]:
-    """(expect, labels) for ``feature_store.open_sink``: the split and dataset fingerprint a resumed
-    output must carry, and the name -> (EF, split) table for files without a fingerprint."""
-    expect = {"split": cfg.split or "ALL", "dataset_fingerprint": dataset_fingerprint(dataset.records)}
+def resume_checks(dataset, cfg, representation: str = "encoder") -> tuple[dict, object]:
+    """(expect, labels) for ``feature_store.open_sink``: the representation (meta ``representation``; a file
+    without one holds the encoder's vectors), split and dataset fingerprint a resumed output must carry, and
+    the name -> (EF, split) table for files without a fingerprint."""
+    expect = {"representation": representation, "split": cfg.split or "ALL",
+              "dataset_fingerprint": dataset_fingerprint(dataset.records)}
     return expect, lambda: {r.name: (float(r.ef), r.split) for r in dataset.records}
 
 
@@ -244,15 +246,16 @@ def _put(q: "queue.Queue", item, stop: threading.Event) -> bool:
     return False
 
 
-def _read_videos(records, size: int, out: "queue.Queue", stop: threading.Event) -> None:
-    """Background reader: decodes the endpoint frames of each video while the encoder runs; stops within
+def _read_videos(records, decode, out: "queue.Queue", stop: threading.Event) -> None:
+    """Background reader: decodes each video with ``decode(rec) -> (item, err, note)`` (the encoder's endpoint
+    frames, ``decode_for_encoder``, or another representation's frames) while the encoder runs; stops within
     one video's decode once ``stop`` is set, so the main thread can always join it."""
     try:
         for rec in records:
             if stop.is_set():
                 return
             t0 = time.perf_counter()
-            item, err, note = decode_for_encoder(rec, size)
+            item, err, note = decode(rec)
             if not _put(out, (rec, item, err, time.perf_counter() - t0, note), stop):
                 return
     finally:
@@ -274,45 +277,76 @@ def extraction_meta(engine, enc, dataset, data_dir, cfg: ExtractConfig, fingerpr
 
 
 def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig(), *, encoder=None,
-                     progress: bool = True, log=None) -> ExtractResult:
+                     progress: bool = True, log=None, representation: str = "encoder") -> ExtractResult:
     """The ``extract`` stage: one motion vector per video of ``data_dir`` into the features file ``out``
     (.npz) or, for a folder, a store of Parquet shards of ``cfg.save_every`` videos (``feature_store``).
     ``engine`` None = the shipped encoder (``runtime.default_engine``); ``log`` gets the line naming the
     engine once it is loaded, which is after the data and the output have been checked.
+    ``representation`` "flow": the optical-flow baseline (``flow``; no model, ``engine`` must be None,
+    ``cfg.device`` auto or cpu) through the same loop, sinks, resume and failure reporting.
 
     Raises DataError for unreadable data, an empty split or no vector at all; ConfigError for a bad
     ``out`` name, an existing output without ``cfg.resume``/``cfg.overwrite``, and a resume of another
-    dataset, split or model. On KeyboardInterrupt or ``errors.Terminated`` the vectors done so far are
+    representation, dataset, split or model. On KeyboardInterrupt or ``errors.Terminated`` the vectors done so far are
     saved, the reader thread is joined, and the exception propagates with ``resume_hint`` set."""
     from .data.echonet import load_dataset
     from .feature_store import is_store_path, open_sink
     from .runtime import default_engine, load_encoder
 
     t_start = time.perf_counter()
+    flow = _check_representation(representation, engine, encoder, cfg)
     out = Path(out)
     is_store_path(out)   # a bad output name fails before any work
     dataset = load_dataset(data_dir, progress=progress)
     records = split_records(dataset, cfg.split, data_dir)
-    expect, labels = resume_checks(dataset, cfg)
+    expect, labels = resume_checks(dataset, cfg, flow.REPRESENTATION if flow else "encoder")
     sink = open_sink(out, cfg.resume, None, cfg.save_every, overwrite=cfg.overwrite, expect=expect, labels=labels)
-    if engine is None and encoder is None:
-        engine = default_engine()
-    enc = encoder if encoder is not None else load_encoder(engine, cfg.device, cfg.threads)
-    if log is not None:
-        log(f"engine {engine}: {enc.name}, {enc.runtime}")
+    if flow:
+        enc = flow.FlowExtractor(cfg.threads)
+        engine = None
+        if log is not None:
+            log(f"representation {flow.REPRESENTATION} (no model): {enc.runtime}")
+    else:
+        if engine is None and encoder is None:
+            engine = default_engine()
+        enc = encoder if encoder is not None else load_encoder(engine, cfg.device, cfg.threads)
+        if log is not None:
+            log(f"engine {engine}: {enc.name}, {enc.runtime}")
     sink.check_model(enc.model_hash)
     res = ExtractResult(out)
     for subject, message in dataset.problems:
         res.problems.add(subject, message)
     todo = [r for r in records if r.name not in sink.done]
     res.n_skipped = len(records) - len(todo)
-    meta = extraction_meta(engine, enc, dataset, data_dir, cfg, expect["dataset_fingerprint"])
+    if flow:
+        meta = flow.flow_meta(dataset, data_dir, cfg.split, expect["dataset_fingerprint"], enc, cfg.keep_paths)
+    else:
+        meta = extraction_meta(engine, enc, dataset, data_dir, cfg, expect["dataset_fingerprint"])
     try:
         _run_extraction(todo, enc, sink, meta, cfg, res, progress)
     except (KeyboardInterrupt, Terminated) as exc:
         exc.resume_hint = interrupted_hint(sink.n_total, out)
         raise
     return finish_extraction(sink, meta, res, data_dir, t_start)
+
+
+REPRESENTATIONS = ("encoder", "flow")
+
+
+def _check_representation(representation: str, engine, encoder, cfg: ExtractConfig):
+    """None for the encoder, the ``flow`` module for the flow baseline; ConfigError (one line) for an
+    unknown representation, or flow with a model file, an encoder object or a device other than the CPU."""
+    if representation not in REPRESENTATIONS:
+        raise ConfigError(f"unknown representation {representation!r}; choose one of {', '.join(REPRESENTATIONS)}")
+    if representation == "encoder":
+        return None
+    if engine is not None or encoder is not None:
+        raise ConfigError(f"--representation flow uses no model; drop --engine {engine or ''}".rstrip())
+    if cfg.device not in ("auto", "cpu"):
+        raise ConfigError(f"--representation flow runs on the CPU; drop --device {cfg.device}")
+    from . import flow
+
+    return flow
 
 
 def finish_extraction(sink, meta: dict, res: ExtractResult, data_dir, t_start: float) -> ExtractResult:
@@ -340,7 +374,10 @@ def _run_extraction(todo, enc, sink, meta, cfg: ExtractConfig, res: ExtractResul
 
     q: queue.Queue = queue.Queue(maxsize=cfg.batch_size * cfg.prefetch_batches)
     stop = threading.Event()
-    reader = threading.Thread(target=_read_videos, args=(todo, enc.image_size, q, stop), daemon=True,
+    # another representation (flow.FlowExtractor) brings its own decoder and batch builder
+    decode = getattr(enc, "decode", None) or (lambda rec: decode_for_encoder(rec, enc.image_size))
+    stack = getattr(enc, "stack", None) or np.stack
+    reader = threading.Thread(target=_read_videos, args=(todo, decode, q, stop), daemon=True,
                               name="infomotion-reader")
     reader.start()
     bar = tqdm(total=len(todo), desc="extract", unit="video", disable=not progress)
@@ -367,7 +404,7 @@ def _run_extraction(todo, enc, sink, meta, cfg: ExtractConfig, res: ExtractResul
             if not batch:
                 continue
             t0 = time.perf_counter()
-            vecs = enc(np.stack([x for _, x in batch]))
+            vecs = enc(stack([x for _, x in batch]))
             res.infer_s += time.perf_counter() - t0
             for (rec, _), v in zip(batch, vecs):
                 if not np.all(np.isfinite(v)):
