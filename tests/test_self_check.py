@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 
@@ -118,3 +119,16 @@ def test_cli_self_check_writes_the_json_beside_the_csv(tmp_path, big_result):
                                        "--self-check", "--overwrite"])
     assert refused.exit_code != 0 and isinstance(refused.exception, ConfigError)
     assert "--method random" in str(refused.exception) and "\n" not in str(refused.exception)
+
+
+def test_report_carries_the_sentence(tmp_path, monkeypatch):
+    from infomotion_rt import report
+
+    monkeypatch.setattr(report, "class_graph_png", lambda sel, cfg: (None, "not drawn in this test"))
+    feats = write_features(tmp_path / "F.npz", linear_pool())
+    out, page = tmp_path / "selection.csv", tmp_path / "r.html"
+    r = CliRunner().invoke(cli, ["select", "--features", str(feats), "--out", str(out), "--method", "kcenter",
+                                 "--self-check", "2", "--report", str(page)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "selection.self-check.json").read_text())
+    assert html.escape(doc["sentence"]) in page.read_text()
