@@ -132,3 +132,14 @@ def test_report_carries_the_sentence(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     doc = json.loads((tmp_path / "selection.self-check.json").read_text())
     assert html.escape(doc["sentence"]) in page.read_text()
+
+
+def test_missing_scikit_learn_is_one_line_naming_the_extras(monkeypatch):
+    import sys
+
+    from infomotion_rt.errors import DependencyError
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)          # as if not installed
+    with pytest.raises(DependencyError, match=r"select --self-check .*scikit-learn.*\[peers\]") as exc:
+        sc.check("infomotion")
+    assert "\n" not in str(exc.value)
