@@ -10,7 +10,13 @@ take part. Per method x VPC x representation: MAE, R², accuracy, balanced accur
 over seeds, each method's paired difference (``stats.differences_vs``, 95 % paired t) against Random and
 against the best peer (of TypiClust, ProbCover and MaxHerding that ran, else of the methods other than
 random and infomotion: the lowest mean MAE in that VPC x representation cell); rows of reference: the whole-pool read-out (ceiling) and the Mean-EF /
-majority-class floors of the whole TRAIN pool.
+majority-class floors of the whole TRAIN pool. ``differences.png`` (``tables.plot_differences``) draws
+every method's paired difference against Random with its interval; results.json records each seed's
+draw (size and digest, ``draw_digest``).
+
+The draw, the per-draw metric and the selections (``select_on_draw``), the paired cells (``paired_cell``)
+and the outputs (``write_paired_outputs``) are shared with the CNN's pool-resampled benchmark
+(``benchmark.run_pool_benchmark``), so both instruments follow one protocol on the same draws.
 """
 
 from __future__ import annotations
@@ -53,9 +59,10 @@ def available_methods(methods, log=print) -> tuple[list[str], dict]:
     return keep, skipped
 
 
-def _summary(runs: list[dict]) -> dict:
+def _summary(runs: list[dict], keys=PROBE_KEYS) -> dict:
+    """{key: {"mean", "std" (sample), "n"}} over the runs' finite values of every key in ``keys``."""
     out = {}
-    for k in PROBE_KEYS:
+    for k in keys:
         v = np.array([r.get(k, math.nan) for r in runs], dtype=np.float64)
         v = v[np.isfinite(v)]
         out[k] = {"mean": float(v.mean()) if v.size else math.nan,
@@ -63,28 +70,100 @@ def _summary(runs: list[dict]) -> dict:
     return out
 
 
+def fit_draw_metric(fs, graph_cfg):
+    """(``fs`` in the selection metric fitted on ``fs`` itself, the metric's description): exactly as
+    ``select`` fits it on its candidates (``SelectConfig().resolved_metric()``); a draw of one video or
+    the raw metric is returned unchanged."""
+    from ..features import FeatureSet
+    from ..metric import RAW, fit_metric
+    from ..select import SelectConfig
+
+    mcfg = SelectConfig(graph=graph_cfg).resolved_metric()
+    if len(fs) > 1 and mcfg != RAW:
+        fitted = fit_metric(fs.features, mcfg, fs.ef)
+        return FeatureSet(fs.names, fitted.apply(fs.features), fs.ef, fs.split, fs.meta), fitted.describe()
+    return fs, mcfg.describe()
+
+
+def draw_digest(names) -> str:
+    """First 16 hex digits of the SHA-256 of the newline-joined sorted names: a draw's fingerprint in
+    results.json (two instruments with the same digest for a seed trained on the same draw)."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(map(str, names))).encode("utf-8")).hexdigest()[:16]
+
+
+def select_on_draw(fs_pool, seed: int, share: float, vpcs, methods, graph_cfg) -> tuple[list[str], str, dict]:
+    """The shared step of every pool-resampled benchmark (probe and CNN): ``pool_draw(seed, share,
+    fs_pool.names)``, the selection metric fitted once on that draw (``fit_draw_metric``), then every
+    method x VPC selects from it with ``seed`` (metric RAW: already applied). ``fs_pool``: FeatureSet of
+    the TRAIN pool (N, D) float. Returns (draw: sorted names, metric description, {(vpc, method):
+    select's result}). Errors: select's (ConfigError, DataError)."""
+    from .. import select
+    from ..metric import RAW
+
+    names = fs_pool.names.tolist()
+    row_of = {n: i for i, n in enumerate(names)}
+    draw = pool_draw(seed, share, names)
+    fs, metric = fit_draw_metric(fs_pool.subset(np.array([row_of[n] for n in draw], dtype=np.int64)), graph_cfg)
+    sels = {(v, m): select.select_features(fs, select.SelectConfig(vpc=v, method=m, seed=seed, split=None,
+                                                                   graph=graph_cfg, metric=RAW))
+            for v in vpcs for m in methods}
+    return draw, metric, sels
+
+
+def paired_cell(by_method: dict, methods, keys, diff_keys) -> dict:
+    """One VPC x representation cell of a paired benchmark: ``by_method`` {method: [run dicts with
+    "seed" and the metrics]}. Returns {"best_peer", "methods": {m: {"summary", "runs", "vs_random",
+    "vs_best_peer"}}}; the best peer (issue 16) is the lowest mean MAE of TypiClust, ProbCover and
+    MaxHerding when any ran, else of the methods other than random and infomotion (None without any);
+    differences are ``stats.differences_vs`` (95 % paired t over the shared seeds)."""
+    from ..select import PEER_METHODS
+    from .stats import differences_vs
+
+    peers = [m for m in methods if m in PEER_METHODS] or [m for m in methods if m not in NOT_PEERS]
+    means = {m: _summary(by_method[m], ("mae",))["mae"]["mean"] for m in peers}
+    best = min((m for m in peers if np.isfinite(means[m])), key=lambda m: means[m], default=None)
+    cell = {"best_peer": best, "methods": {}}
+    for m in methods:
+        c = {"summary": _summary(by_method[m], keys), "runs": by_method[m]}
+        if "random" in by_method and m != "random":
+            c["vs_random"] = differences_vs(by_method[m], by_method["random"], diff_keys)
+        if best is not None and m != best:
+            c["vs_best_peer"] = differences_vs(by_method[m], by_method[best], diff_keys)
+        cell["methods"][m] = c
+    return cell
+
+
 def run_probe_benchmark(data_dir, features, *, vpcs=(5, 10), seeds: int = 50, seed: int = 0,
                         methods=PROBE_METHODS, share: float = 0.8, weights: bool = True, tolerance: float = 2.0,
-                        threads: int = 0, out_dir="benchmark", progress: bool = True, log=print) -> dict:
+                        threads: int = 0, out_dir="benchmark", progress: bool = True, log=print,
+                        plot: bool = True) -> dict:
     """Run the protocol of the module docstring (seeds ``seed .. seed + seeds - 1``) into ``out_dir``:
-    ``results.json`` and ``table_probe.md``. Returns the results dict (``outputs`` names the files).
-    ConfigError for bad options or no method left; DataError for a pool or TEST split the probe cannot use."""
+    ``results.json``, ``table_probe.md`` and, with ``plot`` (default True, ours; needs the [plot] extra),
+    ``differences.png`` (``tables.plot_differences``). Returns the results dict (``outputs`` names the
+    files; ``pool`` holds the pool's names, not written to results.json, so ``--instrument both`` can
+    give the CNN the same pool and hence the same draws). ConfigError for bad options or no method left;
+    DependencyError without matplotlib when ``plot``; DataError for a pool or TEST split the probe cannot use."""
     from ..data.echonet import load_dataset
     from ..features import FeatureSet, read_features
     from ..graph import GraphConfig
     from ..knn_index import KnnConfig
-    from ..metric import RAW, fit_metric
     from ..pixels import PIXELS_DEFINITION, load_or_build
-    from ..select import WEIGHT_COLUMN, SelectConfig, select_features
+    from ..select import WEIGHT_COLUMN
     from .probe import PROBE_DEFINITION, _limit_threads, _matrix, probe_score, ridge_probe
     from .protocol import require_test_split
-    from .stats import INTERVAL, differences_vs, reference_rows
+    from .stats import INTERVAL, reference_rows
 
     if not features:
         raise ConfigError("--instrument probe needs --features F (the motion features to select from)")
     if seeds < 1 or not vpcs or min(vpcs) < 1:
         raise ConfigError(f"--seeds must be >= 1 and --vpc values >= 1, got {seeds} and {tuple(vpcs)}")
     pool_draw(seed, share, [])  # validates the share before any work
+    if plot:
+        from .tables import require_matplotlib
+
+        require_matplotlib()  # fail now, not after the seeds
     _limit_threads(threads)
     t_start = time.perf_counter()
     methods, skipped = available_methods(methods, log)
@@ -123,55 +202,30 @@ def run_probe_benchmark(data_dir, features, *, vpcs=(5, 10), seeds: int = 50, se
     runs = {rep: {str(v): {m: [] for m in methods} for v in vpcs} for rep in reps}
     t_select = t_probe = 0.0
     metric_used = None
+    draws = {}
     for s in seed_list:
-        draw = pool_draw(s, share, names)
-        fs = fs_pool.subset(np.array([row_of[n] for n in draw]))
         t0 = time.perf_counter()
-        # the selection metric, fitted once per draw as select fits it on its candidates, then shared
-        mcfg = SelectConfig(graph=graph_cfg).resolved_metric()
-        if len(fs) > 1 and mcfg != RAW:
-            fitted = fit_metric(fs.features, mcfg, fs.ef)
-            fs, metric_used = FeatureSet(fs.names, fitted.apply(fs.features), fs.ef, fs.split, fs.meta), fitted.describe()
+        draw, metric_used, sels = select_on_draw(fs_pool, s, share, vpcs, methods, graph_cfg)
         t_select += time.perf_counter() - t0
-        for v in vpcs:
-            for m in methods:
-                t0 = time.perf_counter()
-                sel = select_features(fs, SelectConfig(vpc=v, method=m, seed=s, split=None, graph=graph_cfg, metric=RAW))
-                t_select += time.perf_counter() - t0
-                notes.extend(f"{m} VPC={v}: {n}" for n in sel.notes)  # deduplicated below; seeds repeat them
-                rows = [row_of[r["FileName"]] for r in sel.rows]
-                w = np.array([r[WEIGHT_COLUMN] for r in sel.rows]) if weights else None
-                t0 = time.perf_counter()
-                for rep in reps:
-                    if len(rows) < 2:
-                        score = {k: math.nan for k in PROBE_KEYS}
-                    else:
-                        pred, _ = ridge_probe(x_pool[rep], x_pool[rep][rows], y_pool[rows], x_test[rep], w)
-                        score = probe_score(y_test, pred, tolerance)
-                    runs[rep][str(v)][m].append({"seed": s, "n_draw": len(draw), "n_picks": len(rows),
-                                                 **{k: score[k] for k in PROBE_KEYS}})
-                t_probe += time.perf_counter() - t0
+        draws[str(s)] = {"n": len(draw), "sha256_16": draw_digest(draw)}
+        t0 = time.perf_counter()
+        for (v, m), sel in sels.items():
+            notes.extend(f"{m} VPC={v}: {n}" for n in sel.notes)  # deduplicated below; seeds repeat them
+            rows = [row_of[r["FileName"]] for r in sel.rows]
+            w = np.array([r[WEIGHT_COLUMN] for r in sel.rows]) if weights else None
+            for rep in reps:
+                if len(rows) < 2:
+                    score = {k: math.nan for k in PROBE_KEYS}
+                else:
+                    pred, _ = ridge_probe(x_pool[rep], x_pool[rep][rows], y_pool[rows], x_test[rep], w)
+                    score = probe_score(y_test, pred, tolerance)
+                runs[rep][str(v)][m].append({"seed": s, "n_draw": len(draw), "n_picks": len(rows),
+                                             **{k: score[k] for k in PROBE_KEYS}})
+        t_probe += time.perf_counter() - t0
         if progress:
             log(f"seed {s}: {len(draw)} of {len(names)} TRAIN videos drawn, {len(methods)} methods x {len(vpcs)} VPC")
-    from ..select import PEER_METHODS
-
-    cells = {}
-    for rep in reps:
-        for v in vpcs:
-            by_m = runs[rep][str(v)]
-            # the best peer: of the low-budget peers (issue 16) when any ran, else of the other baselines
-            peers = [m for m in methods if m in PEER_METHODS] or [m for m in methods if m not in NOT_PEERS]
-            means = {m: _summary(by_m[m])["mae"]["mean"] for m in peers}
-            best = min((m for m in peers if np.isfinite(means[m])), key=lambda m: means[m], default=None)
-            cell = {"best_peer": best, "methods": {}}
-            for m in methods:
-                c = {"summary": _summary(by_m[m]), "runs": by_m[m]}
-                if "random" in by_m and m != "random":
-                    c["vs_random"] = differences_vs(by_m[m], by_m["random"], DIFF_KEYS)
-                if best is not None and m != best:
-                    c["vs_best_peer"] = differences_vs(by_m[m], by_m[best], DIFF_KEYS)
-                cell["methods"][m] = c
-            cells.setdefault(rep, {})[str(v)] = cell
+    cells = {rep: {str(v): paired_cell(runs[rep][str(v)], methods, PROBE_KEYS, DIFF_KEYS) for v in vpcs}
+             for rep in reps}
     if "random" not in methods:
         notes.append("no Random cells: paired differences against Random are not computed")
     if len(test) < 30:
@@ -180,17 +234,31 @@ def run_probe_benchmark(data_dir, features, *, vpcs=(5, 10), seeds: int = 50, se
                "pixels": {"path": pix_info["path"], "definition": PIXELS_DEFINITION},
                "pool_share": float(share), "pool_draw": POOL_DRAW, "seeds": seed_list, "vpcs": list(vpcs),
                "methods": methods, "skipped": skipped, "selection_space": "motion vectors of --features",
-               "metric": metric_used or mcfg.describe(),
+               "metric": metric_used,
+               "draws": draws,
                "weights": "class-prior" if weights else "off (--no-weights)", "tolerance": float(tolerance),
                "n_pool": len(pool), "n_draw": len(pool_draw(seed, share, names)), "n_test": len(test),
                "interval": INTERVAL, "cells": cells, "whole_pool": whole, "references": references,
                "notes": list(dict.fromkeys(notes)),
                "seconds": {"total": time.perf_counter() - t_start, "selection": t_select, "probe": t_probe}}
     out_dir = Path(out_dir)
-    j = atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")
-    m = atomic_write_text(out_dir / "table_probe.md", probe_table_markdown(results))
-    results["outputs"] = {"json": str(j), "markdown": str(m)}
+    write_paired_outputs(results, out_dir, "table_probe.md", plot)
+    results["pool"] = names
     return results
+
+
+def write_paired_outputs(results: dict, out_dir: Path, table_name: str, plot: bool) -> None:
+    """Write ``table_name`` (``probe_table_markdown``), with ``plot`` ``differences.png``
+    (``tables.plot_differences``), then ``results.json`` last, naming them under ``outputs``; each file
+    atomically. ``results["outputs"]`` is set in place."""
+    out_dir = Path(out_dir)
+    results["outputs"] = {"json": str(out_dir / "results.json"), "markdown": str(out_dir / table_name)}
+    atomic_write_text(out_dir / table_name, probe_table_markdown(results))
+    if plot:
+        from .tables import plot_differences
+
+        results["outputs"]["plot"] = str(plot_differences(results, out_dir / "differences.png"))
+    atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")
 
 
 def _ci(d: dict | None, scale: float = 1.0, digits: int = 2) -> str:
@@ -202,14 +270,17 @@ def _ci(d: dict | None, scale: float = 1.0, digits: int = 2) -> str:
 
 
 def probe_table_markdown(results: dict) -> str:
-    """``table_probe.md``: one table per representation x VPC (methods, then the ceiling and floors)."""
+    """``table_probe.md`` (and the CNN's ``table_cnn.md``, ``results["instrument"] == "cnn"``): one table
+    per representation x VPC (methods, then the ceiling when there is one, and the floors)."""
     r = results
-    lines = [f"# Probe benchmark of {r['data_dir']}", "",
+    cnn = r.get("instrument") == "cnn"
+    lines = [f"# {'CNN' if cnn else 'Probe'} benchmark of {r['data_dir']}", "",
              f"{len(r['seeds'])} seeds; each draws {100 * r['pool_share']:.0f} % of the TRAIN pool ({r['n_draw']} of "
              f"{r['n_pool']} videos) for every method; {r['n_test']} TEST videos; weights: {r['weights']}; "
              f"selection on the {r['selection_space']} ({r['metric']}). Differences are method − reference, "
              f"mean [{r['interval']}]; the best peer has the lowest mean MAE among the peers of the cell.", "",
-             f"Probe: {r['probe']}.", ""]
+             (f"CNN: {r['setting']}; one training per seed and method, {r['steps']} optimisation steps "
+              "(no Whole row in this protocol: `evaluate --whole` trains it)." if cnn else f"Probe: {r['probe']}."), ""]
     if r["skipped"]:
         lines += [f"Skipped: {', '.join(r['skipped'])} (extra not installed).", ""]
     head = ("| method | MAE | R² | accuracy % | balanced % | ΔMAE vs Random | Δbalanced % vs Random "
@@ -226,9 +297,10 @@ def probe_table_markdown(results: dict) -> str:
                              f"{_ci((c.get('vs_random') or {}).get('bal_acc'), 100, 1)} | "
                              f"{_ci((c.get('vs_best_peer') or {}).get('mae'))} | "
                              f"{_ci((c.get('vs_best_peer') or {}).get('bal_acc'), 100, 1)} |")
-            w = r["whole_pool"][rep]
-            lines.append(f"| whole TRAIN pool ({r['n_pool']}; ceiling) | {w['mae']:.2f} | {w['r2']:.3f} | "
-                         f"{100 * w['acc']:.1f} | {100 * w['bal_acc']:.1f} | | | | |")
+            w = (r.get("whole_pool") or {}).get(rep)
+            if w:
+                lines.append(f"| whole TRAIN pool ({r['n_pool']}; ceiling) | {w['mae']:.2f} | {w['r2']:.3f} | "
+                             f"{100 * w['acc']:.1f} | {100 * w['bal_acc']:.1f} | | | | |")
             for key, label in (("mean_ef", "Mean EF"), ("majority_class", "Majority class")):
                 f = r["references"][key]
                 lines.append(f"| {label} ({f['value']:.1f}; floor) | {f['mae']:.2f} | {f['r2']:.3f} | "

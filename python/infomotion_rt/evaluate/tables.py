@@ -17,7 +17,8 @@ from ..errors import PLOT_EXTRA_HINT, require_pyplot
 from ..atomic import atomic_write_bytes, atomic_write_csv, atomic_write_text
 
 DISPLAY = {"random": "Random", "kmeans": "Kmeans", "infodist": "InfoDist", "infomotion": "InfoMotion",
-           "kcenter": "k-center", "herding": "Herding"}
+           "kcenter": "k-center", "herding": "Herding", "typiclust": "TypiClust", "probcover": "ProbCover",
+           "maxherding": "MaxHerding"}
 METRICS = (("acc", "w/o Soft", ""), ("soft_acc", "Soft", " (soft)"), ("bal_acc", "Balanced", " (balanced)"))
 
 
@@ -202,3 +203,70 @@ def plot_bars(results: dict, path) -> Path:
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+REPRESENTATIONS = {"motion": "Motion read-out", "pixels": "Pixel read-out (independent)", "cnn": "CNN"}
+DIFF_PANELS = (("mae", 1.0, "Δ MAE vs Random (EF points; below 0 is better)", -1),
+               ("bal_acc", 100.0, "Δ balanced accuracy vs Random (points; above 0 is better)", +1))
+
+
+def plot_differences(results: dict, path) -> Path:
+    """``differences.png`` of a paired benchmark (``probe_benchmark`` / the CNN's pool-resampled path):
+    one column per representation x VPC, row 1 the paired Δ MAE against Random (EF points), row 2 the Δ
+    balanced accuracy (percentage points); per method (Random is the zero line) the mean difference as a
+    point with its 95 % paired-t interval as a bar (no bar when the interval is undefined), green where the
+    interval excludes 0 on the better side, red on the worse side, grey otherwise; the cell's best peer is
+    drawn as a star and labelled. ``results``: the dict those runners build (``cells``, ``seeds``,
+    ``instrument``; ``setting_name`` for the CNN). Written atomically (``atomic_path``); returns ``path``.
+    DependencyError without matplotlib (the [plot] extra)."""
+    import numpy as np
+
+    from ..atomic import atomic_path
+
+    plt = require_matplotlib()
+    panels = [(rep, v, cell) for rep, by_vpc in results["cells"].items() for v, cell in by_vpc.items()]
+    methods = [m for m in results["methods"] if m != "random"]
+    fig, axes = plt.subplots(len(DIFF_PANELS), len(panels), squeeze=False,
+                             figsize=(max(4.6 * len(panels), 7.5), 1.6 + 0.5 * max(len(methods), 2) * len(DIFF_PANELS)))
+    y = np.arange(len(methods))[::-1]
+    for ci, (rep, v, cell) in enumerate(panels):
+        best = cell.get("best_peer")
+        for ri, (key, scale, xlabel, better) in enumerate(DIFF_PANELS):
+            ax = axes[ri][ci]
+            ax.axvline(0.0, color="k", lw=1, label="Random (zero line)")
+            for yi, m in zip(y, methods):
+                d = ((cell["methods"].get(m) or {}).get("vs_random") or {}).get(key)
+                if not d or not d.get("n"):
+                    continue
+                mean, lo, hi = (scale * d[k] for k in ("mean", "ci_low", "ci_high"))
+                known = bool(np.isfinite(lo) and np.isfinite(hi))
+                if known and (lo > 0 or hi < 0):   # the interval excludes 0
+                    color = "tab:green" if better * mean > 0 else "tab:red"
+                else:
+                    color = "0.45"
+                xerr = [[mean - lo], [hi - mean]] if known else None
+                ax.errorbar([mean], [yi], xerr=xerr, fmt="*" if m == best else "o", ms=11 if m == best else 6,
+                            color=color, ecolor=color, capsize=3, lw=1.4)
+            ax.set_yticks(y, [DISPLAY.get(m, m) + (" (best peer)" if m == best else "") for m in methods])
+            ax.set_ylim(-0.7, len(methods) - 0.3)
+            ax.grid(axis="x", color="0.9", lw=0.6)
+            lo, hi = ax.get_xlim()
+            if hi - lo < 0.5:   # every difference 0 (e.g. the same picks): a readable span around the zero line
+                ax.set_xlim(-1.0, 1.0)
+            ax.set_xlabel(xlabel, fontsize=8)
+            if ri == 0:
+                what = REPRESENTATIONS.get(rep, rep)
+                if rep == "cnn" and results.get("setting_name"):
+                    what += f" ({results['setting_name']} setting)"
+                ax.set_title(f"{what}, {v} video{'' if str(v) == '1' else 's'} per class", fontsize=9)
+    n = len(results["seeds"])
+    share = results.get("pool_share")
+    draws = f", each drawing {100 * share:.0f} % of the TRAIN pool" if share is not None else ""
+    fig.suptitle(f"{'CNN' if results.get('instrument') == 'cnn' else 'Probe'} benchmark: paired difference "
+                 f"against Random over {n} seeds{draws}\npoint: mean; bar: 95 % interval; star: best peer; "
+                 "green / red: the interval excludes 0, better / worse than Random", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 0.985, 1 - 0.4 / fig.get_figheight()))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return Path(path)
