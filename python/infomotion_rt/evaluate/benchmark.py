@@ -9,6 +9,10 @@ embeddings (``relabel.py``: the Whole regressor's penultimate layer). Every dist
 its selection's class-prior weights (the rows' Weight, as ``select`` writes them) unless
 ``EvalConfig.weights`` is False (``--no-weights``); Whole models are unweighted. Results are rewritten
 after each cell, so a long run can be watched.
+
+``run_pool_benchmark`` (``--seeds N`` or ``--pool-share S < 1``; issue 16.3) is the probe's protocol with
+the CNN instead: paired pool-resampled seeds, every method selecting on the motion vectors from the same
+draw, one training per seed and method, paired differences against Random and the best peer.
 """
 
 from __future__ import annotations
@@ -261,3 +265,122 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         notes.append(f"report.html not written: {exc}")
     save()
     return results
+
+
+CNN_SEEDS = 10          # default seeds of the CNN's pool-resampled benchmark (issue 16.3: fewer than the probe's 50)
+CNN_POOL_SHARE = 0.8    # default share of the TRAIN pool per draw, the probe's (issue 16.3)
+CNN_KEYS = ("mae", "r2", "acc", "soft_acc", "bal_acc")   # summarised per method and VPC
+
+
+def run_pool_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, seeds: int = CNN_SEEDS,
+                       share: float = CNN_POOL_SHARE, features=None, engine=None, pool_names=None,
+                       progress: bool = True, log=print, skipped: dict | None = None) -> dict:
+    """``benchmark --instrument cnn --pool-share S --seeds N`` (issue 16.3): the probe's protocol with the CNN.
+
+    For seed s in ``cfg.eval.seed .. + seeds - 1``: ``probe_benchmark.select_on_draw`` draws
+    ``pool_draw(s, share, pool)`` (the same draw for every method of the seed, and for the probe on the
+    same pool), fits the selection metric once on the draw and lets every method x VPC select from it on
+    the motion vectors of ``features`` (None: extracted with ``engine`` or the shipped encoder, as the
+    fixed-pool path does) with seed s; each selection trains one CNN with seed s (``one_run``: the
+    setting's steps; class-prior ``Weight`` unless ``cfg.eval.weights`` is False) and is scored on TEST.
+    The pool: DATA_DIR's TRAIN videos with a motion vector and a finite EF, restricted to ``pool_names``
+    when given (``--instrument both`` passes the probe's pool so both instruments see the same draws).
+    No Whole row (``evaluate --whole`` trains it); the Mean-EF / majority floors of the pool are the
+    references. Per VPC: every method's summary over seeds and ``probe_benchmark.paired_cell``'s paired
+    differences against Random and the best peer (95 % paired t). Writes into ``out_dir``:
+    ``selections/<method>_vpc<v>_seed<s>.csv``, ``table_cnn.md``, ``differences.png`` (``cfg.plot``) and
+    ``results.json`` (rewritten after every seed; ``draws`` records each seed's draw size and digest).
+    ``cfg.eval.runs`` is not used (the seeds are the runs). ``skipped``: {method: reason} of peers the
+    caller left out (``probe_benchmark.available_methods``), recorded. Returns the results dict. ConfigError for
+    bad options; DataError for an empty pool or TEST split; DependencyError without matplotlib when
+    ``cfg.plot``."""
+    import time
+
+    from tqdm import tqdm
+
+    from ..features import FeatureSet
+    from ..graph import GraphConfig
+    from ..knn_index import KnnConfig
+    from ..select import WEIGHT_COLUMN, write_selection
+    from .probe_benchmark import (POOL_DRAW, draw_digest, paired_cell, pool_draw, select_on_draw,
+                                  write_paired_outputs)
+    from .stats import DIFF_KEYS as CNN_DIFF_KEYS
+
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    pool_draw(0, share, [])  # validates the share before any work
+    if cfg.plot:
+        require_matplotlib()  # fail now, not after hours of training
+    t_start = time.perf_counter()
+    out_dir = Path(out_dir)
+    ev = cfg.eval
+    real = load_dataset(data_dir, progress=progress)
+    test = require_test_split(real)
+    notes = list(caution_notes(len(test))) + [f"{m}: {why}" for m, why in (skipped or {}).items()]
+    train = real.split("TRAIN")
+    if pool_names is not None:
+        keep = set(pool_names)
+        train = [r for r in train if r.name in keep]
+    train = [r for r in train if np.isfinite(r.ef)]
+    if not train:
+        raise DataError(f"{data_dir}: no TRAIN split videos with an EF label to draw from")
+    names = [r.name for r in train]
+    motion = _motion_features(data_dir, features, engine, out_dir, progress, ev.train.threads)
+    fs = _restrict(motion, names, {r.name: r.ef for r in train}, "motion features", notes)
+    fs_pool = FeatureSet(fs.names, fs.features, fs.ef, np.array(["TRAIN"] * len(fs)), fs.meta)
+    by_name = {r.name: r for r in train}
+    pool = [by_name[n] for n in fs_pool.names.tolist()]
+    src = ClipSource(ev.setting.clips)
+    graph_cfg = GraphConfig(knn=KnnConfig(threads=ev.train.threads or None))
+    seed_list = list(range(ev.seed, ev.seed + seeds))
+    runs = {str(v): {m: [] for m in cfg.methods} for v in cfg.vpcs}
+    results = {"instrument": "cnn", "data_dir": str(data_dir), "features": str(features) if features else None,
+               "setting": ev.setting.label(), "setting_name": ev.setting.name, "augment": ev.setting.clips.augment,
+               "steps": ev.train.steps, "train": asdict(ev.train), "pool_share": float(share),
+               "pool_draw": POOL_DRAW, "seeds": seed_list, "vpcs": list(cfg.vpcs), "methods": list(cfg.methods),
+               "skipped": dict(skipped or {}), "selection_space": "motion vectors of --features", "metric": None,
+               "weights": "class-prior" if ev.weights else "off (--no-weights)", "tolerance": ev.tolerance,
+               "n_pool": len(pool), "n_draw": len(pool_draw(ev.seed, share, fs_pool.names.tolist())),
+               "n_test": len(test), "test_classes": class_counts([r.ef for r in test]), "interval": INTERVAL,
+               "draws": {}, "cells": {}, "references": reference_rows([r.ef for r in pool], [r.ef for r in test],
+                                                                       ev.tolerance),
+               "notes": notes, "seconds": {}}
+
+    def save():
+        results["cells"] = {"cnn": {v: paired_cell(runs[v], list(cfg.methods), CNN_KEYS, CNN_DIFF_KEYS)
+                                    for v in runs}}
+        results["notes"] = list(dict.fromkeys(notes))
+        results["seconds"]["total"] = time.perf_counter() - t_start
+        atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")
+
+    log(f"CNN benchmark: {seeds} seeds x {len(cfg.methods)} methods x {len(cfg.vpcs)} VPC, each seed drawing "
+        f"{results['n_draw']} of {len(pool)} TRAIN videos; {ev.setting.label()}, {ev.train.steps} steps")
+    t_select = 0.0
+    bar = tqdm(total=seeds * len(cfg.methods) * len(cfg.vpcs), desc="benchmark", unit="run", disable=not progress)
+    src_of = {r.name: r for r in pool}
+    for s in seed_list:
+        t0 = time.perf_counter()
+        draw, results["metric"], sels = select_on_draw(fs_pool, s, share, cfg.vpcs, cfg.methods, graph_cfg)
+        t_select += time.perf_counter() - t0
+        results["draws"][str(s)] = {"n": len(draw), "sha256_16": draw_digest(draw)}
+        for (v, m), sel in sels.items():
+            notes.extend(f"{m} VPC={v}: {n}" for n in sel.notes)
+            sel_path = write_selection(out_dir / "selections" / f"{m}_vpc{v}_seed{s}.csv", sel.rows)
+            recs = [src_of[row["FileName"]] for row in sel.rows]
+            weights = [row[WEIGHT_COLUMN] for row in sel.rows] if ev.weights else None
+            r = one_run(recs, test, ev, s, train_source=src, test_source=src, progress=progress,
+                        desc=f"{m} VPC={v} seed {s}", weights=weights)
+            r.update(selection=str(sel_path), n_draw=len(draw))
+            runs[str(v)][m].append(r)
+            bar.update(1)
+        results["seconds"]["selection"] = t_select
+        save()
+        log(f"seed {s}: " + "; ".join(f"VPC={v} " + ", ".join(f"{m} MAE {runs[str(v)][m][-1]['mae']:.2f}"
+                                                               for m in cfg.methods) for v in cfg.vpcs))
+    bar.close()
+    if "random" not in cfg.methods:
+        notes.append("no Random cells: paired differences against Random are not computed")
+    save()
+    write_paired_outputs(results, out_dir, "table_cnn.md", cfg.plot)
+    return results
+

@@ -147,18 +147,21 @@ def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dic
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--vpc", "vpcs", multiple=True, type=click.IntRange(min=1), help="Videos per class (repeatable; default 5 and 10).")
 @click.option("--methods", default=None,
-              help="Comma-separated selection methods (default: random,kmeans,infodist,infomotion for the CNN; "
-                   "random,infomotion,kmeans,typiclust,probcover,maxherding for the probe).")
+              help="Comma-separated selection methods (default: random,kmeans,infodist,infomotion for the fixed-pool "
+                   "CNN; random,infomotion,kmeans,typiclust,probcover,maxherding for the probe and the pool-resampled CNN).")
 @click.option("--features", type=click.Path(dir_okay=False), default=None,
               help="Motion features of the videos selected from (CNN default: extract with the shipped encoder; "
-                   "required by the probe).")
+                   "required by the probe and by both).")
 @click.option("--instrument", default="cnn", show_default=True, type=click.Choice(["cnn", "probe", "both"]),
-              help="cnn: Table 1 with the EF regressor (unchanged); probe: ridge read-outs over --seeds pool draws "
-                   "(README); both: the CNN benchmark, then the probe's into OUT/probe.")
+              help="cnn: the EF regressor (Table 1 on the fixed pool; pool-resampled paired seeds with --seeds or "
+                   "--pool-share < 1); probe: ridge read-outs over --seeds pool draws (README); both: the probe into "
+                   "OUT/probe, then the pool-resampled CNN into OUT on the same pool, seeds and draws.")
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
-              help="Probe: seeds (pool draws) --seed .. --seed+N-1 (default 50); the CNN uses --runs.")
+              help="Seeds (pool draws) --seed .. --seed+N-1 of the probe (default 50) and of the pool-resampled CNN "
+                   "(default 10: one training per seed and method); the fixed-pool CNN uses --runs.")
 @click.option("--pool-share", type=click.FloatRange(min=0, max=1, min_open=True), default=None,
-              help="Probe: share of the TRAIN pool each seed draws for every method (default 0.8; 1.0 = fixed pool).")
+              help="Share of the TRAIN pool each seed draws for every method (default 0.8; 1.0 = fixed pool). "
+                   "With --instrument cnn, < 1 selects the pool-resampled protocol.")
 @click.option("--engine", type=click.Path(dir_okay=False), default=None, help="Motion model for extraction.")
 @click.option("--synthetic", type=click.Path(file_okay=False), default=None,
               help="Select from this synthetic set (Dist. Synth.), test on DATA_DIR's TEST split.")
@@ -174,13 +177,28 @@ def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dic
 def benchmark_cmd(data_dir, vpcs, methods, features, instrument, seeds, pool_share, engine, synthetic, trust_labels,
                   out_dir, no_plot, whole_runs, reuse_whole, **kw) -> None:
     """The paper's Table 1 on DATA_DIR: methods x VPC x runs, select + evaluate each, Whole as reference;
-    or, with --instrument probe, methods x VPC x seeds scored by ridge read-outs."""
-    if instrument != "probe" and pool_share is not None and pool_share < 1:
-        raise ConfigError("--pool-share < 1 is implemented for --instrument probe only (the CNN keeps the fixed pool)")
+    with --seeds or --pool-share < 1, methods x VPC x paired pool-resampled seeds (one CNN training each);
+    with --instrument probe, the same seeds scored by ridge read-outs; both: the two on the same draws."""
     if instrument == "probe":
-        return probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, out_dir, kw)
-    if seeds is not None and instrument == "cnn":
-        raise ConfigError("--seeds is read by --instrument probe|both only (the CNN uses --runs)")
+        probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, out_dir, kw, plot=not no_plot)
+        return
+    resampled = instrument == "both" or seeds is not None or (pool_share is not None and pool_share < 1)
+    if resampled:
+        fixed_only = [o for o, v in (("--synthetic", synthetic), ("--trust-labels", trust_labels),
+                                     ("--whole-runs", whole_runs), ("--reuse-whole", reuse_whole)) if v]
+        if fixed_only:
+            raise ConfigError(f"{fixed_only[0]} is read by the fixed-pool CNN benchmark only (no --seeds, "
+                              "--pool-share 1 or none, --instrument cnn)")
+        probe = None
+        if instrument == "both":
+            from pathlib import Path
+
+            require("torch", "torchvision", what="benchmark --instrument both")  # before the probe's work
+
+            probe = probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share,
+                                        str(Path(out_dir) / "probe"), dict(kw), plot=not no_plot)
+        return pool_benchmark_cmd(data_dir, vpcs, methods, features, engine, seeds, pool_share, out_dir, no_plot,
+                                  kw, pool_names=probe["pool"] if probe else None)
     if methods is None:
         methods = "random,kmeans,infodist,infomotion"
     require("torch", "torchvision", what="benchmark")
@@ -199,15 +217,42 @@ def benchmark_cmd(data_dir, vpcs, methods, features, instrument, seeds, pool_sha
         click.echo(f"note: {line}", err=True)
     click.echo(table_markdown(res))
     click.echo("wrote " + ", ".join(res["outputs"].values()))
-    if instrument == "both":
-        from pathlib import Path
-
-        probe_benchmark_cmd(data_dir, vpcs, None, features, seeds, pool_share, str(Path(out_dir) / "probe"), kw)
 
 
-def probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, out_dir, kw: dict) -> None:
+def pool_benchmark_cmd(data_dir, vpcs, methods, features, engine, seeds, pool_share, out_dir, no_plot, kw: dict,
+                       pool_names=None) -> dict:
+    """benchmark --instrument cnn|both with paired pool-resampled seeds (``benchmark.run_pool_benchmark``):
+    every regressor option applies except --runs (the seeds are the runs). Defaults: 10 seeds
+    (``benchmark.CNN_SEEDS``, issue 16.3: fewer than the probe's 50), share 0.8, the probe's methods."""
+    require("torch", "torchvision", what="benchmark")
+    from .benchmark import CNN_POOL_SHARE, CNN_SEEDS, BenchmarkConfig, run_pool_benchmark
+    from .probe_benchmark import PROBE_METHODS, available_methods, console_summary
+
+    log = lambda s: click.echo(s, err=True)  # noqa: E731
+    names = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else PROBE_METHODS
+    kept, skipped = available_methods(names, log)
+    if not kept:
+        raise ConfigError("--methods: no selection method left to run")
+    cfg = BenchmarkConfig(eval=eval_config(kw), vpcs=tuple(vpcs) or (5, 10), methods=tuple(kept), plot=not no_plot)
+    res = run_pool_benchmark(data_dir, cfg, out_dir, seeds=seeds or CNN_SEEDS,
+                             share=CNN_POOL_SHARE if pool_share is None else pool_share, features=features,
+                             engine=engine, pool_names=pool_names, log=log, skipped=skipped)
+    for line in res["notes"]:
+        click.echo(f"note: {line}", err=True)
+    click.echo(f"CNN benchmark: {len(res['seeds'])} seeds x {len(res['vpcs'])} VPC x {len(res['methods'])} methods, "
+               f"{res['n_draw']} of {res['n_pool']} TRAIN videos per draw, {res['n_test']} TEST videos, weights "
+               f"{res['weights']}; {res['seconds']['total']:.0f} s")
+    for line in console_summary(res):
+        click.echo("  " + line)
+    click.echo("wrote " + ", ".join(res["outputs"].values()))
+    return res
+
+
+def probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, out_dir, kw: dict,
+                        plot: bool = True) -> dict:
     """benchmark --instrument probe (probe_benchmark.py): no torch; of the regressor options only --seed,
-    --weights, --tolerance and --threads apply (--runs is the CNN's; the probe counts --seeds)."""
+    --weights, --tolerance and --threads apply (--runs is the CNN's; the probe counts --seeds). Returns
+    the results dict (``pool``: the pool's names)."""
     require("sklearn", what="benchmark --instrument probe", hint="install scikit-learn (pip install scikit-learn)")
     from .probe_benchmark import PROBE_METHODS, console_summary, run_probe_benchmark
 
@@ -215,7 +260,7 @@ def probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, ou
     log = lambda s: click.echo(s, err=True)  # noqa: E731
     res = run_probe_benchmark(data_dir, features, vpcs=tuple(vpcs) or (5, 10), seeds=seeds or 50, seed=kw["seed"],
                               methods=names, share=0.8 if pool_share is None else pool_share, weights=kw["weights"],
-                              tolerance=kw["tolerance"], threads=kw["threads"], out_dir=out_dir, log=log)
+                              tolerance=kw["tolerance"], threads=kw["threads"], out_dir=out_dir, log=log, plot=plot)
     sec = res["seconds"]
     click.echo(f"probe benchmark: {len(res['seeds'])} seeds x {len(res['vpcs'])} VPC x {len(res['methods'])} methods, "
                f"{res['n_draw']} of {res['n_pool']} TRAIN videos per draw, {res['n_test']} TEST videos, weights "
@@ -223,6 +268,7 @@ def probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, ou
     for line in console_summary(res):
         click.echo("  " + line)
     click.echo("wrote " + ", ".join(res["outputs"].values()))
+    return res
 
 
 @click.command("relabel")
