@@ -334,7 +334,8 @@ def run_pool_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, seeds: int = 
     graph_cfg = GraphConfig(knn=KnnConfig(threads=ev.train.threads or None))
     seed_list = list(range(ev.seed, ev.seed + seeds))
     runs = {str(v): {m: [] for m in cfg.methods} for v in cfg.vpcs}
-    results = {"instrument": "cnn", "data_dir": str(data_dir), "features": str(features) if features else None,
+    results = {"instrument": "cnn", "data_dir": str(data_dir),
+               "features": str(features or out_dir / "motion_features.npz"),   # extracted when not given
                "setting": ev.setting.label(), "setting_name": ev.setting.name, "augment": ev.setting.clips.augment,
                "steps": ev.train.steps, "train": asdict(ev.train), "pool_share": float(share),
                "pool_draw": POOL_DRAW, "seeds": seed_list, "vpcs": list(cfg.vpcs), "methods": list(cfg.methods),
