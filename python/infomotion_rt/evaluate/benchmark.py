@@ -267,7 +267,8 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     return results
 
 
-CNN_SEEDS = 10          # default seeds of the CNN's pool-resampled benchmark (issue 16.3: fewer than the probe's 50)
+# default seeds of the CNN's pool-resampled benchmark: issue 16 (fewer than the probe's 50; Done-when: at least 10)
+CNN_SEEDS = 10
 CNN_POOL_SHARE = 0.8    # default share of the TRAIN pool per draw, the probe's (issue 16.3)
 CNN_KEYS = ("mae", "r2", "acc", "soft_acc", "bal_acc")   # summarised per method and VPC
 
