@@ -55,9 +55,9 @@ def test_registry_is_a_mapping_of_callables():
     assert all(callable(f) for f in sel.METHODS.values())
 
 
-@pytest.mark.parametrize("method", ["infomotion", "infodist"])
-def test_graph_methods_spread_over_communities(fs, method):
-    res = sel.select_features(fs, sel.SelectConfig(vpc=6, method=method, seed=1))
+@pytest.mark.parametrize("method,choice", [("infomotion", None), ("infomotion", "centrality"), ("infodist", None)])
+def test_graph_methods_spread_over_communities(fs, method, choice):
+    res = sel.select_features(fs, sel.SelectConfig(vpc=6, method=method, seed=1, choice=choice))
     for cname, (pick, sub) in res.picks.items():
         comm = pick.class_graph.partition.communities
         sizes = np.bincount(comm)
@@ -67,11 +67,37 @@ def test_graph_methods_spread_over_communities(fs, method):
         largest = set(np.argsort(-sizes, kind="stable")[:want].tolist())
         if len(set(sizes.tolist())) == len(sizes):  # unambiguous size order
             assert set(chosen.tolist()) == largest
-        # Within a community the pick has the highest centrality.
-        for i in pick.indices:
-            members = comm == comm[i]
-            assert pick.class_graph.centrality[i] == pick.class_graph.centrality[members].max() or \
-                np.sum(chosen == comm[i]) > 1
+        # Within a community the pick has the best score: the highest centrality (the paper's rule,
+        # infodist's flow), or, by default, the least distance to its community's mean vector.
+        if method == "infomotion" and choice is None:
+            score = sel.community_closeness(sub.features, comm)
+            for i in pick.indices:
+                d = np.linalg.norm(sub.features[comm == comm[i]] - sub.features[comm == comm[i]].mean(0), axis=1)
+                assert np.isclose(np.linalg.norm(sub.features[i] - sub.features[comm == comm[i]].mean(0)), d.min()) \
+                    or np.sum(chosen == comm[i]) > 1
+            assert np.allclose([r["centrality"] for r in res.rows if r["class"] == cname], score[pick.indices])
+        else:
+            for i in pick.indices:
+                members = comm == comm[i]
+                assert pick.class_graph.centrality[i] == pick.class_graph.centrality[members].max() or \
+                    np.sum(chosen == comm[i]) > 1
+
+
+def test_community_closeness_is_nearness_to_the_own_community_mean():
+    x = np.array([[0.0, 0.0], [2.0, 0.0], [0.9, 0.0], [10.0, 0.0], [14.0, 0.0]])
+    comm = np.array([0, 0, 0, 1, 1])
+    c = sel.community_closeness(x, comm)      # means: (0.9667, 0) and (12, 0)
+    assert c.argmax() == 2 and np.isclose(c[3], c[4]) and np.isclose(c[3], 1 / 3)
+    assert np.isclose(c[2], 1 / (1 + abs(0.9 - 2.9 / 3)))
+
+
+def test_paper_literal_keeps_the_papers_choice_and_unknown_choice_is_refused():
+    assert sel.SelectConfig().resolved_choice() == sel.DEFAULT_CHOICE == "medoid"
+    lit = sel.SelectConfig(graph=sel.graph.GraphConfig(paper_literal=True))
+    assert lit.resolved_choice() == "centrality"
+    assert sel.SelectConfig(choice="medoid", graph=lit.graph).resolved_choice() == "medoid"
+    with pytest.raises(ConfigError, match="--choice"):
+        sel.SelectConfig(choice="hub")
 
 
 def test_seed_changes_random_but_not_determinism(fs):

@@ -75,6 +75,9 @@ def cli(folds, view, allow_modality) -> None:
               type=click.Choice(["gaussian", "inverse"]), help="Edge weights (local-scale Gaussian or 1/d).")
 @click.option("--centrality", default="degree", show_default=True, type=click.Choice(["degree", "pagerank"]),
               help="Base centrality of the modular centrality (infomotion).")
+@click.option("--choice", type=click.Choice(["medoid", "centrality"]),
+              help="infomotion: the member each community gives, nearest its community's mean (medoid, the default) "
+                   "or of highest modular centrality (centrality: the paper's rule, the default with --paper-literal).")
 @click.option("--trials", default=5, show_default=True, type=int,
               help="Infomap trials (scaled down above 20,000 videos per class: trials x 20000 / n, at least 1).")
 @click.option("--exact-knn", is_flag=True, help="Exact kNN at any class size (default: approximate above --ann-threshold).")
@@ -111,7 +114,7 @@ def cli(folds, view, allow_modality) -> None:
               metavar="[N]", help="After the selection: this method against Random on N pool-resampled seeds (default "
                                   "20) of your labelled pool, scored by a ridge read-out; prints one sentence, writes "
                                   "OUT's .self-check.json (docs/self-check.md; needs scikit-learn).")
-def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, trials, paper_literal,
+def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, choice, trials, paper_literal,
                labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report, overwrite,
                exact_knn, ann, ann_threshold, pca, threads, metric_name, metric_dims, metric_parts, self_check) -> None:
     """Pick VPC representative videos per EF class from a features file."""
@@ -133,7 +136,7 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
                           paper_literal=paper_literal,
                           knn=KnnConfig(index="exact" if exact_knn else "auto", ann=ann, ann_threshold=ann_threshold,
                                         pca=pca, threads=threads)),
-        metric=metric_config(metric_name, metric_dims, metric_parts, paper_literal))
+        metric=metric_config(metric_name, metric_dims, metric_parts, paper_literal), choice=choice)
     sel_mod.check_outputs(overwrite, export_dir=export_dataset, out=out, plot=plot, report=report)
     if self_check is not None:
         from . import self_check as sc
@@ -423,6 +426,9 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write (.onnx).")
 @click.option("--training-data", default="", help="What the model was trained on (stored in the metadata).")
 @click.option("--opset", default=20, show_default=True, type=click.IntRange(min=17))
+@click.option("--vector", default="mean", show_default=True, type=click.Choice(["mean", "flow-grid"]),
+              help="The motion vector the model outputs: mean = motion maps averaged over space (the paper's, "
+                   "256-D for small); flow-grid = the model's own flows pooled on an 8x8 grid (768-D).")
 @click.option("--int8", is_flag=True,
               help="Also make an int8 model (ONNX Runtime static quantisation): from a .pt, OUT_int8.onnx beside "
                    "OUT; CHECKPOINT may also be an FP32 .onnx (e.g. the shipped one), then OUT is the int8 model.")
@@ -431,7 +437,8 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
 @click.option("--calibration", "calibration_dir", default=None, type=click.Path(file_okay=False),
               help="Dataset folder whose videos calibrate --int8 (default: a phantom generated for it).")
 @click.option("--calibration-videos", default=64, show_default=True, type=click.IntRange(min=4))
-def export_cmd(checkpoint, out, training_data, opset, int8, int8_format, calibration_dir, calibration_videos) -> None:
+def export_cmd(checkpoint, out, training_data, opset, vector, int8, int8_format, calibration_dir,
+               calibration_videos) -> None:
     """Export the motion encoder of an IFA checkpoint (.pt) to ONNX with metadata (needs the [train] extra);
     --int8 quantises it (or an existing FP32 .onnx)."""
     from pathlib import Path
@@ -444,7 +451,7 @@ def export_cmd(checkpoint, out, training_data, opset, int8, int8_format, calibra
             raise ConfigError(f"{checkpoint}: already an ONNX model; add --int8 to quantise it")
         fp32, int8_out = Path(checkpoint), Path(out)
     else:
-        path = export_onnx(checkpoint, out, training_data=training_data, opset=opset)
+        path = export_onnx(checkpoint, out, training_data=training_data, opset=opset, vector=vector)
         click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; input frames [batch, 4, S, S], output motion)")
         if not int8:
             return

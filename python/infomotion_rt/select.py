@@ -39,6 +39,14 @@ class SelectConfig:
     # Feature transform before the per-class methods (metric.py); None: metric.RAW for --paper-literal,
     # else the study's default (BENCHMARKS.md, "Selection metric").
     metric: MetricConfig | None = None
+    # How infomotion chooses inside each community (CHOICES); None: "centrality" for --paper-literal,
+    # else DEFAULT_CHOICE (BENCHMARKS.md, "InfoMotion's choice inside communities").
+    choice: str | None = None
+
+    def resolved_choice(self) -> str:
+        if self.choice is not None:
+            return self.choice
+        return "centrality" if self.graph.paper_literal else DEFAULT_CHOICE
 
     def resolved_metric(self) -> MetricConfig:
         if self.metric is not None:
@@ -50,6 +58,8 @@ class SelectConfig:
             raise ConfigError(f"--vpc must be >= 1, got {self.vpc}")
         if self.method not in METHODS:
             raise ConfigError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+        if self.choice is not None and self.choice not in CHOICES:
+            raise ConfigError(f"unknown --choice {self.choice!r}; choose from {', '.join(CHOICES)}")
 
 
 @dataclass
@@ -67,17 +77,41 @@ class Pick:
 
 # --- methods --------------------------------------------------------------------------------
 
-def _graph_pick(x, vpc, cfg: SelectConfig, centrality: str) -> Pick:
+# InfoMotion's choice inside communities. Both visit the communities round robin, largest first
+# (graph.select_spread, the paper's spread), and differ in which member a community gives next:
+#   centrality: the highest modular centrality (the paper's rule; --paper-literal keeps it);
+#   medoid: the member nearest the community's mean vector (ours, issue 16.5): the paper's hubs sit near
+#     the class centre (kNN hubness), so its picks cluster there; the medoid represents its own community.
+CHOICES = ("medoid", "centrality")
+DEFAULT_CHOICE = "medoid"   # measured on development seed 21 (BENCHMARKS.md, "InfoMotion's choice inside communities")
+
+
+def community_closeness(x: np.ndarray, communities: np.ndarray) -> np.ndarray:
+    """1 / (1 + d_i), d_i the Euclidean distance of row i of ``x`` (n, D) to the mean of its community
+    (``communities`` (n,) int64, dense labels 0..C-1); (n,) float64 in (0, 1], higher = nearer. O(n D)."""
+    x = np.asarray(x, dtype=np.float64)
+    comm = np.asarray(communities, dtype=np.int64)
+    sizes = np.bincount(comm).astype(np.float64)
+    sums = np.zeros((len(sizes), x.shape[1]))
+    np.add.at(sums, comm, x)
+    means = sums / np.maximum(sizes, 1.0)[:, None]
+    return 1.0 / (1.0 + np.sqrt(((x - means[comm]) ** 2).sum(1)))
+
+
+def _graph_pick(x, vpc, cfg: SelectConfig, centrality: str, choice: str = "centrality") -> Pick:
     cg = graph.class_graph(x, replace(cfg.graph, centrality=centrality), cfg.seed)
-    idx = graph.select_spread(cg.partition.communities, cg.centrality, vpc)
-    return Pick(idx, cg.partition.communities[idx], cg.centrality[idx], cg.partition.n_communities,
+    score = cg.centrality if choice == "centrality" else community_closeness(x, cg.partition.communities)
+    idx = graph.select_spread(cg.partition.communities, score, vpc)
+    return Pick(idx, cg.partition.communities[idx], score[idx], cg.partition.n_communities,
                 cg.partition.codelength, cg, dict(cg.timings))
 
 
 def pick_infomotion(x, vpc, cfg, rng):
-    """kNN graph + Infomap + modular centrality (degree by default)."""
+    """kNN graph + Infomap; from each community in turn (largest first) its medoid-nearest member
+    (``--choice medoid``, the default; centrality column: ``community_closeness``) or its highest
+    modular centrality (``--choice centrality``, the paper's rule; degree by default)."""
     c = cfg.graph.centrality
-    return _graph_pick(x, vpc, cfg, "degree" if c == "flow" else c)
+    return _graph_pick(x, vpc, cfg, "degree" if c == "flow" else c, cfg.resolved_choice())
 
 
 def pick_infodist(x, vpc, cfg, rng):
