@@ -82,15 +82,17 @@ def test_export_cli(tiny_export, tmp_path, monkeypatch):
     calls = []
     import infomotion_rt.motion.export as ex
 
-    def fake(checkpoint, out, training_data="", opset=20):       # the exporter itself is tested above
-        calls.append((checkpoint, out, training_data, opset))
+    def fake(checkpoint, out, training_data="", opset=20, vector="mean"):   # the exporter itself is tested above
+        calls.append((checkpoint, out, training_data, opset, vector))
         out = tmp_path / "m.onnx"
         out.write_bytes(b"x" * 1000)
         return out
     monkeypatch.setattr(ex, "export_onnx", fake)
     r = CliRunner().invoke(cli, ["export", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--training-data", "ph"])
     assert r.exit_code == 0, r.output
-    assert calls == [(str(ckpt), str(tmp_path / "m.onnx"), "ph", 20)] and "wrote" in r.output
+    assert calls == [(str(ckpt), str(tmp_path / "m.onnx"), "ph", 20, "mean")] and "wrote" in r.output
+    r = CliRunner().invoke(cli, ["export", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--vector", "flow-grid"])
+    assert r.exit_code == 0 and calls[-1][-1] == "flow-grid", r.output
 
 
 def test_shipped_encoder_matches_its_checkpoint():

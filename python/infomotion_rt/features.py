@@ -185,7 +185,7 @@ def resume_checks(dataset, cfg, representation: str = "encoder") -> tuple[dict, 
 # ---------------------------------------------------------------------------------------------
 
 # The model-file contract and the input builder are the runtime's (runtime.contract, runtime.inputs).
-from .runtime.contract import FEATURE_LAYOUT, NORMALISATION  # noqa: E402
+from .runtime.contract import FEATURE_LAYOUT, NORMALISATION, VECTOR_DEFAULT  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -271,9 +271,20 @@ def extraction_meta(engine, enc, dataset, data_dir, cfg: ExtractConfig, fingerpr
                      model_hash=enc.model_hash,
                      backend=enc.name, runtime=getattr(enc, "runtime", enc.name), config=enc.config,
                      feature_dim=enc.feature_dim,
-                     image_size=enc.image_size, feature_layout=FEATURE_LAYOUT, normalisation=NORMALISATION,
+                     image_size=enc.image_size, normalisation=NORMALISATION, **vector_meta(enc),
                      layout=dataset.layout, split=cfg.split or "ALL",
                      dataset_fingerprint=fingerprint or dataset_fingerprint(dataset.records), **where)
+
+
+def vector_meta(enc) -> dict:
+    """``vector`` and ``feature_layout`` of an encoder's output, from its model file's metadata (ONNX, or a
+    plan's sidecar copy). Files exported before issue 19 and ``.pt`` checkpoints (run by the torch backend,
+    which computes the encoder's own vector) carry none: they are the paper's ``mean`` vector, laid out as
+    ``runtime.contract.FEATURE_LAYOUT``. A features file records both, so ``select`` and a reader can tell
+    the layouts apart; one file holds one model's vectors (``model_hash``, checked by ``--resume`` and by a
+    store's shards)."""
+    meta = getattr(enc, "metadata", None) or {}
+    return {"vector": meta.get("vector", VECTOR_DEFAULT), "feature_layout": meta.get("feature_layout", FEATURE_LAYOUT)}
 
 
 def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig(), *, encoder=None,

@@ -27,11 +27,12 @@ from ..runtime.contract import (FEATURE_LAYOUT, FORMAT, FORMAT_VERSION, INPUT_LA
                                 sidecar_path)
 
 
-def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "") -> dict[str, str]:
-    """The metadata_props of an export (all values strings, as ONNX stores them)."""
+def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "", vector: str = "mean") -> dict[str, str]:
+    """The metadata_props of an export (all values strings, as ONNX stores them). ``vector``: which output
+    (``motion.ifa.VECTORS``); it sets ``vector``, ``feature_dim`` and ``feature_layout``."""
     from .. import __version__
     from ..runtime import file_sha256
-    from .ifa import IFAConfig
+    from .ifa import IFAConfig, vector_dim, vector_layout
 
     cfg = IFAConfig.from_dict(checkpoint["config"])
     history = checkpoint.get("history") or []
@@ -40,10 +41,11 @@ def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "") ->
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "input_name": INPUT_NAME, "output_name": OUTPUT_NAME,
         "input_shape": f"[batch, 4, {cfg.image_size}, {cfg.image_size}] float32",
-        "image_size": str(cfg.image_size), "feature_dim": str(cfg.feature_dim),
+        "image_size": str(cfg.image_size), "feature_dim": str(vector_dim(vector, cfg)),
         "normalisation": NORMALISATION,
         "input_layout": INPUT_LAYOUT,
-        "feature_layout": FEATURE_LAYOUT,
+        "vector": vector,
+        "feature_layout": vector_layout(vector, cfg),
         "config": json.dumps(cfg.to_dict(), sort_keys=True),
         "train": json.dumps(checkpoint.get("train") or {}, sort_keys=True),
         "epochs": str(checkpoint.get("epoch", 0)), "steps": str(checkpoint.get("step", 0)),
@@ -57,8 +59,14 @@ def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "") ->
     return meta
 
 
-def export_onnx(checkpoint_path, out, *, training_data: str = "", opset: int = 20, max_batch: int = 4096) -> Path:
-    """Export the encoder of an IFA checkpoint to ``out`` (.onnx), written atomically. Returns the path."""
+def export_onnx(checkpoint_path, out, *, training_data: str = "", opset: int = 20, max_batch: int = 4096,
+                vector: str = "mean") -> Path:
+    """Export an IFA checkpoint's motion vector to ``out`` (.onnx), written atomically. Returns the path.
+
+    ``vector`` (``motion.ifa.VECTORS``): "mean" = the encoder's motion maps averaged over space (the paper's
+    pooling; the encoder only), "flow-grid" = the flow heads' flows pooled on an 8 x 8 grid (encoder plus
+    the two flow heads); ``motion.ifa.MotionVectorModel`` documents both. ConfigError for a bad suffix or
+    vector; DataError for an unreadable checkpoint or an ONNX Runtime result off torch's by > 1e-4."""
     onnx = require("onnx", "torch", "onnxscript", what="export")
     import torch
 
@@ -68,9 +76,11 @@ def export_onnx(checkpoint_path, out, *, training_data: str = "", opset: int = 2
     if out.suffix.lower() != ".onnx":
         raise ConfigError(f"{out}: the export must end in .onnx")
     ckpt = load_checkpoint(checkpoint_path)
-    encoder = model_from_checkpoint(ckpt, checkpoint_path).encoder.eval()
+    from .ifa import MotionVectorModel
+
+    encoder = MotionVectorModel(model_from_checkpoint(ckpt, checkpoint_path), vector).eval()
     size = encoder.cfg.image_size
-    meta = onnx_metadata(ckpt, checkpoint_path, training_data)
+    meta = onnx_metadata(ckpt, checkpoint_path, training_data, vector)
     batch = torch.export.Dim("batch", min=1, max=max_batch)
     example = torch.rand(2, 4, size, size)
     with atomic_path(out) as tmp:
@@ -83,7 +93,7 @@ def export_onnx(checkpoint_path, out, *, training_data: str = "", opset: int = 2
         for key, value in meta.items():
             entry = model.metadata_props.add()
             entry.key, entry.value = key, value
-        model.producer_name, model.doc_string = "infomotion-rt", "IFA motion encoder: frames -> motion vector"
+        model.producer_name, model.doc_string = "infomotion-rt", f"IFA motion encoder: frames -> motion vector ({vector})"
         onnx.checker.check_model(model)
         onnx.save_model(model, str(tmp))      # weights inline: the small encoder is a few MB
         err = parity_error(encoder, str(tmp))

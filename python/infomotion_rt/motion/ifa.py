@@ -244,6 +244,15 @@ def _rescale_flow(fm: torch.Tensor, factor: float) -> torch.Tensor:
     return torch.cat([fm[:, :4] * factor, fm[:, 4:]], dim=1)
 
 
+def _flow_heads(head4: nn.Module, head3: nn.Module, f: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``IFANet.flows`` (shared with ``MotionVectorModel``, so the exported flows are the trained ones)."""
+    cat2 = lambda t: torch.cat(_halves(t), dim=1)  # noqa: E731  (2B, C) -> (B, 2C)
+    fm = head4(torch.cat([cat2(f["app4"]), cat2(f["mot4"])], dim=1))          # (B, 5, s/16)
+    fm = _rescale_flow(_up(fm, 2), 2.0)
+    fm = fm + head3(torch.cat([cat2(f["app3"]), cat2(f["mot3"]), fm], dim=1))  # (B, 5, s/8)
+    return _rescale_flow(_up(fm, 8), 8.0)
+
+
 class IFANet(nn.Module):
     """Interpolation model: (I0, I1) -> (predicted, refined) middle frame."""
 
@@ -275,13 +284,15 @@ class IFANet(nn.Module):
         return F.grid_sample(img, torch.stack([gx, gy], dim=3), mode="bilinear", padding_mode="border",
                              align_corners=True)
 
+    def flows(self, f: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The flow/mask heads on ``encoder.features`` of (I0, I1) -> (B, 5, S, S) at full resolution:
+        channels 0-1 the flow from the middle frame to I0, 2-3 to I1 (dx, dy in pixels of S), 4 the blend
+        mask's logit. Predicted at 1/16 and 1/8, upsampled bilinearly."""
+        return _flow_heads(self.head4, self.head3, f)
+
     def forward(self, i0: torch.Tensor, i1: torch.Tensor) -> dict[str, torch.Tensor]:
         f = self.encoder.features(i0, i1)
-        cat2 = lambda t: torch.cat(_halves(t), dim=1)  # noqa: E731  (2B, C) -> (B, 2C)
-        fm = self.head4(torch.cat([cat2(f["app4"]), cat2(f["mot4"])], dim=1))          # (B, 5, s/16)
-        fm = _rescale_flow(_up(fm, 2), 2.0)
-        fm = fm + self.head3(torch.cat([cat2(f["app3"]), cat2(f["mot3"]), fm], dim=1))  # (B, 5, s/8)
-        full = _rescale_flow(_up(fm, 8), 8.0)
+        full = self.flows(f)
         flow_t0, flow_t1, mask = full[:, 0:2], full[:, 2:4], torch.sigmoid(full[:, 4:5])
         w0, w1 = self.warp(i0, flow_t0), self.warp(i1, flow_t1)
         pred = mask * w0 + (1.0 - mask) * w1
@@ -295,6 +306,78 @@ class IFANet(nn.Module):
         x1 = self.u1(torch.cat([_up(e2, 2), e1], dim=1))
         refined = pred + self.u0(torch.cat([_up(x1, 2), e0], dim=1))
         return {"pred": pred, "refined": refined, "flow_t0": flow_t0, "flow_t1": flow_t1, "mask": mask}
+
+
+# ------------------------------------------------------------------------------- exported vectors
+
+# What an export computes from a checkpoint (``MotionVectorModel``; ONNX metadata ``vector`` and
+# ``feature_layout``). "mean" is the paper's pooling and the layout of every file made before issue 19.
+VECTORS = ("mean", "flow-grid")
+FLOW_GRID = 8
+
+
+def vector_layout(vector: str, cfg: IFAConfig) -> str:
+    """The human-readable layout of ``vector``'s output (stored as ``feature_layout``). ConfigError for an
+    unknown vector."""
+    if vector == "mean":
+        return ("pair(ED->ES, ES->ED) x direction(start->end, end->start) x scale(1/8, 1/16) x channel; "
+                "each motion map averaged over space")
+    if vector == "flow-grid":
+        g = FLOW_GRID
+        return (f"pair(ED->ES, ES->ED) x flow(middle->start, middle->end) x quantity(dx, dy, magnitude; pixels of "
+                f"{cfg.image_size}) x cell({g}x{g}, row-major); the flow heads' full-resolution flow, averaged per "
+                f"cell")
+    raise ConfigError(f"unknown motion vector '{vector}'; valid: {', '.join(VECTORS)}")
+
+
+def vector_dim(vector: str, cfg: IFAConfig) -> int:
+    vector_layout(vector, cfg)
+    return cfg.feature_dim if vector == "mean" else 2 * 2 * 3 * FLOW_GRID * FLOW_GRID
+
+
+class MotionVectorModel(nn.Module):
+    """The exported model: frames (B, 4, S, S) float32 in [0, 1] (pair-1 start, end, pair-2 start, end,
+    as ``runtime.inputs.endpoint_input`` orders them) -> (B, D) float32.
+
+    ``vector`` (``VECTORS``):
+
+    * ``"mean"``: ``IFAEncoder.motion_vector``, the motion maps averaged over space (the paper's pooling;
+      D = ``cfg.feature_dim``, 256 for ``small``).
+    * ``"flow-grid"``: per frame pair, the flow heads' full-resolution flows from the middle frame to the
+      pair's start and to its end (``IFANet.flows``), each as dx, dy (pixels of S) and the per-pixel
+      magnitude, averaged over a ``FLOW_GRID`` x ``FLOW_GRID`` grid of cells (S / 8 pixels square).
+      D = 2 pairs x 2 flows x 3 x 64 = 768; layout ``vector_layout``. Model outputs only: no image
+      differences or other hand-made features.
+
+    Built from a trained ``IFANet``; only the encoder (and, for flow-grid, the two flow heads) are kept, so
+    an export carries no refinement net. ConfigError for an unknown ``vector``."""
+
+    def __init__(self, net: "IFANet", vector: str = "mean"):
+        super().__init__()
+        vector_layout(vector, net.cfg)
+        self.cfg, self.vector = net.cfg, vector
+        self.encoder = net.encoder
+        if vector != "mean":
+            self.head4, self.head3 = net.head4, net.head3
+
+    @property
+    def feature_dim(self) -> int:
+        return vector_dim(self.vector, self.cfg)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        if self.vector == "mean":
+            return self.encoder.motion_vector(frames)
+        a = torch.cat([frames[:, 0:1], frames[:, 2:3]], dim=0)        # (2B, 1, S, S): [pair 1; pair 2]
+        b = torch.cat([frames[:, 1:2], frames[:, 3:4]], dim=0)
+        full = _flow_heads(self.head4, self.head3, self.encoder.features(a, b))   # (2B, 5, S, S)
+        g = FLOW_GRID
+        cells = []
+        for flow in (full[:, 0:2], full[:, 2:4]):                     # middle->start, middle->end
+            mag = torch.sqrt(flow[:, 0:1] * flow[:, 0:1] + flow[:, 1:2] * flow[:, 1:2])
+            cells.append(F.adaptive_avg_pool2d(torch.cat([flow, mag], dim=1), g).flatten(1))  # (2B, 3*g*g)
+        v = torch.cat(cells, dim=1)                                   # (2B, 2*3*g*g)
+        p1, p2 = _halves(v)
+        return torch.cat([p1, p2], dim=1)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -7,7 +7,10 @@ The contract (format version 1, ours):
 
 - input ``frames`` (batch, 4, S, S) float32: pair-1 start, pair-1 end, pair-2 start, pair-2 end
   (``INPUT_LAYOUT``), normalised as ``NORMALISATION`` says (``runtime.inputs.to_model_input``);
-- output ``motion`` (batch, D) float32 laid out as ``FEATURE_LAYOUT``;
+- output ``motion`` (batch, D) float32 laid out as the metadata's ``feature_layout`` says; ``vector`` names
+  which output it is (``motion.ifa.VECTORS``: ``mean``, the encoder's motion maps averaged over space, laid
+  out as ``FEATURE_LAYOUT``; ``flow-grid``, the model's flows pooled on an 8 x 8 grid). Files exported
+  before issue 19 have no ``vector`` key: they are ``mean`` (``VECTOR_DEFAULT``);
 - ONNX ``metadata_props`` carry at least ``REQUIRED_META``; a TensorRT plan ``X.plan`` has a JSON sidecar
   ``X.plan.json`` with ``SIDECAR_KEYS`` and a copy of the ONNX metadata.
 """
@@ -30,6 +33,8 @@ SIDECAR_KEYS = ("format", "tensorrt_version", "gpu", "compute_capability", "inpu
                 "image_size", "feature_dim", "min_batch", "opt_batch", "max_batch", "precision", "onnx_sha256",
                 "metadata")
 
+VECTOR_DEFAULT = "mean"   # what a model file without a "vector" metadata key outputs
+# The layout of the "mean" vector (every export before issue 19); other vectors state theirs in the metadata.
 FEATURE_LAYOUT = ("pair(ED->ES, ES->ED) x direction(start->end, end->start) x scale(1/8, 1/16) x channel; "
                   "each motion map averaged over space")
 NORMALISATION = "grayscale uint8 / 255 in [0, 1], resized to image_size x image_size (area / bilinear)"

@@ -69,6 +69,7 @@ class TensorRTEncoder(MotionEncoder):
             raise DataError(f"{self.path}: built for {side['gpu']} (compute {side['compute_capability']}), this "
                             f"GPU is {gpu} (compute {cc}); rebuild it here with 'infomotion-rt build-engine'")
         self.sidecar = side
+        self.metadata = side["metadata"]                     # the ONNX metadata copy (vector, feature_layout)
         self.image_size, self.feature_dim = int(side["image_size"]), int(side["feature_dim"])
         self.config = json.loads(side["metadata"]["config"])
         self.input_name, self.output_name = side["input_name"], side["output_name"]
