@@ -60,21 +60,3 @@ def test_reference_rows_by_hand():
 def test_class_counts_lists_every_class():
     assert S.class_counts([20, 35, 55, 56, 75]) == {"Severe": 1, "Moderate": 1, "Mild": 0, "Normal": 2,
                                                     "Hyperdynamic": 1}
-
-
-def test_demo_summary_prints_whole_r2_and_paired_differences():
-    from infomotion_rt.evaluate.demo import summary_lines
-
-    stat = {"mean": 0.5, "std": 0.1, "n": 3}
-    diff = {"mean": 0.05, "std": 0.02, "n": 3, "ci_low": 0.0003, "ci_high": 0.0997}
-    cell = {k: stat for k in ("acc", "soft_acc", "bal_acc", "mae", "r2")}
-    res = {"n_test": 108, "test_classes": {"Normal": 80, "Severe": 28},
-           "groups": {"Real": {"whole": {"summary": {"acc": stat, "mae": stat, "r2": {"mean": 0.61, "std": 0.0, "n": 1}}},
-                               "references": {"mean_ef": {"r2": -0.01, "mae": 11.0, "acc": 0.6}},
-                               "cells": {"random": {"5": cell},
-                                         "infomotion": {"5": {**cell, "vs_random": {"acc": diff, "bal_acc": diff,
-                                                                                    "r2": diff}}}}}}}
-    text = "\n".join(summary_lines(res, "Real"))
-    assert "TEST 108 videos (Normal 80, Severe 28)" in text and "Whole Real: R² 0.610" in text
-    assert "InfoMotion VPC=5" in text and "minus Random: accuracy **+5.0 [+0.0, +10.0]** points" in text
-    assert "balanced 50.00±10.0 %" in text and "balanced **+5.0 [+0.0, +10.0]** points" in text

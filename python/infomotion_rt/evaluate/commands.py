@@ -295,22 +295,33 @@ def relabel_cmd(data_dir, model_path, out, embed_out, split, device) -> None:
 
 @click.command("demo")
 @click.option("--out", "out_dir", default="infomotion-demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--representation", type=click.Choice(["flow", "encoder"]), default=None,
+              help="Selection space: flow (optical flow ED -> ES, no model) or encoder (the shipped ONNX encoder, "
+                   "or --engine). Default: demo.DEMO_REPRESENTATION (flow; BENCHMARKS.md, \"Flow baseline vs the "
+                   "shipped encoder\").")
 @click.option("--engine", type=click.Path(dir_okay=False), default=None,
-              help="Motion model (default: the encoder shipped in models/).")
+              help="Motion model for --representation encoder (default: the encoder shipped in models/).")
 @click.option("--n-real", default=900, show_default=True, type=click.IntRange(min=40),
-              help="Real-style phantom videos (about 12% are TEST: 900 gives >= 100 TEST videos).")
-@click.option("--n-synth", default=40, show_default=True, type=click.IntRange(min=20), help="Synthetic-style phantom videos (with --with-synth).")
+              help="Phantom videos (about 12% are TEST: 900 gives >= 100 TEST videos).")
+@click.option("--probe-seeds", default=30, show_default=True, type=click.IntRange(min=2),
+              help="Paired pool-resampled seeds of the probe benchmark.")
+@click.option("--cnn-seeds", default=5, show_default=True, type=click.IntRange(min=0),
+              help="Paired seeds of the weighted CNN cell (Random and InfoMotion at VPC 10; 0: none, else >= 2).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(min=0),
               help="CPU threads of torch, NumPy's BLAS, OpenCV and FAISS (0 = each library's default; 1 is faster on a busy 2-core machine).")
-@click.option("--with-synth", is_flag=True, help="Also Dist. Synth. (about doubles the training time).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing demo folder.")
-def demo_cmd(out_dir, engine, n_real, n_synth, threads, with_synth, overwrite) -> None:
-    """Whole pipeline on generated phantoms: phantom -> extract -> select -> evaluate -> table + summary.md."""
-    require("torch", "torchvision", what="demo")
-    from .demo import DemoConfig, run_demo
+def demo_cmd(out_dir, representation, engine, n_real, probe_seeds, cnn_seeds, threads, overwrite) -> None:
+    """Whole pipeline on a generated phantom: phantom -> extract -> probe benchmark (30 paired seeds) ->
+    weighted CNN cell -> select --self-check -> summary.md, whose first line states the finding."""
+    require("sklearn", what="demo", hint="install the [train] extra")
+    from .demo import DEMO_REPRESENTATION, DemoConfig, run_demo
 
-    cfg = DemoConfig(n_real=n_real, n_synth=n_synth, threads=threads, with_synth=with_synth, overwrite=overwrite)
+    if representation is None:
+        representation = "encoder" if engine else DEMO_REPRESENTATION
+    cfg = DemoConfig(n_real=n_real, representation=representation, probe_seeds=probe_seeds, cnn_seeds=cnn_seeds,
+                     threads=threads, overwrite=overwrite)
     paths = run_demo(out_dir, cfg, engine=engine, log=lambda s: click.echo(s, err=True))
+    click.echo(paths.pop("finding"))
     click.echo("demo outputs:")
     for what, path in paths.items():
         click.echo(f"  {what:<22} {path}")
