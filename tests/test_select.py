@@ -137,7 +137,9 @@ def test_edge_cases_are_reported_not_silent():
 def test_collapse_is_reported():
     fs = class_features(per_class=(30, 0, 0, 0, 0))
     res = sel.select_features(fs, sel.SelectConfig(vpc=4, graph=GraphConfig(paper_literal=True)))
-    assert any("found one community" in n for n in res.notes)
+    assert any("found one community" in n and "falls back to centrality order" in n for n in res.notes)
+    medoid = sel.select_features(fs, sel.SelectConfig(vpc=4, graph=GraphConfig(paper_literal=True), choice="medoid"))
+    assert any("falls back to nearness to the class mean order" in n for n in medoid.notes)
     assert sum(r["class"] == "Severe" for r in res.rows) == 4
 
 

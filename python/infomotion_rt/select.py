@@ -457,8 +457,10 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
             raise RuntimeError(f"method {cfg.method} picked {len(pick.indices)} of {min(cfg.vpc, n)} in {cname}")
         if pick.class_graph is not None:
             if n > 1 and pick.n_communities == 1:
+                order = ("centrality" if cfg.method == "infodist" or cfg.resolved_choice() == "centrality"
+                         else "nearness to the class mean")
                 notes.append(f"class {cname}: Infomap found one community for {n} videos (graph collapsed); "
-                             "selection falls back to centrality order")
+                             f"selection falls back to {order} order")
             elif pick.n_communities < min(cfg.vpc, n):
                 notes.append(f"class {cname}: {pick.n_communities} communities < VPC {cfg.vpc}, "
                              "several picks per community")
