@@ -82,7 +82,7 @@ def test_export_cli(tiny_export, tmp_path, monkeypatch):
     calls = []
     import infomotion_rt.motion.export as ex
 
-    def fake(checkpoint, out, training_data="", opset=20, vector="mean"):   # the exporter itself is tested above
+    def fake(checkpoint, out, training_data="", opset=20, vector="?"):   # the exporter itself is tested above
         calls.append((checkpoint, out, training_data, opset, vector))
         out = tmp_path / "m.onnx"
         out.write_bytes(b"x" * 1000)
@@ -90,7 +90,7 @@ def test_export_cli(tiny_export, tmp_path, monkeypatch):
     monkeypatch.setattr(ex, "export_onnx", fake)
     r = CliRunner().invoke(cli, ["export", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--training-data", "ph"])
     assert r.exit_code == 0, r.output
-    assert calls == [(str(ckpt), str(tmp_path / "m.onnx"), "ph", 20, "mean")] and "wrote" in r.output
+    assert calls == [(str(ckpt), str(tmp_path / "m.onnx"), "ph", 20, "motion-grid")] and "wrote" in r.output
     r = CliRunner().invoke(cli, ["export", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--vector", "flow-grid"])
     assert r.exit_code == 0 and calls[-1][-1] == "flow-grid", r.output
 
@@ -105,9 +105,15 @@ def test_shipped_encoder_matches_its_checkpoint():
     pt = os.environ.get("INFOMOTION_RT_SHIPPED_PT")
     if not pt:
         pytest.skip("INFOMOTION_RT_SHIPPED_PT not set (path of the recipe's ifa_small.pt)")
-    ref, got = load_encoder(pt, "cpu", 1), load_encoder(default_engine(), "cpu", 1)
+    from infomotion_rt.motion.ifa import MotionVectorModel
+    from infomotion_rt.motion.train import load_checkpoint, model_from_checkpoint
+
+    got = load_encoder(default_engine(), "cpu", 1)
     assert got.metadata["model_hash"] == file_sha256(pt)
+    ref = MotionVectorModel(model_from_checkpoint(load_checkpoint(pt), pt), got.metadata.get("vector", "mean")).eval()
     rng = np.random.default_rng(0)
     for batch in (1, 7):
         x = rng.random((batch, 4, 112, 112), dtype=np.float32)
-        assert relative_error(got(x), ref(x)) < TOL
+        with torch.no_grad():
+            want = ref(torch.from_numpy(x)).numpy()
+        assert relative_error(got(x), want) < TOL

@@ -44,10 +44,28 @@ def test_flow_grid_is_the_flow_heads_pooled_in_the_documented_layout():
         assert torch.equal(MotionVectorModel(net, "mean")(x), net.encoder.motion_vector(x))
 
 
+def test_motion_grid_is_pair_one_motion_maps_on_a_4x4_grid():
+    net = _net(2)
+    x = torch.rand(3, 4, 32, 32)
+    with torch.no_grad():
+        v = MotionVectorModel(net, "motion-grid")(x)
+        c = net.cfg.motion_dims[0]
+        assert v.shape == (3, vector_dim("motion-grid", net.cfg)) == (3, 2 * c * 16)
+        f = net.encoder.features(x[:, 0:1], x[:, 1:2])
+        b = x.shape[0]
+        for d in range(2):                      # start->end (start attends end), end->start
+            want = torch.nn.functional.adaptive_avg_pool2d(f["mot3"][d * b:(d + 1) * b], 4).flatten(1)
+            assert torch.allclose(v[:, d * c * 16:(d + 1) * c * 16], want, atol=1e-6)
+        y = x.clone()
+        y[:, 2:] = torch.rand(3, 2, 32, 32)     # pair 2 is not used
+        assert torch.equal(MotionVectorModel(net, "motion-grid")(y), v)
+
+
 def test_vectors_and_unknown_vector():
-    assert VECTORS == ("mean", "flow-grid")
+    assert VECTORS == ("mean", "flow-grid", "motion-grid")
     cfg = CONFIGS["small"]
     assert vector_dim("mean", cfg) == 256 and vector_dim("flow-grid", cfg) == 768
+    assert vector_dim("motion-grid", cfg) == 1024 and "4x4" in vector_layout("motion-grid", cfg)
     assert "averaged over space" in vector_layout("mean", cfg) and "8x8" in vector_layout("flow-grid", cfg)
     with pytest.raises(ConfigError, match="unknown motion vector 'grid'"):
         MotionVectorModel(IFANet(CONFIGS["tiny"]), "grid")

@@ -93,7 +93,8 @@ def export_onnx(checkpoint_path, out, *, training_data: str = "", opset: int = 2
         for key, value in meta.items():
             entry = model.metadata_props.add()
             entry.key, entry.value = key, value
-        model.producer_name, model.doc_string = "infomotion-rt", f"IFA motion encoder: frames -> motion vector ({vector})"
+        model.producer_name = "infomotion-rt"
+        model.doc_string = f"IFA motion encoder: frames -> motion vector ({vector})"
         onnx.checker.check_model(model)
         onnx.save_model(model, str(tmp))      # weights inline: the small encoder is a few MB
         err = parity_error(encoder, str(tmp))

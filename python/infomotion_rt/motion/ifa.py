@@ -312,8 +312,9 @@ class IFANet(nn.Module):
 
 # What an export computes from a checkpoint (``MotionVectorModel``; ONNX metadata ``vector`` and
 # ``feature_layout``). "mean" is the paper's pooling and the layout of every file made before issue 19.
-VECTORS = ("mean", "flow-grid")
+VECTORS = ("mean", "flow-grid", "motion-grid")
 FLOW_GRID = 8
+MOTION_GRID = 4
 
 
 def vector_layout(vector: str, cfg: IFAConfig) -> str:
@@ -327,11 +328,17 @@ def vector_layout(vector: str, cfg: IFAConfig) -> str:
         return (f"pair(ED->ES, ES->ED) x flow(middle->start, middle->end) x quantity(dx, dy, magnitude; pixels of "
                 f"{cfg.image_size}) x cell({g}x{g}, row-major); the flow heads' full-resolution flow, averaged per "
                 f"cell")
+    if vector == "motion-grid":
+        g = MOTION_GRID
+        return (f"pair 1 (ED->ES) only: direction(start->end, end->start) x channel({cfg.motion_dims[0]}) x "
+                f"cell({g}x{g}, row-major); the 1/8-scale motion map averaged per cell")
     raise ConfigError(f"unknown motion vector '{vector}'; valid: {', '.join(VECTORS)}")
 
 
 def vector_dim(vector: str, cfg: IFAConfig) -> int:
     vector_layout(vector, cfg)
+    if vector == "motion-grid":
+        return 2 * cfg.motion_dims[0] * MOTION_GRID * MOTION_GRID
     return cfg.feature_dim if vector == "mean" else 2 * 2 * 3 * FLOW_GRID * FLOW_GRID
 
 
@@ -346,8 +353,14 @@ class MotionVectorModel(nn.Module):
     * ``"flow-grid"``: per frame pair, the flow heads' full-resolution flows from the middle frame to the
       pair's start and to its end (``IFANet.flows``), each as dx, dy (pixels of S) and the per-pixel
       magnitude, averaged over a ``FLOW_GRID`` x ``FLOW_GRID`` grid of cells (S / 8 pixels square).
-      D = 2 pairs x 2 flows x 3 x 64 = 768; layout ``vector_layout``. Model outputs only: no image
-      differences or other hand-made features.
+      D = 2 pairs x 2 flows x 3 x 64 = 768; layout ``vector_layout``.
+    * ``"motion-grid"``: pair 1 (ED -> ES) only, the encoder's 1/8-scale motion maps of both directions
+      (start attending end, end attending start), each averaged on a ``MOTION_GRID`` x ``MOTION_GRID`` grid of
+      cells (14 x 14 map -> 4 x 4 cells of 3-4 map pixels, adaptive average pooling). D = 2 x 32 x 16 = 1024
+      for ``small``. The encoder runs on one frame pair instead of two (frames 2-3 of the input are unused).
+      The vector measured best for EF on development phantoms (BENCHMARKS.md, "IFA motion vectors").
+
+    All are the model's outputs only: no image differences or other hand-made features.
 
     Built from a trained ``IFANet``; only the encoder (and, for flow-grid, the two flow heads) are kept, so
     an export carries no refinement net. ConfigError for an unknown ``vector``."""
@@ -367,6 +380,10 @@ class MotionVectorModel(nn.Module):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         if self.vector == "mean":
             return self.encoder.motion_vector(frames)
+        if self.vector == "motion-grid":
+            m3 = self.encoder.features(frames[:, 0:1], frames[:, 1:2])["mot3"]     # (2B, C, h, w): [A->B; B->A]
+            d0, d1 = _halves(F.adaptive_avg_pool2d(m3, MOTION_GRID).flatten(1))
+            return torch.cat([d0, d1], dim=1)
         a = torch.cat([frames[:, 0:1], frames[:, 2:3]], dim=0)        # (2B, 1, S, S): [pair 1; pair 2]
         b = torch.cat([frames[:, 1:2], frames[:, 3:4]], dim=0)
         full = _flow_heads(self.head4, self.head3, self.encoder.features(a, b))   # (2B, 5, S, S)
