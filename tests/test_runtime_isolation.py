@@ -143,4 +143,4 @@ def test_runtime_runs_with_torch_and_training_side_blocked(tiny_phantom, tmp_pat
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "LOADED []" in r.stdout
-    assert "VECTORS 10 256" in r.stdout and "ROWS 0" not in r.stdout
+    assert "VECTORS 10 1024" in r.stdout and "ROWS 0" not in r.stdout
