@@ -7,6 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from ifa_fixtures import tiny_phantom  # noqa: E402,F401  (fixture)
 from infomotion_rt.errors import ConfigError  # noqa: E402
 from infomotion_rt.motion.ifa import (CONFIGS, FLOW_GRID, VECTORS, IFANet, MotionVectorModel,  # noqa: E402
                                       vector_dim, vector_layout)
@@ -109,3 +110,22 @@ def test_features_meta_of_a_model_without_vector_is_the_papers_mean():
 
     assert vector_meta(Old()) == {"vector": "mean", "feature_layout": FEATURE_LAYOUT}
     assert vector_meta(object()) == {"vector": "mean", "feature_layout": FEATURE_LAYOUT}
+
+
+def test_pair1_only_decode_gives_the_same_motion_grid_input(tiny_phantom):
+    """Extraction decodes only ED and ES for a pair-1 model; frames 0-1 are those of the full input."""
+    from infomotion_rt.data.echonet import load_dataset
+    from infomotion_rt.features import reads_pair1_only
+    from infomotion_rt.runtime.inputs import endpoint_pairs_input
+
+    for rec in load_dataset(tiny_phantom, progress=False).records[:3]:
+        _, full = endpoint_pairs_input(rec, 32)
+        _, p1 = endpoint_pairs_input(rec, 32, pair1_only=True)
+        assert p1.shape == full.shape and np.array_equal(p1[:2], full[:2]) and np.array_equal(p1[2:], full[:2])
+
+    class M:
+        def __init__(self, v):
+            self.metadata = {"vector": v}
+
+    assert reads_pair1_only(M("motion-grid")) and not reads_pair1_only(M("mean"))
+    assert not reads_pair1_only(M("flow-grid")) and not reads_pair1_only(object())

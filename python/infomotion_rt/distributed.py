@@ -79,14 +79,15 @@ class VideoEncoderActor:
                             f"the driver's is {model_hash[:12]}; install the same infomotion-rt / model everywhere")
 
     def __call__(self, batch: dict) -> dict:
-        from .features import decode_for_encoder
+        from .features import decode_for_encoder, reads_pair1_only
 
+        pair1 = reads_pair1_only(self.enc)
         recs = [pickle.loads(bytes(b)) for b in batch["record"]]
         n, d = len(recs), self.enc.feature_dim
         xs, errors, notes, decode_s = [], [], [], np.zeros(n)
         for i, rec in enumerate(recs):
             t0 = time.perf_counter()
-            x, err, note = decode_for_encoder(rec, self.enc.image_size)
+            x, err, note = decode_for_encoder(rec, self.enc.image_size, pair1)
             decode_s[i] = time.perf_counter() - t0
             xs.append(x)
             errors.append(err or "")

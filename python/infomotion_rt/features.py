@@ -218,15 +218,16 @@ class ExtractResult:
     wall_s: float = 0.0
 
 
-def decode_for_encoder(rec, size: int):
+def decode_for_encoder(rec, size: int, pair1_only: bool = False):
     """One video's encoder input, never raising: (x (4, size, size) float32 or None, error or None,
-    note or None). Single-process and Ray extraction both use it, so failures read the same."""
+    note or None). Single-process and Ray extraction both use it, so failures read the same.
+    ``pair1_only`` (``reads_pair1_only(enc)``): decode ED and ES only (``runtime.inputs.endpoint_pairs_input``)."""
     from .data.frame_counts import frame_count_note
     from .runtime.inputs import endpoint_pairs_input
 
     item, note = None, None
     try:
-        pairs, item = endpoint_pairs_input(rec, size)
+        pairs, item = endpoint_pairs_input(rec, size, pair1_only)
         err, note = None, frame_count_note(rec, pairs.n_frames, pairs.n_counted)  # short video: a note
     except InfoMotionError as exc:
         item, err = (None, str(exc)) if item is None else (item, None)  # a failed note check is no failure
@@ -285,6 +286,13 @@ def vector_meta(enc) -> dict:
     store's shards)."""
     meta = getattr(enc, "metadata", None) or {}
     return {"vector": meta.get("vector", VECTOR_DEFAULT), "feature_layout": meta.get("feature_layout", FEATURE_LAYOUT)}
+
+
+def reads_pair1_only(enc) -> bool:
+    """True when the encoder's vector reads input frames 0-1 only (``contract.PAIR1_ONLY_VECTORS``)."""
+    from .runtime.contract import PAIR1_ONLY_VECTORS
+
+    return vector_meta(enc)["vector"] in PAIR1_ONLY_VECTORS
 
 
 def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig(), *, encoder=None,
@@ -386,7 +394,8 @@ def _run_extraction(todo, enc, sink, meta, cfg: ExtractConfig, res: ExtractResul
     q: queue.Queue = queue.Queue(maxsize=cfg.batch_size * cfg.prefetch_batches)
     stop = threading.Event()
     # another representation (flow.FlowExtractor) brings its own decoder and batch builder
-    decode = getattr(enc, "decode", None) or (lambda rec: decode_for_encoder(rec, enc.image_size))
+    pair1 = reads_pair1_only(enc)
+    decode = getattr(enc, "decode", None) or (lambda rec: decode_for_encoder(rec, enc.image_size, pair1))
     stack = getattr(enc, "stack", None) or np.stack
     reader = threading.Thread(target=_read_videos, args=(todo, decode, q, stop), daemon=True,
                               name="infomotion-reader")

@@ -56,9 +56,10 @@ class VideoPairs:
         return (a, b, c, d) if self.ed < self.es else (a, b, d, c)
 
 
-def load_video_pairs(record, endpoints_only: bool = False) -> VideoPairs:
-    """Decode what a video's frame pairs need. Traced videos decode only those frames; untraced ones are
-    decoded whole for ``detect_ed_es``. Raises VideoError/DataError naming the video."""
+def load_video_pairs(record, endpoints_only: bool = False, pair1_only: bool = False) -> VideoPairs:
+    """Decode what a video's frame pairs need. Traced videos decode only those frames (with ``pair1_only``,
+    only pair 1's two endpoints, ED and ES); untraced ones are decoded whole for ``detect_ed_es``. Raises
+    VideoError/DataError naming the video."""
     from ..data.phases import detect_ed_es, frame_pairs, record_fps
     from ..data.video import probe, read_frames
 
@@ -77,7 +78,10 @@ def load_video_pairs(record, endpoints_only: bool = False) -> VideoPairs:
     except DataError as exc:
         raise DataError(f"{record.name}: {exc}") from exc
     vp = VideoPairs(record.name, ed, es, fp.pairs, {}, n, counted)
-    wanted = sorted(set(vp.endpoints())) if endpoints_only else list(fp.indices)
+    if pair1_only:
+        wanted = sorted(set(vp.endpoints()[:2]))
+    else:
+        wanted = sorted(set(vp.endpoints())) if endpoints_only else list(fp.indices)
     decoded = all_frames[wanted] if all_frames is not None else read_frames(path, wanted)
     vp.frames.update(zip(wanted, decoded))
     return vp
@@ -89,7 +93,14 @@ def endpoint_input(record, size: int = DEFAULT_SIZE) -> np.ndarray:
     return endpoint_pairs_input(record, size)[1]
 
 
-def endpoint_pairs_input(record, size: int = DEFAULT_SIZE) -> tuple[VideoPairs, np.ndarray]:
-    """``endpoint_input`` and the ``VideoPairs`` it came from (extraction reads ``n_frames`` off it)."""
-    vp = load_video_pairs(record, endpoints_only=True)
-    return vp, to_model_input(np.stack([vp.frames[i] for i in vp.endpoints()]), size)
+def endpoint_pairs_input(record, size: int = DEFAULT_SIZE, pair1_only: bool = False) -> tuple[VideoPairs, np.ndarray]:
+    """``endpoint_input`` and the ``VideoPairs`` it came from (extraction reads ``n_frames`` off it).
+
+    ``pair1_only``: for a model that reads pair 1 only (``contract.PAIR1_ONLY_VECTORS``, e.g. the motion-grid
+    vector): only ED and ES are decoded, and pair 2's slots (input frames 2-3) repeat them, so the input keeps
+    its (4, size, size) shape and the model's output is the same as with the true pair 2."""
+    vp = load_video_pairs(record, endpoints_only=True, pair1_only=pair1_only)
+    idx = vp.endpoints()
+    if pair1_only:
+        idx = (idx[0], idx[1], idx[0], idx[1])
+    return vp, to_model_input(np.stack([vp.frames[i] for i in idx]), size)
