@@ -279,3 +279,13 @@ def test_class_prior_weights_on_a_planted_pool():
         assert got == {"Severe": 3.2, "Moderate": 0.8, "Mild": 0.4, "Normal": 0.4, "Hyperdynamic": 0.2}, method
         assert np.mean([r["Weight"] for r in s.rows]) == pytest.approx(1.0)
         assert "selected=2, weight=3.2" in s.summary[0]
+
+
+def test_metric_parts_refused_for_vectors_of_another_layout():
+    fs = class_features(per_class=(12, 12, 12, 12, 12))
+    for meta in ({"vector": "motion-grid"}, {"representation": "flow-v1"}):
+        other = sel.FeatureSet(fs.names, fs.features, fs.ef, fs.split, {**fs.meta, **meta})
+        with pytest.raises(ConfigError, match="--metric-parts scale8 .* use --metric-parts all"):
+            sel.select_features(other, sel.SelectConfig(vpc=2, metric=sel.MetricConfig(parts="scale8")))
+        sel.select_features(other, sel.SelectConfig(vpc=2))   # all parts: fine
+    assert sel.vector_kind({}) == "mean" and sel.vector_kind({"representation": "encoder", "vector": "mean"}) == "mean"

@@ -404,6 +404,24 @@ class Selection:
         return min((i["recall"] for i in self.knn.values()), default=None)
 
 
+def vector_kind(meta: dict) -> str:
+    """What a features file's vectors are: the representation for non-encoder files (e.g. "flow-v1"), else
+    the encoder's ``vector`` ("mean" for files written before the key existed: runtime.contract.VECTOR_DEFAULT)."""
+    from .runtime.contract import VECTOR_DEFAULT
+
+    rep = (meta or {}).get("representation") or "encoder"
+    return rep if rep != "encoder" else (meta or {}).get("vector") or VECTOR_DEFAULT
+
+
+def check_metric_parts(meta: dict, parts: str) -> None:
+    """``--metric-parts`` other than ``all`` names blocks of the paper's global-mean layout
+    (runtime.contract.FEATURE_LAYOUT); ConfigError in one line for vectors of another kind."""
+    kind = vector_kind(meta)
+    if parts != "all" and kind != "mean":
+        raise ConfigError(f"--metric-parts {parts} names parts of the global-mean motion vector; these features "
+                          f"are {kind} vectors: use --metric-parts all")
+
+
 def _short(names) -> str:
     names = list(names)
     return ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
@@ -428,6 +446,7 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
         notes.append(f"{noef.sum()} videos without EF dropped: {_short(fs.names[noef])}")
         fs = fs.subset(~noef)
     mcfg = cfg.resolved_metric()
+    check_metric_parts(fs.meta, mcfg.parts)
     metric_used = mcfg.describe()
     if len(fs) > 1 and mcfg != RAW_METRIC:  # one fit on every candidate, before the classes are split
         fitted = fit_metric(fs.features, mcfg, fs.ef)
