@@ -42,6 +42,7 @@ def test_first_line_says_better_only_when_the_interval_is_below_zero():
     assert "8.00 against 8.10 for random picks on independent pixel features (Δ -0.10 [-0.35, +0.15]: no clear " \
            "difference)" in line
     assert "over 30 paired pool-resampled seeds" in line and "against the best peer: probcover on the selection space Δ +0.05" in line
+    assert "methods that beat Random: infomotion on the selection space and none on pixels" in line
     assert "\n" not in line and line.endswith(".")
 
 
@@ -54,7 +55,7 @@ def test_first_line_says_no_clear_difference_or_worse_from_the_numbers():
     line = finding_line(probe, cnn, 900, "encoder", 10)
     assert "shipped-encoder motion vectors it selected on (Δ +0.30 [-0.05, +0.65]: no clear difference)" in line
     assert "on independent pixel features (Δ +0.90 [+0.40, +1.40]: higher MAE, worse)" in line
-    assert "better" not in line
+    assert "better" not in line and "methods that beat Random: none on the selection space and none on pixels" in line
     assert ("a small weighted CNN (3 seeds) gave MAE 12.50 against 12.00 (Δ +0.50 [-1.50, +2.50]: no clear "
             "difference), both worse than the constant Mean-EF predictor's 11.10") in line
     text = "\n".join(cnn_lines(cnn))

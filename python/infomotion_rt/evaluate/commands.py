@@ -305,7 +305,7 @@ def relabel_cmd(data_dir, model_path, out, embed_out, split, device) -> None:
               help="Phantom videos (about 12% are TEST: 900 gives >= 100 TEST videos).")
 @click.option("--probe-seeds", default=30, show_default=True, type=click.IntRange(min=2),
               help="Paired pool-resampled seeds of the probe benchmark.")
-@click.option("--cnn-seeds", default=5, show_default=True, type=click.IntRange(min=0),
+@click.option("--cnn-seeds", default=3, show_default=True, type=click.IntRange(min=0),
               help="Paired seeds of the weighted CNN cell (Random and InfoMotion at VPC 10; 0: none, else >= 2).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(min=0),
               help="CPU threads of torch, NumPy's BLAS, OpenCV and FAISS (0 = each library's default; 1 is faster on a busy 2-core machine).")
