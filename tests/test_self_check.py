@@ -64,6 +64,10 @@ def test_too_small_gives_no_interval_and_says_so():
     why = sc.too_small(np.full(400, 60.0), np.r_[np.full(150, 60.0), np.full(5, 20.0)], 10)
     assert any("Severe" in w and "to select from" in w for w in why) and any("to score" in w for w in why)
     assert sc.too_small(np.full(800, 60.0), np.r_[np.full(150, 60.0), np.full(50, 20.0)], 10) == []   # >= 1,000
+    # below the minimum the short classes are listed too, so the sentence names all that is missing
+    why = sc.too_small(np.r_[np.full(200, 60.0), np.full(5, 20.0)], np.r_[np.full(80, 60.0), np.full(2, 20.0)], 10)
+    assert why[0].startswith("287 labelled videos") and any("Severe" in w for w in why[1:])
+    assert "labelled labelled" not in r["sentence"] and "labelled TRAIN videos" in r["sentence"]
 
 
 def test_split_is_stratified_and_seeded():

@@ -112,15 +112,14 @@ def split_pool(ef: np.ndarray, seed: int, classes: EFClasses = DEFAULT_CLASSES) 
 
 
 def too_small(ef_sel, ef_score, vpc: int, classes: EFClasses = DEFAULT_CLASSES) -> list[str]:
-    """The reasons (``MINIMUM_DEFINITION``) the pool is too small to tell; empty when it is large enough."""
+    """Every reason (``MINIMUM_DEFINITION``) the pool is too small to tell, the pool size first, then each
+    short class (so a user sees all that is missing); empty when it is large enough."""
     n = len(ef_sel) + len(ef_score)
-    if n < MIN_LABELLED:
-        return [f"{n} labelled videos, below the {MIN_LABELLED} the self-check needs"]
     if n >= ALWAYS_ANSWER:
         return []
+    why = [f"{n} labelled videos, below the {MIN_LABELLED} the self-check needs"] if n < MIN_LABELLED else []
     ns = np.bincount(classes.index(np.asarray(ef_sel, np.float64)), minlength=classes.n)
     nt = np.bincount(classes.index(np.asarray(ef_score, np.float64)), minlength=classes.n)
-    why = []
     for c, name in enumerate(classes.names):
         if ns[c] + nt[c] == 0:
             continue
@@ -170,13 +169,13 @@ def verdict(diff_mae: dict) -> str:
 
 def sentence(result: dict) -> str:
     """The one plain sentence ``select`` prints (``result``: ``run_self_check``'s dict)."""
-    what = result["split"] or "labelled"
+    what = f"labelled {result['split']} videos" if result["split"] else "labelled videos"
     if result["verdict"] == "too small to tell":
-        return (f"self-check: {result['n_labelled']:,} labelled {what} videos; this archive is too small to tell "
+        return (f"self-check: {result['n_labelled']:,} {what}; this pool is too small to tell "
                 f"whether picks like these beat random picks ({'; '.join(result['too_small'])}); no interval")
     s, d = result["summary"], result["difference"]["mae"]
     head = (f"self-check ({len(result['runs'])} seeds, {100 * (1 - SCORE_SHARE):.0f} % of {result['n_labelled']:,} "
-            f"labelled {what} videos to select from, {result['n_score']:,} to score): on this archive, picks like "
+            f"{what} to select from, {result['n_score']:,} to score): on this archive, picks like "
             f"these give a read-out MAE of {s['method']['mae']['mean']:.2f} against "
             f"{s['random']['mae']['mean']:.2f} for random picks; difference {d['mean']:+.2f}")
     if math.isfinite(d.get("ci_low", math.nan)):
