@@ -94,7 +94,8 @@ def cli(folds, view, allow_modality) -> None:
 @click.option("--metric-dims", type=int, help="Output dimensions of --metric pca / pca-whiten / pls (default 16).")
 @click.option("--metric-parts", default="all", show_default=True,
               type=click.Choice(list(METRIC_PARTS)),
-              help="Part of the motion vector to keep first (the encoder's pair x direction x scale layout).")
+              help="Part of the motion vector to keep first (the pair x direction x scale layout of the paper's global-mean "
+                   "vector: features of an `export --vector mean` model only).")
 @click.option("--labels", type=click.Path(dir_okay=False), help="FileList.csv whose EF (and Split) override the file's.")
 @click.option("--split", default="TRAIN", show_default=True, help="Select from this split; 'all' for every video.")
 @click.option("--export-dataset", type=click.Path(file_okay=False), help="Write a distilled EchoNet folder here.")
