@@ -104,7 +104,8 @@ def run_probe(data_dir, features, *, selection=None, whole: bool = False, labels
     test = [r for r in test if r.name in both]
     if len(picks) < 2 or not test:
         raise DataError(f"{features}: {len(picks)} selected and {len(test)} TEST videos have both representations; "
-                        "the probe needs at least 2 and 1")
+                        "the probe needs at least 2 and 1" + (" (the features file holds no TEST video: extract every "
+                                                              "split, without --split)" if not test else ""))
     y_pick = np.array([r.ef for r in picks])
     y_pool = np.array([r.ef for r in pool])
     y_test = np.array([r.ef for r in test])

@@ -182,7 +182,9 @@ def run_probe_benchmark(data_dir, features, *, vpcs=(5, 10), seeds: int = 50, se
     test = [r for r in test if r.name in both]
     if len(pool) < 2 or not test:
         raise DataError(f"{features}: {len(pool)} TRAIN and {len(test)} TEST videos have both representations; "
-                        "the probe benchmark needs at least 2 and 1")
+                        "the probe benchmark needs at least 2 and 1" + (" (the features file holds no TEST video: "
+                                                                        "extract every split, without --split)"
+                                                                        if not test else ""))
     names = [r.name for r in pool]
     y_pool = np.array([r.ef for r in pool])
     y_test = np.array([r.ef for r in test])
