@@ -6,8 +6,8 @@ Steps (``run_demo``), sized to finish within 10 minutes on 2 CPU cores (BENCHMAR
 
 1. a dynamic-style phantom of ``DemoConfig.n_real`` videos (900: about 12 % TEST, >= 100 TEST videos);
 2. ``extract`` of every split in the selection representation (``DemoConfig.representation``; default
-   ``DEMO_REPRESENTATION`` = flow: whole-pool ridge R² 0.84 against the shipped encoder's 0.50 on the
-   development phantom, BENCHMARKS.md "Flow baseline vs the shipped encoder"), and the independent pixels
+   ``DEMO_REPRESENTATION`` = flow: whole-pool ridge R² 0.84 against the shipped encoder's 0.74 on the
+   development phantom, BENCHMARKS.md "IFA motion vectors"), and the independent pixels
    representation (``pixels.py``) the probe scores with;
 3. ``benchmark --instrument probe`` (``probe_benchmark.run_probe_benchmark``): ``probe_seeds`` paired
    pool-resampled seeds (share ``pool_share``), VPC 5 and 10, ``methods``; paired differences against
@@ -31,8 +31,8 @@ from pathlib import Path
 from ..atomic import atomic_write_text
 from ..errors import ConfigError, DataError
 
-# The selection representation by default: flow (BENCHMARKS.md, "Flow baseline vs the shipped encoder":
-# whole-pool ridge R² 0.837 vs 0.502 on development seed 21). Flip to "encoder" when the encoder beats it.
+# The selection representation by default: flow (BENCHMARKS.md, "IFA motion vectors": whole-pool ridge R²
+# 0.837 vs the shipped motion-grid encoder's 0.738 on development seed 21). Flip to "encoder" when it beats flow.
 DEMO_REPRESENTATION = "flow"
 DEMO_REPRESENTATIONS = ("flow", "encoder")
 REP_WORDS = {"flow": "optical-flow vectors", "encoder": "shipped-encoder motion vectors"}
