@@ -80,8 +80,9 @@ class Pick:
 # InfoMotion's choice inside communities. Both visit the communities round robin, largest first
 # (graph.select_spread, the paper's spread), and differ in which member a community gives next:
 #   centrality: the highest modular centrality (the paper's rule; --paper-literal keeps it);
-#   medoid: the member nearest the community's mean vector (ours, issue 16.5): the paper's hubs sit near
-#     the class centre (kNN hubness), so its picks cluster there; the medoid represents its own community.
+#   medoid: the member nearest the community's mean vector (ours, issue 16.5): the paper's picks sit near
+#     the class centre (issue 16 measured 0.73 of the class's mean distance to its centroid; high-degree
+#     kNN nodes tend to), the medoid represents its own community.
 CHOICES = ("medoid", "centrality")
 DEFAULT_CHOICE = "medoid"   # measured on development seed 21 (BENCHMARKS.md, "InfoMotion's choice inside communities")
 
