@@ -119,6 +119,18 @@ def paired_difference(runs, reference_runs, key: str) -> dict:
     return {"mean": mean, "std": std, "n": n, "ci_low": mean - half, "ci_high": mean + half}
 
 
+def summarise_runs(runs, keys) -> dict:
+    """{key: {"mean", "std" (sample, ddof 1; 0.0 for one value), "n"}} over the runs' finite values of every
+    key in ``keys``; runs are dicts (a missing key counts as NaN); mean NaN when no value is finite."""
+    out = {}
+    for k in keys:
+        v = np.array([r.get(k, math.nan) for r in runs], dtype=np.float64)
+        v = v[np.isfinite(v)]
+        out[k] = {"mean": float(v.mean()) if v.size else math.nan,
+                  "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}
+    return out
+
+
 def differences_vs(cell_runs, reference_runs, keys=DIFF_KEYS) -> dict:
     """``paired_difference`` for every metric in ``keys``."""
     return {k: paired_difference(cell_runs, reference_runs, k) for k in keys}

@@ -49,7 +49,8 @@ from .atomic import atomic_write_text
 from .data.classes import DEFAULT_CLASSES, EFClasses
 from .errors import ConfigError, require
 from .features import FeatureSet
-from .readout import INTERVAL, POOL_DRAW, SKLEARN_HINT, differences_vs, pool_draw, probe_score, ridge_probe
+from .readout import (INTERVAL, POOL_DRAW, SKLEARN_HINT, differences_vs, pool_draw, probe_score, ridge_probe,
+                      summarise_runs)
 
 DEFAULT_SEEDS = 20          # issue 16.6
 SCORE_SHARE = 0.3           # ours: 70 % to select from, 30 % to score
@@ -147,16 +148,6 @@ def _score(sel, fs_sel: FeatureSet, row_of: dict, x_score, y_score) -> dict:
         "alpha": alpha, "n_picks": len(rows)}
 
 
-def _summary(runs: list[dict]) -> dict:
-    out = {}
-    for k in KEYS:
-        v = np.array([r.get(k, math.nan) for r in runs], dtype=np.float64)
-        v = v[np.isfinite(v)]
-        out[k] = {"mean": float(v.mean()) if v.size else math.nan,
-                  "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}
-    return out
-
-
 def verdict(diff_mae: dict) -> str:
     """``VERDICT_DEFINITION`` on a ``readout.paired_difference`` of MAE."""
     lo, hi = diff_mae.get("ci_low", math.nan), diff_mae.get("ci_high", math.nan)
@@ -230,7 +221,7 @@ def run_self_check(fs: FeatureSet, cfg, n_seeds: int = DEFAULT_SEEDS, *, classes
         result["runs"].append(run)
     m_runs = [{"seed": r["seed"], **r["method"]} for r in result["runs"]]
     r_runs = [{"seed": r["seed"], **r["random"]} for r in result["runs"]]
-    result["summary"] = {"method": _summary(m_runs), "random": _summary(r_runs)}
+    result["summary"] = {"method": summarise_runs(m_runs, KEYS), "random": summarise_runs(r_runs, KEYS)}
     result["difference"] = differences_vs(m_runs, r_runs, DIFF_KEYS)
     result["verdict"] = verdict(result["difference"]["mae"])
     result["sentence"] = sentence(result)

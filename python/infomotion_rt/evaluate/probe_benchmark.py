@@ -36,7 +36,7 @@ PROBE_KEYS = ("mae", "r2", "acc", "bal_acc", "r")
 DIFF_KEYS = ("mae", "r2", "acc", "bal_acc")
 NOT_PEERS = ("random", "infomotion")   # ours and the baseline
 # the pool draw lives on the runtime side (select --self-check uses it too); re-exported here
-from ..readout import POOL_DRAW, pool_draw  # noqa: E402,F401
+from ..readout import POOL_DRAW, pool_draw, summarise_runs  # noqa: E402,F401
 
 
 def available_methods(methods, log=print) -> tuple[list[str], dict]:
@@ -57,17 +57,6 @@ def available_methods(methods, log=print) -> tuple[list[str], dict]:
                 continue
         keep.append(m)
     return keep, skipped
-
-
-def _summary(runs: list[dict], keys=PROBE_KEYS) -> dict:
-    """{key: {"mean", "std" (sample), "n"}} over the runs' finite values of every key in ``keys``."""
-    out = {}
-    for k in keys:
-        v = np.array([r.get(k, math.nan) for r in runs], dtype=np.float64)
-        v = v[np.isfinite(v)]
-        out[k] = {"mean": float(v.mean()) if v.size else math.nan,
-                  "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}
-    return out
 
 
 def fit_draw_metric(fs, graph_cfg):
@@ -122,11 +111,11 @@ def paired_cell(by_method: dict, methods, keys, diff_keys) -> dict:
     from .stats import differences_vs
 
     peers = [m for m in methods if m in PEER_METHODS] or [m for m in methods if m not in NOT_PEERS]
-    means = {m: _summary(by_method[m], ("mae",))["mae"]["mean"] for m in peers}
+    means = {m: summarise_runs(by_method[m], ("mae",))["mae"]["mean"] for m in peers}
     best = min((m for m in peers if np.isfinite(means[m])), key=lambda m: means[m], default=None)
     cell = {"best_peer": best, "methods": {}}
     for m in methods:
-        c = {"summary": _summary(by_method[m], keys), "runs": by_method[m]}
+        c = {"summary": summarise_runs(by_method[m], keys), "runs": by_method[m]}
         if "random" in by_method and m != "random":
             c["vs_random"] = differences_vs(by_method[m], by_method["random"], diff_keys)
         if best is not None and m != best:
