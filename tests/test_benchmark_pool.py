@@ -3,7 +3,6 @@ method of a seed, the probe and the CNN on the same draws, the differences chart
 
 import json
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -13,26 +12,11 @@ pytest.importorskip("torchvision")
 from infomotion_rt import select  # noqa: E402
 from infomotion_rt.cli import cli  # noqa: E402
 from infomotion_rt.data.echonet import load_dataset  # noqa: E402
-from infomotion_rt.data.phantom import generate  # noqa: E402
 from infomotion_rt.errors import ConfigError  # noqa: E402
 from infomotion_rt.evaluate.probe_benchmark import draw_digest, pool_draw  # noqa: E402
-from infomotion_rt.features import make_feature_set, make_meta, write_features  # noqa: E402
 
 TINY = ["--setting", "tiny", "--steps", "3", "--threads", "1"]
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cnnpool")
-    data = generate(root / "p", 30, seed=7, frames=32, progress=False).out_dir
-    ds = load_dataset(data, progress=False)
-    feats = root / "motion.npz"
-    rng = np.random.default_rng(2)
-    write_features(feats, make_feature_set([r.name for r in ds.records], rng.normal(size=(len(ds.records), 8)),
-                                           [r.ef for r in ds.records], [r.split for r in ds.records],
-                                           make_meta("test")))
-    return data, feats
 
 
 def _spy(monkeypatch):
@@ -47,9 +31,9 @@ def _spy(monkeypatch):
     return seen
 
 
-def test_cnn_pool_resampled_same_draw_for_every_method_and_chart(inputs, tmp_path, monkeypatch):
+def test_cnn_pool_resampled_same_draw_for_every_method_and_chart(tiny_probe_inputs, tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
-    data, feats = inputs
+    data, feats = tiny_probe_inputs
     seen = _spy(monkeypatch)
     out = tmp_path / "c"
     res = CliRunner().invoke(cli, ["benchmark", str(data), "--pool-share", "0.8", "--seeds", "2", "--vpc", "1",
@@ -83,9 +67,9 @@ def test_cnn_pool_resampled_same_draw_for_every_method_and_chart(inputs, tmp_pat
     assert not list(out.glob(".differences.png.*"))   # written atomically: no temporary left
 
 
-def test_both_runs_probe_and_cnn_on_the_same_draws(inputs, tmp_path):
+def test_both_runs_probe_and_cnn_on_the_same_draws(tiny_probe_inputs, tmp_path):
     pytest.importorskip("matplotlib")
-    data, feats = inputs
+    data, feats = tiny_probe_inputs
     out = tmp_path / "b"
     res = CliRunner().invoke(cli, ["benchmark", str(data), "--instrument", "both", "--seeds", "2", "--vpc", "1",
                                    "--methods", "random,infomotion", "--features", str(feats),
@@ -101,8 +85,8 @@ def test_both_runs_probe_and_cnn_on_the_same_draws(inputs, tmp_path):
         assert (d / "differences.png").read_bytes()[:8] == PNG
 
 
-def test_fixed_pool_options_refused_in_the_resampled_protocol(inputs):
-    data, feats = inputs
+def test_fixed_pool_options_refused_in_the_resampled_protocol(tiny_probe_inputs):
+    data, feats = tiny_probe_inputs
     for extra in (["--synthetic", str(data)], ["--whole-runs", "1"]):
         res = CliRunner().invoke(cli, ["benchmark", str(data), "--seeds", "2", "--features", str(feats), *extra])
         assert isinstance(res.exception, ConfigError) and "fixed-pool CNN benchmark only" in str(res.exception)

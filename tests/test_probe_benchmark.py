@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -10,24 +9,8 @@ pytest.importorskip("sklearn")
 
 from infomotion_rt import select  # noqa: E402
 from infomotion_rt.cli import cli  # noqa: E402
-from infomotion_rt.data.echonet import load_dataset  # noqa: E402
-from infomotion_rt.data.phantom import generate  # noqa: E402
 from infomotion_rt.errors import ConfigError, DependencyError  # noqa: E402
 from infomotion_rt.evaluate.probe_benchmark import pool_draw  # noqa: E402
-from infomotion_rt.features import make_feature_set, make_meta, write_features  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pbench")
-    data = generate(root / "p", 30, seed=7, frames=32, progress=False).out_dir
-    ds = load_dataset(data, progress=False)
-    feats = root / "motion.npz"
-    rng = np.random.default_rng(2)
-    write_features(feats, make_feature_set([r.name for r in ds.records], rng.normal(size=(len(ds.records), 8)),
-                                           [r.ef for r in ds.records], [r.split for r in ds.records],
-                                           make_meta("test")))
-    return data, feats
 
 
 def test_pool_draw_same_for_every_caller_differs_across_seeds_and_respects_the_share():
@@ -43,8 +26,8 @@ def test_pool_draw_same_for_every_caller_differs_across_seeds_and_respects_the_s
             pool_draw(0, bad, names)
 
 
-def test_probe_benchmark_end_to_end(inputs, tmp_path, monkeypatch):
-    data, feats = inputs
+def test_probe_benchmark_end_to_end(tiny_probe_inputs, tmp_path, monkeypatch):
+    data, feats = tiny_probe_inputs
     seen = {}
     real = select.select_features
 
@@ -88,8 +71,8 @@ def test_probe_benchmark_end_to_end(inputs, tmp_path, monkeypatch):
     assert r["weights"].startswith("off") and r["n_draw"] == r["n_pool"]
 
 
-def test_missing_peer_is_skipped_with_one_line(inputs, tmp_path, monkeypatch):
-    data, feats = inputs
+def test_missing_peer_is_skipped_with_one_line(tiny_probe_inputs, tmp_path, monkeypatch):
+    data, feats = tiny_probe_inputs
 
     def absent(method):
         raise DependencyError(f"select --method {method} needs scikit-activeml (the [peers] extra)")
@@ -104,7 +87,7 @@ def test_missing_peer_is_skipped_with_one_line(inputs, tmp_path, monkeypatch):
     assert r["methods"] == ["random"] and "typiclust" in r["skipped"]
 
 
-def test_probe_needs_features(inputs):
-    data, feats = inputs
+def test_probe_needs_features(tiny_probe_inputs):
+    data, feats = tiny_probe_inputs
     res = CliRunner().invoke(cli, ["benchmark", str(data), "--instrument", "probe"])
     assert isinstance(res.exception, ConfigError) and "needs --features" in str(res.exception)
