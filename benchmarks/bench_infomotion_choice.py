@@ -27,13 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from infomotion_rt import graph
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.evaluate.probe import _matrix
 from infomotion_rt.evaluate.probe_benchmark import fit_draw_metric
-from infomotion_rt.features import FeatureSet, read_features
-from infomotion_rt.pixels import load_or_build
+from infomotion_rt.features import FeatureSet
 from infomotion_rt.readout import differences_vs, pool_draw, probe_score, ridge_probe
 from infomotion_rt import select as sel
+
+import probe_inputs  # benchmarks/probe_inputs.py (the script's folder is on sys.path)
 
 RULES = ("random", "infomotion-centrality", "infomotion-medoid", "medoid-one-community", "kmeans", "typiclust",
          "probcover")
@@ -63,20 +62,8 @@ def main() -> None:
     ap.add_argument("--out", default="bench_infomotion_choice")
     a = ap.parse_args()
     t0 = time.perf_counter()
-    ds = load_dataset(a.data_dir, progress=False)
-    feats = read_features(a.features)
-    pixels, _ = load_or_build(ds.records, a.features, log=print)
-    both = set(feats.names.tolist()) & set(pixels.names.tolist())
-    pool = [r for r in ds.split("TRAIN") if r.name in both and np.isfinite(r.ef)]
-    test = [r for r in ds.split("TEST") if r.name in both]
-    names = [r.name for r in pool]
-    y = np.array([r.ef for r in pool])
-    yt = np.array([r.ef for r in test])
-    reps = {"features": feats, "pixels": pixels}
-    x = {k: _matrix(v, names) for k, v in reps.items()}
-    xt = {k: _matrix(v, [r.name for r in test]) for k, v in reps.items()}
-    row = {n: i for i, n in enumerate(names)}
-    fs_pool = FeatureSet(np.array(names), x["features"], y, np.array(["TRAIN"] * len(names)), feats.meta)
+    names, y, yt, x, xt, row, fs_pool, test = probe_inputs.load(a.data_dir, a.features)
+    reps = x   # "features" (the space selected in) and "pixels"
     gcfg = graph.GraphConfig()
     runs = {rep: {v: {r: [] for r in RULES} for v in a.vpc} for rep in reps}
     for s in range(a.seeds):
