@@ -23,11 +23,10 @@ from pathlib import Path
 
 import cv2
 
-from infomotion_rt.data.phantom import write_avi
-from infomotion_rt.data.phantom_dicom import SYNTAXES, canvas, write_dicom
-from infomotion_rt.data.phantom_params import video_params
-from infomotion_rt.data.phantom_render import render_video
-from infomotion_rt.data.video import read_frames
+from infomotion_rt.data.video import read_frames, write_avi
+from infomotion_rt.phantom.dicom import SYNTAXES, canvas, write_dicom
+from infomotion_rt.phantom.params import video_params
+from infomotion_rt.phantom.render import render_video
 
 
 def _available(syntaxes: list[str]) -> list[str]:

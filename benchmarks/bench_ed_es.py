@@ -38,12 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.data.phantom import generate, load_truth
-from infomotion_rt.data.phantom_archive import ArchiveConfig
-from infomotion_rt.data.phantom_nuisance import NuisanceConfig
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.phases import DetectConfig, detect_ed_es
 from infomotion_rt.data.video import read_frames
+from infomotion_rt.phantom.archive import ArchiveConfig
+from infomotion_rt.phantom.generate import generate
+from infomotion_rt.phantom.nuisance import NuisanceConfig
+from infomotion_rt.phantom.truth import load_truth
 
 RATIO_RANGE = (0.6, 1.6)
 

@@ -41,8 +41,9 @@ def main() -> None:
     ap.add_argument("--ef-probe", action="store_true")
     args = ap.parse_args()
 
-    from infomotion_rt.data.echonet import load_dataset
-    from infomotion_rt.features import ExtractConfig, extract_features, read_features
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
+    from infomotion_rt.extract.files import read_features
     from infomotion_rt.runtime.inputs import endpoint_input
     from infomotion_rt.runtime import load_encoder
 

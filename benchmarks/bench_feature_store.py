@@ -22,7 +22,7 @@ import numpy as np
 
 
 # VmHWM, not ru_maxrss: Linux carries a parent's ru_maxrss into a forked-and-exec'd child
-READ_PEAK = ("import sys; from infomotion_rt.features import read_features; fs = read_features(sys.argv[1]); "
+READ_PEAK = ("import sys; from infomotion_rt.extract.pipeline import read_features; fs = read_features(sys.argv[1]); "
              "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
 
 
@@ -43,8 +43,10 @@ def main() -> None:
     ap.add_argument("--shard-size", type=int, default=512)
     args = ap.parse_args()
 
-    from infomotion_rt.feature_store import ShardSink, write_store
-    from infomotion_rt.features import make_feature_set, make_meta, read_features, write_features
+    from infomotion_rt.extract.store import ShardSink, write_store
+    from infomotion_rt.extract.featureset import make_feature_set
+    from infomotion_rt.extract.featureset import make_meta
+    from infomotion_rt.extract.files import read_features, write_features
 
     rng = np.random.default_rng(0)
     fs = make_feature_set([f"video_{i:07d}" for i in range(args.n)],

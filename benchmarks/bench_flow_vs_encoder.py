@@ -1,4 +1,4 @@
-"""The optical-flow baseline (``infomotion_rt.flow``, flow-v1) against the shipped encoder's motion vector:
+"""The optical-flow baseline (``infomotion_rt.extract.flow``, flow-v1) against the shipped encoder's motion vector:
 EF read-out and extraction speed, side by side in one run (issue 19, items 2 and 3).
 
     .venv/bin/python benchmarks/bench_flow_vs_encoder.py /tmp/dev21 /tmp/dev21.npz
@@ -8,7 +8,7 @@ ENCODER_FEATURES: the encoder's features file of the same videos (``infomotion-r
 Nothing is tuned here: the flow definition and the read-outs are pinned by the issue.
 
 Read-out, per representation (the encoder's vectors from ENCODER_FEATURES; flow computed here through
-``extract --representation flow``'s code, ``features.extract_features``):
+``extract --representation flow``'s code, ``extract.pipeline.extract_features``):
 
 * ridge: ``RidgeCV(alphas=np.logspace(-3, 5, 33))`` fitted on the whole TRAIN pool, on features standardised
   with the TRAIN pool's mean and std (a constant feature: std 1), scored on TEST: R², MAE (EF points);
@@ -42,9 +42,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import RidgeCV
 
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.features import ExtractConfig, extract_features, read_features
-from infomotion_rt.flow import FLOW_DEFINITION, ed_es_frames, video_flow
+from infomotion_rt.data.loader import load_dataset
+from infomotion_rt.extract.files import read_features
+from infomotion_rt.extract.flow import FLOW_DEFINITION, ed_es_frames, video_flow
+from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
 
 ALPHAS = np.logspace(-3, 5, 33)
 K = 5

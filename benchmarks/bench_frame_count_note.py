@@ -25,9 +25,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
-    from infomotion_rt.data.echonet import load_dataset
+    from infomotion_rt.data.loader import load_dataset
     from infomotion_rt.data.frame_counts import frame_count_note
-    from infomotion_rt.data.phantom import generate
+    from infomotion_rt.phantom.generate import generate
     from infomotion_rt.runtime.inputs import endpoint_pairs_input
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -83,7 +83,7 @@ def load_inputs(data_dir, limit=None, cache=None):
     if cache and Path(cache).is_file():
         c = np.load(cache)
         return c["names"][:limit], c["x"][:limit], c["ef"][:limit], c["split"][:limit]
-    from infomotion_rt.data.echonet import load_dataset
+    from infomotion_rt.data.loader import load_dataset
     from infomotion_rt.runtime.inputs import endpoint_input
 
     recs = load_dataset(data_dir, progress=False).records[:limit]
@@ -108,7 +108,7 @@ def main() -> None:
 
     import torch
 
-    from infomotion_rt.features import read_features
+    from infomotion_rt.extract.files import read_features
     from infomotion_rt.motion.train import load_checkpoint, model_from_checkpoint
 
     torch.set_num_threads(args.threads)

@@ -26,13 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from infomotion_rt import graph
-from infomotion_rt.evaluate.probe_benchmark import fit_draw_metric
-from infomotion_rt.features import FeatureSet
-from infomotion_rt.readout import differences_vs, pool_draw, probe_score, ridge_probe
-from infomotion_rt import select as sel
-
 import probe_inputs  # benchmarks/probe_inputs.py (the script's folder is on sys.path)
+from infomotion_rt.evaluate.probe_benchmark import fit_draw_metric
+from infomotion_rt.extract.featureset import FeatureSet
+from infomotion_rt.selection import graph, methods as sel
+from infomotion_rt.selection.readout import differences_vs, pool_draw, probe_score, ridge_probe
 
 RULES = ("random", "infomotion-centrality", "infomotion-medoid", "medoid-one-community", "kmeans", "typiclust",
          "probcover")

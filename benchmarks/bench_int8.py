@@ -51,10 +51,12 @@ def main() -> None:
     ap.add_argument("--keep", default=None)
     args = ap.parse_args()
 
-    from infomotion_rt import graph, select
-    from infomotion_rt.data.echonet import load_dataset
-    from infomotion_rt.data.phantom import generate
-    from infomotion_rt.features import ExtractConfig, extract_features, read_features
+    from infomotion_rt.selection import graph
+    from infomotion_rt.selection import methods as select
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.phantom.generate import generate
+    from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
+    from infomotion_rt.extract.files import read_features
     from infomotion_rt.motion.quantize import calibration_frames, quantize_onnx, relative_errors
     from infomotion_rt.runtime import default_engine, load_encoder
     from infomotion_rt.runtime.inputs import endpoint_input

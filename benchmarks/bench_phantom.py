@@ -20,9 +20,10 @@ from pathlib import Path
 
 import cv2
 
-from infomotion_rt.data.phantom import generate, write_avi
-from infomotion_rt.data.phantom_params import video_params
-from infomotion_rt.data.phantom_render import render_video
+from infomotion_rt.data.video import write_avi
+from infomotion_rt.phantom.generate import generate
+from infomotion_rt.phantom.params import video_params
+from infomotion_rt.phantom.render import render_video
 
 
 def main() -> None:

@@ -42,13 +42,14 @@ def main() -> None:
 
     import ray
 
-    from infomotion_rt.distributed import RayConfig, extract_on_ray
-    from infomotion_rt.features import ExtractConfig, extract_features, read_features
+    from infomotion_rt.extract.ray_cluster import RayConfig, extract_on_ray
+    from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
+    from infomotion_rt.extract.files import read_features
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ray-"))
     data = args.data
     if data is None:
-        from infomotion_rt.data.phantom import generate
+        from infomotion_rt.phantom.generate import generate
 
         t0 = time.perf_counter()
         data = generate(tmp / "phantom", args.n, seed=0, workers=2, progress=False).out_dir

@@ -29,13 +29,15 @@ import numpy as np
 from sklearn.metrics import mean_absolute_error, r2_score
 
 import infomotion_rt.data.cycle_detect as cycle_detect
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.data.phantom import generate, load_truth
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.phases import detect_ed_es, record_fps
 from infomotion_rt.data.video import read_frames
-from infomotion_rt.evaluate.probe import ridge_probe
-from infomotion_rt.features import ExtractConfig, extract_features, read_features
+from infomotion_rt.extract.files import read_features
+from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
+from infomotion_rt.phantom.generate import generate
+from infomotion_rt.phantom.truth import load_truth
 from infomotion_rt.runtime import default_engine
+from infomotion_rt.selection.readout import ridge_probe
 
 
 def phase_correct(ed: int, es: int, onsets, systoles) -> bool:

@@ -55,8 +55,8 @@ def main() -> None:
     args = ap.parse_args()
     sys.stdout.reconfigure(line_buffering=True)       # figures appear as they are measured
 
-    from infomotion_rt.data.echonet import load_dataset
-    from infomotion_rt.features import ExtractConfig, extract_features
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
     from infomotion_rt.motion.export import export_onnx, relative_error
     from infomotion_rt.runtime.inputs import endpoint_input
     from infomotion_rt.runtime import load_encoder

@@ -19,7 +19,6 @@ import sys
 import time
 
 import numpy as np
-
 from bench_select_scale import EF_MID, make_data as make_planted  # one planted-cluster generator for both benchmarks
 
 SHARES = (0.07, 0.08, 0.12, 0.63, 0.10)  # Severe..Hyperdynamic, roughly EchoNet-Dynamic's skew (figures recorded with these)
@@ -35,10 +34,11 @@ def rss_mb() -> float:
 
 
 def run_fast(x, ef, args) -> dict:
-    from infomotion_rt import select as sel
-    from infomotion_rt.features import make_feature_set, make_meta
-    from infomotion_rt.graph import GraphConfig
-    from infomotion_rt.metric import RAW
+    from infomotion_rt.selection import methods as sel
+    from infomotion_rt.extract.featureset import make_feature_set
+    from infomotion_rt.extract.featureset import make_meta
+    from infomotion_rt.selection.graph import GraphConfig
+    from infomotion_rt.selection.metric import RAW
 
     fs = make_feature_set([f"v{i}" for i in range(len(x))], x, ef, ["TRAIN"] * len(x), make_meta("bench"))
     # The raw D-dim vectors, as the naive side gets them: this times the graph, not the metric transform.

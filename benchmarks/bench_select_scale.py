@@ -66,11 +66,12 @@ def cpu_s() -> float:
 
 
 def run_ours(x, ef, label, args, exact: bool) -> dict:
-    from infomotion_rt import select as sel
-    from infomotion_rt.features import make_feature_set, make_meta
-    from infomotion_rt.graph import GraphConfig
-    from infomotion_rt.knn_index import KnnConfig
-    from infomotion_rt.metric import RAW
+    from infomotion_rt.selection import methods as sel
+    from infomotion_rt.extract.featureset import make_feature_set
+    from infomotion_rt.extract.featureset import make_meta
+    from infomotion_rt.selection.graph import GraphConfig
+    from infomotion_rt.selection.knn_index import KnnConfig
+    from infomotion_rt.selection.metric import RAW
 
     fs = make_feature_set([f"v{i}" for i in range(len(x))], x, ef, ["TRAIN"] * len(x), make_meta("bench"))
     knn = KnnConfig(index="exact" if exact else "auto", threads=args.threads)

@@ -5,7 +5,7 @@
 The earlier study (BENCHMARKS.md, "Selection metric") chose ``--metric pls --metric-dims 16`` and k = 10
 on proxies (neighbours' EF, coverage) for the old encoder's vectors. Here every variant of InfoMotion (its
 default ``--choice medoid``) selects from the same per-seed draw (``readout.pool_draw(seed, 0.8, TRAIN)``),
-its metric fitted on the draw by ``select.select_features``, and is scored by the ridge read-out on the
+its metric fitted on the draw by ``selection.methods.select_features``, and is scored by the ridge read-out on the
 FEATURES vectors and on the pixels representation (cached beside FEATURES), TEST, class-prior weights;
 ΔMAE against Random with 95 % paired t. Development data only.
 """
@@ -19,12 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from infomotion_rt import graph
-from infomotion_rt import select as sel
-from infomotion_rt.metric import MetricConfig
-from infomotion_rt.readout import differences_vs, pool_draw, probe_score, ridge_probe
-
 import probe_inputs  # benchmarks/probe_inputs.py (the script's folder is on sys.path)
+from infomotion_rt.selection import graph, methods as sel
+from infomotion_rt.selection.metric import MetricConfig
+from infomotion_rt.selection.readout import differences_vs, pool_draw, probe_score, ridge_probe
 
 VARIANTS = {   # name -> (method, metric, k)
     "random": ("random", None, 10),

@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.features import ExtractConfig, extract_features
-from infomotion_rt.flow import ed_es_frames
+from infomotion_rt.data.loader import load_dataset
+from infomotion_rt.extract.flow import ed_es_frames
+from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
 from infomotion_rt.runtime.inputs import endpoint_input
 
 

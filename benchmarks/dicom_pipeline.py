@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pydicom
 
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.data.phantom import generate
-from infomotion_rt.data.phantom_dicom import SYNTAXES, canvas, write_dicom
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.video import read_frames
+from infomotion_rt.phantom.dicom import SYNTAXES, canvas, write_dicom
+from infomotion_rt.phantom.generate import generate
 
 TEXT = "DOE JANE 01.02.1970"
 

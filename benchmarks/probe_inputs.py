@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.evaluate.probe import _matrix
-from infomotion_rt.features import FeatureSet, read_features
-from infomotion_rt.pixels import load_or_build
+from infomotion_rt.extract.featureset import FeatureSet
+from infomotion_rt.extract.files import read_features
+from infomotion_rt.extract.pixels import load_or_build
 
 
 def load(data_dir, features):

@@ -44,7 +44,7 @@ def main() -> None:
     import torch
     import torch.nn.functional as F
 
-    from infomotion_rt.data.echonet import load_dataset
+    from infomotion_rt.data.loader import load_dataset
     from infomotion_rt.motion.train import load_checkpoint, model_from_checkpoint
     from infomotion_rt.runtime.inputs import endpoint_input
 

@@ -21,7 +21,7 @@ from bench_flow_vs_encoder import K, readout  # noqa: E402
 
 
 def load(path):
-    from infomotion_rt.features import read_features
+    from infomotion_rt.extract.files import read_features
 
     with np.load(path) as z:
         if "x" in z.files:
@@ -31,7 +31,7 @@ def load(path):
 
 
 def pls_knn(x, ef, split) -> float:
-    from infomotion_rt.metric import MetricConfig, fit_metric
+    from infomotion_rt.selection.metric import MetricConfig, fit_metric
 
     train, test = split == "TRAIN", split == "TEST"
     fitted = fit_metric(x[train].astype(np.float64), MetricConfig("pls", 16), ef[train])

@@ -47,11 +47,11 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from infomotion_rt.data.classes import DEFAULT_CLASSES
-from infomotion_rt.features import read_features
-from infomotion_rt.graph import GraphConfig
-from infomotion_rt.metric import MetricConfig, fit_metric, part_columns, transform
-from infomotion_rt.report import load_nuisances
-from infomotion_rt.select import SelectConfig, select_features
+from infomotion_rt.extract.files import read_features
+from infomotion_rt.selection.graph import GraphConfig
+from infomotion_rt.selection.metric import MetricConfig, fit_metric, part_columns, transform
+from infomotion_rt.phantom.truth import load_nuisances
+from infomotion_rt.selection.methods import SelectConfig, select_features
 
 # Kinds that make a clip worse to learn from; the acquisition nuisances on by default in every dynamic
 # phantom clip (drift, breathing, gain steps, rhythm) are realism, not problems, and are only listed.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.evaluate.clips import ClipSource
 from infomotion_rt.evaluate.protocol import EvalConfig, one_run
 from infomotion_rt.evaluate.regressor import get_setting

@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.evaluate.clips import ClipConfig, ClipSource
 from infomotion_rt.evaluate.protocol import EvalConfig, run_protocol
 from infomotion_rt.evaluate.regressor import ModelConfig, Setting

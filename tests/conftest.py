@@ -8,9 +8,11 @@ import pytest
 def tiny_probe_inputs(tmp_path_factory):
     """(data folder, features file): a 30-video dynamic phantom (seed 7, 32 frames) and random 8-D vectors
     for every video, for the paired benchmarks (probe and pool-resampled CNN)."""
-    from infomotion_rt.data.echonet import load_dataset
-    from infomotion_rt.data.phantom import generate
-    from infomotion_rt.features import make_feature_set, make_meta, write_features
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.phantom.generate import generate
+    from infomotion_rt.extract.featureset import make_feature_set
+    from infomotion_rt.extract.featureset import make_meta
+    from infomotion_rt.extract.files import write_features
 
     root = tmp_path_factory.mktemp("pbench")
     data = generate(root / "p", 30, seed=7, frames=32, progress=False).out_dir

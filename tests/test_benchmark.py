@@ -8,9 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.data.phantom import generate
-from infomotion_rt.features import make_feature_set, make_meta, write_features
+from infomotion_rt.data.loader import load_dataset
+from infomotion_rt.extract.featureset import make_feature_set, make_meta
+from infomotion_rt.extract.files import write_features
+from infomotion_rt.phantom.generate import generate
 
 METHODS = ["random", "kmeans", "kcenter", "herding", "infodist", "infomotion"]
 TINY = ["--setting", "tiny", "--steps", "3", "--whole-steps", "4", "--runs", "2", "--threads", "1"]

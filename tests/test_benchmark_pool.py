@@ -9,11 +9,12 @@ from click.testing import CliRunner
 pytest.importorskip("sklearn")
 pytest.importorskip("torchvision")
 
-from infomotion_rt import select  # noqa: E402
+from infomotion_rt.selection import methods as select  # noqa: E402
 from infomotion_rt.cli import cli  # noqa: E402
-from infomotion_rt.data.echonet import load_dataset  # noqa: E402
+from infomotion_rt.data.loader import load_dataset  # noqa: E402
 from infomotion_rt.errors import ConfigError  # noqa: E402
-from infomotion_rt.evaluate.probe_benchmark import draw_digest, pool_draw  # noqa: E402
+from infomotion_rt.evaluate.probe_benchmark import draw_digest  # noqa: E402
+from infomotion_rt.selection.readout import pool_draw
 
 TINY = ["--setting", "tiny", "--steps", "3", "--threads", "1"]
 PNG = b"\x89PNG\r\n\x1a\n"

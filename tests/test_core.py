@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from infomotion_rt.graph import core
+from infomotion_rt.selection.graph import core
 
 nx = pytest.importorskip("networkx")
 

@@ -9,11 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.data.phantom import generate, write_avi
-from infomotion_rt.data.video import read_frames
+from infomotion_rt.data.loader import load_dataset
+from infomotion_rt.data.video import read_frames, write_avi
 from infomotion_rt.errors import ConfigError
-from infomotion_rt.features import make_feature_set, make_meta, write_features
+from infomotion_rt.extract.featureset import make_feature_set, make_meta
+from infomotion_rt.extract.files import write_features
+from infomotion_rt.phantom.generate import generate
 
 
 def test_deidentified_report_uses_the_export(tmp_path):
@@ -66,7 +67,7 @@ def test_deidentify_without_an_export_is_refused(tmp_path):
 
 def test_plain_export_keeps_only_the_echonet_columns(tmp_path):
     """A site's FileList with an extra column (here a patient name) loses it in any export, with a note."""
-    from infomotion_rt.export_dataset import ECHONET_COLUMNS, export_dataset
+    from infomotion_rt.share.dataset import ECHONET_COLUMNS, export_dataset
 
     src = tmp_path / "site"
     generate(src, 3, seed=6, frames=24, progress=False)
@@ -88,7 +89,7 @@ def test_plain_export_keeps_only_the_echonet_columns(tmp_path):
 def test_export_weight_is_the_selections_never_the_sources(tmp_path):
     """A source FileList with its own Weight column (body weight, as EchoNet-Pediatric's) never passes it
     on: the export's Weight is the one given (the selection's sample weight), in both export kinds."""
-    from infomotion_rt.export_dataset import ECHONET_COLUMNS, export_dataset
+    from infomotion_rt.share.dataset import ECHONET_COLUMNS, export_dataset
 
     src = tmp_path / "site"
     generate(src, 3, seed=6, frames=24, progress=False)

@@ -14,11 +14,12 @@ from click.testing import CliRunner
 
 from dicom_fixtures import SECRET, SYNTAXES, canvas, phantom_loop, write_dicom
 from infomotion_rt.cli import cli
-from infomotion_rt.data.dicom import find_dicom, frame_rate, read_dicom
-from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.dicom import find_dicom, read_dicom
+from infomotion_rt.data.dicom_timing import frame_rate
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.video import probe, read_frames
 from infomotion_rt.errors import ConfigError, VideoError
-from infomotion_rt.export_dataset import ECHONET_COLUMNS, export_dataset, pseudonym
+from infomotion_rt.share.dataset import ECHONET_COLUMNS, export_dataset, pseudonym
 
 FRAMES = 16
 GOOD = {"echo_native": ("native", 25.0), "echo_rle": ("rle", 35.0), "echo_jpeg": ("jpeg", 45.0),
@@ -219,7 +220,7 @@ def test_export_key_rules(dicom_dir, tmp_path):
 
 
 def test_avi_source_deidentified_keeps_tracings_and_blacks_the_corner(tmp_path):
-    from infomotion_rt.data.phantom import generate
+    from infomotion_rt.phantom.generate import generate
 
     src = tmp_path / "ph"
     generate(src, 3, seed=1, frames=FRAMES, progress=False)
@@ -227,7 +228,7 @@ def test_avi_source_deidentified_keeps_tracings_and_blacks_the_corner(tmp_path):
     first = sorted((src / "Videos").iterdir())[0]
     frames = read_frames(first)
     frames[:, :12, :30] = 255                                   # burned-in text outside the sector
-    from infomotion_rt.data.phantom import write_avi
+    from infomotion_rt.data.video import write_avi
 
     write_avi(first, frames, 50.0)
     res = export_dataset(names, src, tmp_path / "out", deidentify=True)

@@ -18,9 +18,11 @@ from pydicom.uid import EnhancedMRImageStorage, MRImageStorage, SecondaryCapture
 from dicom_fixtures import canvas, phantom_loop, write_dicom
 from infomotion_rt.cli import cli
 from infomotion_rt.data import dicom
-from infomotion_rt.data.dicom import ALLOW_MODALITY_ENV, allow_modalities, find_dicom, frame_rate, read_dicom
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.data.phases import DEFAULT_FPS, MIN_DETECT_FRAMES, record_fps
+from infomotion_rt.data.cycle_detect import DEFAULT_FPS
+from infomotion_rt.data.dicom import ALLOW_MODALITY_ENV, allow_modalities, find_dicom, read_dicom
+from infomotion_rt.data.dicom_timing import frame_rate
+from infomotion_rt.data.loader import load_dataset
+from infomotion_rt.data.phases import MIN_DETECT_FRAMES, record_fps
 from infomotion_rt.data.video import probe
 from infomotion_rt.errors import ConfigError, DataError, VideoError
 
@@ -218,7 +220,7 @@ def test_no_frame_rate_is_a_problem_line_and_detection_assumes_the_default(tmp_p
 
 
 def test_an_unknown_rate_is_exported_at_the_default_in_both_the_avi_and_its_filelist(tmp_path):
-    from infomotion_rt.export_dataset import export_dataset
+    from infomotion_rt.share.dataset import export_dataset
 
     root = tmp_path / "site"
     loop, fps = _loop(0)
@@ -260,7 +262,7 @@ def test_frame_reference_times_beat_a_slowed_cine_rate_and_a_late_frame():
 # ------------------------------------------------------------------------------------ short clips
 
 def test_a_clip_too_short_for_extraction_is_dropped_by_info_in_extractions_words(tmp_path):
-    from infomotion_rt.features import decode_for_encoder
+    from infomotion_rt.extract.pipeline import decode_for_encoder
 
     root = tmp_path / "site"
     loop, fps = _loop(0)

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
 from infomotion_rt.errors import ConfigError, DataError, DependencyError
-from infomotion_rt.features import ExtractConfig, extract_features, read_features
+from infomotion_rt.extract.files import read_features
+from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="Ray is the [distributed] extra, not installed (not part of CI's [test])")
@@ -21,8 +22,8 @@ needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
 
 @pytest.fixture(scope="module")
 def phantom_with_a_broken_video(tmp_path_factory):
-    from infomotion_rt.data.echonet import load_dataset
-    from infomotion_rt.data.phantom import generate
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.phantom.generate import generate
 
     data = generate(tmp_path_factory.mktemp("ray") / "ph", 7, seed=4, frames=40, progress=False).out_dir
     victim = load_dataset(data, progress=False).records[2]
@@ -34,8 +35,8 @@ def phantom_with_a_broken_video(tmp_path_factory):
 def test_ray_extraction_equals_single_process(phantom_with_a_broken_video, tmp_path):
     import ray
 
-    from infomotion_rt.distributed import RayConfig, extract_on_ray
-    from infomotion_rt.feature_store import shard_paths
+    from infomotion_rt.extract.ray_cluster import RayConfig, extract_on_ray
+    from infomotion_rt.extract.store import shard_paths
 
     data, broken = phantom_with_a_broken_video
     cfg = ExtractConfig(batch_size=2, threads=1, save_every=4)
@@ -57,7 +58,7 @@ def test_ray_extraction_equals_single_process(phantom_with_a_broken_video, tmp_p
 
 
 def test_missing_ray_names_the_extra(phantom_with_a_broken_video, tmp_path, monkeypatch):
-    from infomotion_rt.distributed import require_ray
+    from infomotion_rt.extract.ray_cluster import require_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)          # as if not installed
     with pytest.raises(DependencyError, match=r"\[distributed\]"):
@@ -72,8 +73,8 @@ def test_missing_ray_names_the_extra(phantom_with_a_broken_video, tmp_path, monk
 
 def test_the_actor_udf_alone_matches_single_process(phantom_with_a_broken_video, tmp_path):
     """The map_batches class, called as Ray Data calls it (numpy batch of pickled records), without Ray."""
-    from infomotion_rt.data.echonet import load_dataset
-    from infomotion_rt.distributed import VideoEncoderActor, _slim
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.extract.ray_cluster import VideoEncoderActor, _slim
     from infomotion_rt.runtime import default_engine, file_sha256
 
     data, broken = phantom_with_a_broken_video
@@ -94,7 +95,7 @@ def test_an_unreachable_cluster_address_fails_fast_with_the_address():
     """No Ray needed: the TCP check runs before ray.init, which would retry a dead head for minutes."""
     import socket
 
-    from infomotion_rt.distributed import check_reachable
+    from infomotion_rt.extract.ray_cluster import check_reachable
     from infomotion_rt.errors import InfoMotionError
 
     with socket.socket() as listening:

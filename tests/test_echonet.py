@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from echo_fixtures import HEADER, make_dynamic, ramp_frames, tracing_rows, write_csv, write_video
-from infomotion_rt.data.echonet import hash_split, load_dataset, load_record
+from infomotion_rt.data.loader import load_dataset, load_record
+from infomotion_rt.data.records import hash_split
 from infomotion_rt.errors import DataError, VideoError
 
 
@@ -263,8 +264,9 @@ def test_every_problem_is_one_line(dyn):
 
 # ------------------------------------------------------------------------------- phantom read-back
 
-from infomotion_rt.data import phantom  # noqa: E402  (the generator's own tests live elsewhere)
-from infomotion_rt.data.phantom_archive import ArchiveConfig  # noqa: E402
+from infomotion_rt.phantom import generate as phantom  # noqa: E402  (the generator's own tests live elsewhere)
+from infomotion_rt.phantom.truth import load_truth  # noqa: E402
+from infomotion_rt.phantom.archive import ArchiveConfig  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +274,7 @@ def dynamic_phantom(tmp_path_factory):
     out = tmp_path_factory.mktemp("ph") / "dyn"
     # no archive label errors here: the reader's "FileList EF disagrees" note is tested in test_readback
     phantom.generate(out, 12, seed=5, progress=False, archive=ArchiveConfig.off())
-    return out, {v["name"]: v for v in phantom.load_truth(out)["videos"]}
+    return out, {v["name"]: v for v in load_truth(out)["videos"]}
 
 
 def _phase_error(found, true, period):

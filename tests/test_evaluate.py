@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from infomotion_rt.cli import main as _main  # noqa: F401  (the entry point imports cleanly)
 from infomotion_rt.cli import cli
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.data.phantom import generate
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.errors import DataError
 from infomotion_rt.evaluate.clips import ClipConfig, clip_indices, clip_starts
+from infomotion_rt.phantom.generate import generate
 
 TINY = ["--setting", "tiny", "--steps", "3", "--whole-steps", "4", "--runs", "2", "--threads", "1"]
 
@@ -93,7 +93,7 @@ def test_evaluate_selection_end_to_end(phantom, tmp_path):
     pred, feats = predict(model, ds.records, ClipSource(setting.clips), norm, features=True, progress=False)
     got = {r.name: r.ef for r in relabelled.records}
     np.testing.assert_allclose([got[r.name] for r in ds.records], np.clip(pred, 0, 100), atol=1e-3)
-    from infomotion_rt.features import read_features
+    from infomotion_rt.extract.files import read_features
 
     fs = read_features(tmp_path / "app.npz")
     assert fs.features.shape == (len(ds), feats.shape[1]) and "penultimate" in fs.meta["embedding"]
@@ -249,7 +249,8 @@ def test_loss_trend_rule():
 
 
 def test_cycle_clips_span_a_cardiac_cycle(phantom, monkeypatch):
-    from infomotion_rt.evaluate.clips import ClipSource, augment_clip, cycle_indices, cycle_length
+    from infomotion_rt.evaluate.clips import ClipSource, augment_clip, cycle_indices
+    from infomotion_rt.data.phases import cycle_length
 
     assert cycle_length(10, 20) == 30.0 and cycle_length(20, 10) == 15.0  # systole = 1/3 of the cycle
     np.testing.assert_array_equal(cycle_indices(100, 90, 20.0, 4), [90, 95, 0, 5])  # wraps

@@ -10,9 +10,10 @@ from click.testing import CliRunner  # noqa: E402
 from ifa_fixtures import tiny_phantom  # noqa: E402,F401  (fixture)
 from onnx_fixtures import tiny_export  # noqa: E402,F401  (fixture)
 from infomotion_rt.cli import cli  # noqa: E402
-from infomotion_rt.data.echonet import load_dataset  # noqa: E402
+from infomotion_rt.data.loader import load_dataset  # noqa: E402
 from infomotion_rt.errors import ConfigError, DataError  # noqa: E402
-from infomotion_rt.motion.export import FORMAT, REQUIRED_META, export_onnx, relative_error  # noqa: E402
+from infomotion_rt.motion.export import FORMAT, export_onnx, relative_error  # noqa: E402
+from infomotion_rt.runtime.contract import REQUIRED_META
 from infomotion_rt.motion.ifa import CONFIGS  # noqa: E402
 from infomotion_rt.runtime.inputs import endpoint_input  # noqa: E402
 from infomotion_rt.runtime import file_sha256, load_encoder  # noqa: E402

@@ -15,9 +15,10 @@ torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
 from ifa_fixtures import tiny_phantom  # noqa: E402,F401  (fixture)
 from infomotion_rt.cli import cli  # noqa: E402
-from infomotion_rt.data.echonet import load_dataset  # noqa: E402
+from infomotion_rt.data.loader import load_dataset  # noqa: E402
 from infomotion_rt.errors import ConfigError, DataError  # noqa: E402
-from infomotion_rt.features import ExtractConfig, extract_features, read_features, write_features  # noqa: E402
+from infomotion_rt.extract.pipeline import ExtractConfig, extract_features  # noqa: E402
+from infomotion_rt.extract.files import read_features, write_features
 from infomotion_rt.motion.ifa import CONFIGS, IFANet  # noqa: E402
 from infomotion_rt.motion.train import save_checkpoint  # noqa: E402
 from infomotion_rt.runtime.inputs import endpoint_input, load_video_pairs  # noqa: E402
@@ -111,7 +112,7 @@ def test_extract_cli(tiny_phantom, model_file, tmp_path):
 
 def test_cli_imports_without_torch_and_train_says_what_to_install(tmp_path):
     code = ("import sys; sys.modules['torch'] = None\n"        # makes 'import torch' fail
-            "import infomotion_rt.cli, infomotion_rt.runtime, infomotion_rt.features, infomotion_rt.motion\n"
+            "import infomotion_rt.cli, infomotion_rt.runtime, infomotion_rt.extract.pipeline, infomotion_rt.motion\n"
             "from click.testing import CliRunner\n"
             f"r = CliRunner().invoke(infomotion_rt.cli.cli, ['train-ifa', {str(tmp_path)!r}, '--out', 'x.pt'])\n"
             "print(type(r.exception).__name__, r.exception)\n")
@@ -121,7 +122,7 @@ def test_cli_imports_without_torch_and_train_says_what_to_install(tmp_path):
 
 def test_untraced_synthetic_style_videos(model_file, tmp_path):
     """No tracings: ED/ES come from detect_ed_es; training and extraction still run."""
-    from infomotion_rt.data.phantom import generate
+    from infomotion_rt.phantom.generate import generate
 
     data = generate(tmp_path / "syn", 6, seed=3, frames=48, style="synthetic", progress=False).out_dir
     res = extract_features(data, model_file, tmp_path / "f.npz", CFG, progress=False)

@@ -11,8 +11,10 @@ from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
 from infomotion_rt.errors import ConfigError, DataError
-from infomotion_rt.feature_store import ShardSink, read_store, shard_paths, write_shard, write_store
-from infomotion_rt.features import ExtractConfig, extract_features, make_feature_set, make_meta, read_features
+from infomotion_rt.extract.featureset import make_feature_set, make_meta
+from infomotion_rt.extract.files import read_features
+from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
+from infomotion_rt.extract.store import ShardSink, read_store, shard_paths, write_shard, write_store
 
 
 def small_set(n=7, d=4, model_hash="abc"):
@@ -96,7 +98,7 @@ def test_sink_resumes_after_finished_shards(tmp_path):
 
 @pytest.fixture(scope="module")
 def phantom(tmp_path_factory):
-    from infomotion_rt.data.phantom import generate
+    from infomotion_rt.phantom.generate import generate
 
     return generate(tmp_path_factory.mktemp("fs") / "ph", 6, seed=5, frames=40, progress=False).out_dir
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from infomotion_rt.errors import DataError
-from infomotion_rt.features import FeatureSet, make_feature_set, make_meta, read_features, write_features
+from infomotion_rt.extract.featureset import FeatureSet, make_feature_set, make_meta
+from infomotion_rt.extract.files import read_features, write_features
 
 
 def small_set(n=6, d=4):

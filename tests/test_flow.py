@@ -8,10 +8,11 @@ from click.testing import CliRunner
 
 from ifa_fixtures import tiny_phantom  # noqa: F401  (fixture)
 from infomotion_rt.cli import cli
-from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.errors import ConfigError, DataError
-from infomotion_rt.features import ExtractConfig, extract_features, read_features, write_features
-from infomotion_rt.flow import DIM, FLOW_DEFINITION, GRID, REPRESENTATION, ed_es_frames, flow_vector, video_flow
+from infomotion_rt.extract.files import read_features, write_features
+from infomotion_rt.extract.flow import DIM, FLOW_DEFINITION, GRID, REPRESENTATION, ed_es_frames, flow_vector, video_flow
+from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
 
 CELLS = GRID * GRID
 

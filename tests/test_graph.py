@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from infomotion_rt import graph
 from infomotion_rt.errors import ConfigError
+from infomotion_rt.selection import graph
 
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 
@@ -106,7 +106,7 @@ def test_infomap_imported_before_faiss_does_not_crash():
     import sys
 
     code = ("import infomap, faiss, numpy as np\n"
-            "from infomotion_rt import graph\n"
+            "from infomotion_rt.selection import graph\n"
             "x = np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32)\n"
             "print(graph.class_graph(x, graph.GraphConfig(), seed=1).partition.n_communities)\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -22,7 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
-from infomotion_rt.features import make_feature_set, make_meta, read_features, write_features
+from infomotion_rt.extract.featureset import make_feature_set, make_meta
+from infomotion_rt.extract.files import read_features, write_features
 
 CLI = [sys.executable, "-c", "from infomotion_rt.cli import main; main()"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -30,7 +31,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 @pytest.fixture(scope="module")
 def phantom(tmp_path_factory):
-    from infomotion_rt.data.phantom import generate
+    from infomotion_rt.phantom.generate import generate
 
     return generate(tmp_path_factory.mktemp("int") / "ph", 8, seed=3, frames=40, progress=False).out_dir
 
@@ -197,7 +198,7 @@ main()
 def test_a_signal_in_select_or_evaluate_exits_with_its_code_and_one_line(tmp_path, phantom, sig, code, command):
     if command == "select":
         feats = random_features(60, tmp_path / "f.npz")
-        module, func = "infomotion_rt.select", "select_features"
+        module, func = "infomotion_rt.selection.methods", "select_features"
         args = ["select", "--features", feats, "--out", tmp_path / "sel.csv"]
     else:
         pytest.importorskip("torch")

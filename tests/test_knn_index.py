@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from infomotion_rt import graph, knn_index
 from infomotion_rt.errors import ConfigError
-from infomotion_rt.knn_index import KnnConfig, knn_search
+from infomotion_rt.selection import graph, knn_index
+from infomotion_rt.selection.knn_index import KnnConfig, knn_search
 
 
 def planted(n_clusters=30, per=60, dim=32, seed=0):
@@ -93,7 +93,9 @@ def test_config_errors():
 
 def test_select_cli_exact_knn_flag_and_threshold(tmp_path):
     from infomotion_rt.cli import cli
-    from infomotion_rt.features import make_feature_set, make_meta, write_features
+    from infomotion_rt.extract.featureset import make_feature_set
+    from infomotion_rt.extract.featureset import make_meta
+    from infomotion_rt.extract.files import write_features
 
     x, _ = planted(n_clusters=10, per=40, dim=16)
     ef = np.full(len(x), 60.0)  # one class (Normal)

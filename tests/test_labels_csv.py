@@ -4,7 +4,7 @@ and an unreadable value that still names its row (data/echonet.py, ``_csv_table`
 import pytest
 
 from echo_fixtures import make_dynamic, ramp_frames, write_video
-from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.errors import DataError
 
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from infomotion_rt import metric
-from infomotion_rt import select as sel
 from infomotion_rt.cli import cli
 from infomotion_rt.errors import ConfigError
-from infomotion_rt.features import make_feature_set, make_meta, write_features
-from infomotion_rt.graph import GraphConfig
+from infomotion_rt.extract.featureset import make_feature_set, make_meta
+from infomotion_rt.extract.files import write_features
+from infomotion_rt.selection import methods as sel, metric
+from infomotion_rt.selection.graph import GraphConfig
 
 
 def motion_like(n=120, d=32, seed=0):

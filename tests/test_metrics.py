@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from infomotion_rt.evaluate import metrics as M
+from infomotion_rt.selection import scoring as M
 
 
 def test_mae_rmse_r2_by_hand():

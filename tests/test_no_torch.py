@@ -5,7 +5,7 @@ import sys
 import textwrap
 
 from ifa_fixtures import tiny_phantom  # noqa: F401  (fixture)
-from infomotion_rt.features import read_features
+from infomotion_rt.extract.files import read_features
 
 SCRIPT = textwrap.dedent("""
     import importlib.abc, sys

@@ -16,12 +16,13 @@ import pytest
 from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
-from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.pediatric import (DEFAULT_FOLDS, FOLDS_ENV, VIEW_ENV, OutlineRecord, area_length_volume,
                                           load_pediatric, parse_folds, shoelace_area)
-from infomotion_rt.data.phantom import generate, load_truth
 from infomotion_rt.errors import ConfigError, DataError
-from infomotion_rt.features import read_features
+from infomotion_rt.extract.files import read_features
+from infomotion_rt.phantom.generate import generate
+from infomotion_rt.phantom.truth import load_truth
 
 FOLDS = [0, 3, 7, 8, 9, 9]   # video i's fold: TRAIN, TRAIN, TRAIN, VAL, TEST, TEST by default
 MARKED = 1                   # video 1's systolic outline is replaced by a "No Systolic" marker row

@@ -9,10 +9,11 @@ import csv
 import pytest
 from test_pediatric import _write_view
 
-from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.pediatric import DEFAULT_FOLDS, FOLDS_ENV, VIEW_ENV
-from infomotion_rt.data.phantom import generate, load_truth
-from infomotion_rt.export_dataset import ECHONET_COLUMNS, export_dataset
+from infomotion_rt.phantom.generate import generate
+from infomotion_rt.phantom.truth import load_truth
+from infomotion_rt.share.dataset import ECHONET_COLUMNS, export_dataset
 
 N = 5  # folds 0, 3, 7, 8, 9 (test_pediatric.FOLDS): TRAIN x3, VAL, TEST
 

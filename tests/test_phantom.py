@@ -11,11 +11,12 @@ from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
 from infomotion_rt.data.classes import DEFAULT_CLASSES
-from infomotion_rt.data.phantom import FILELIST_COLUMNS, TRACING_COLUMNS, generate, load_truth
-from infomotion_rt.data.phantom_params import video_params
-from infomotion_rt.data.phantom_render import render_video
 from infomotion_rt.data.phases import disk_volume
 from infomotion_rt.errors import ConfigError
+from infomotion_rt.phantom.generate import FILELIST_COLUMNS, TRACING_COLUMNS, generate
+from infomotion_rt.phantom.params import video_params
+from infomotion_rt.phantom.render import render_video
+from infomotion_rt.phantom.truth import load_truth
 
 N, SEED, FRAMES = 8, 3, 24
 
@@ -139,7 +140,7 @@ def test_ef_distribution_and_classes():
 
 def _cavity_change(p):
     """Relative change ED->ES of the dark area inside the traced ED cavity, from the pixels alone."""
-    from infomotion_rt.data.phantom_render import Geometry, tracing
+    from infomotion_rt.phantom.render import Geometry, tracing
 
     video = render_video(p)
     t = tracing(Geometry(p), p.ed)[1:]

@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 
 from infomotion_rt.data.classes import DEFAULT_CLASSES
-from infomotion_rt.data.echonet import load_dataset
-from infomotion_rt.data.phantom import generate, load_truth
-from infomotion_rt.data.phantom_archive import KINDS, ArchiveConfig
-from infomotion_rt.data.phantom_params import video_params
-from infomotion_rt.data.phantom_render import render_video
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.phases import disk_volume
 from infomotion_rt.data.video import read_frames
 from infomotion_rt.errors import ConfigError
+from infomotion_rt.phantom.archive import KINDS, ArchiveConfig
+from infomotion_rt.phantom.generate import generate
+from infomotion_rt.phantom.params import video_params
+from infomotion_rt.phantom.render import render_video
+from infomotion_rt.phantom.truth import load_truth
 
 SEED = 8
 HEAVY = ArchiveConfig(**{name: 0.3 for name in KINDS})  # every kind shows up in a handful of videos
@@ -75,7 +76,7 @@ def test_kinds_are_recorded_and_visible(heavy):
         # geometry kinds against the same video drawn without that kind (all other draws equal)
         plain = video_params(SEED, t["index"], archive=ArchiveConfig.off())
         length, angle = _axis(r.tracings[r.ed])
-        from infomotion_rt.data.phantom_render import Geometry, tracing
+        from infomotion_rt.phantom.render import Geometry, tracing
 
         length0, angle0 = _axis(tracing(Geometry(plain), plain.ed))
         if "zoom outlier" in kinds:
@@ -94,7 +95,7 @@ def test_other_view_has_no_right_heart():
              if q.view == "A2C" and not q.poor)
     a4c = video_params(SEED, p.index, frames=12, archive=ArchiveConfig(**{**{k: 0.3 for k in KINDS}, "other_view": 0.0}))
     assert a4c.view == "A4C" and "other view" in p.nuisance_kinds
-    from infomotion_rt.data.phantom_render import Geometry
+    from infomotion_rt.phantom.render import Geometry
 
     g = Geometry(a4c)
     rv_centre = g.apex + 0.55 * a4c.lv_length * g.d - (a4c.lv_halfwidth + a4c.wall + 0.5 * a4c.rv_width) * g.n

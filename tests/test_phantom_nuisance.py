@@ -4,13 +4,14 @@ and the ED/ES detector still puts ED and ES in the right phase on a small nuisan
 import numpy as np
 import pytest
 
-from infomotion_rt.data.phantom import generate, load_truth
-from infomotion_rt.data.phantom_nuisance import NuisanceConfig, frame_phase
-from infomotion_rt.data.phantom_params import video_params
-from infomotion_rt.data.phantom_render import Geometry, SIZE, render_video
 from infomotion_rt.data.phases import detect_ed_es
 from infomotion_rt.data.video import read_frames
 from infomotion_rt.errors import ConfigError
+from infomotion_rt.phantom.generate import generate
+from infomotion_rt.phantom.nuisance import NuisanceConfig, frame_phase
+from infomotion_rt.phantom.params import video_params
+from infomotion_rt.phantom.render import SIZE, Geometry, render_video
+from infomotion_rt.phantom.truth import load_truth
 
 SEED = 21
 
@@ -126,7 +127,7 @@ def test_phantom_is_brightest_at_ed_like_real_echo():
     reflectors (BENCHMARKS.md, ED/ES on real echo). The phantom must show it, or a detector oriented by
     "a large pool is dark" passes here and is upside down on real echo."""
     from infomotion_rt.data.cycle_detect import SLOW_CUTOFF_HZ, detrend, slow_basis, work_frames
-    from infomotion_rt.data.phantom_render import contraction, cycle_phase
+    from infomotion_rt.phantom.render import contraction, cycle_phase
 
     r = []
     for i in range(8):

@@ -10,13 +10,15 @@ from click.testing import CliRunner
 
 pytest.importorskip("sklearn")
 
-from infomotion_rt import pixels  # noqa: E402
+from infomotion_rt.extract import pixels  # noqa: E402
 from infomotion_rt.cli import cli  # noqa: E402
-from infomotion_rt.data.echonet import load_dataset  # noqa: E402
-from infomotion_rt.data.phantom import generate  # noqa: E402
+from infomotion_rt.data.loader import load_dataset  # noqa: E402
+from infomotion_rt.phantom.generate import generate  # noqa: E402
 from infomotion_rt.errors import ConfigError, InfoMotionError  # noqa: E402
-from infomotion_rt.evaluate.probe import pearson_r, ridge_probe, standardiser  # noqa: E402
-from infomotion_rt.features import make_feature_set, make_meta, write_features  # noqa: E402
+from infomotion_rt.selection.readout import pearson_r, ridge_probe, standardiser  # noqa: E402
+from infomotion_rt.extract.featureset import make_feature_set  # noqa: E402
+from infomotion_rt.extract.featureset import make_meta
+from infomotion_rt.extract.files import write_features
 
 
 @pytest.fixture(scope="module")

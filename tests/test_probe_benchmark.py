@@ -7,10 +7,10 @@ from click.testing import CliRunner
 
 pytest.importorskip("sklearn")
 
-from infomotion_rt import select  # noqa: E402
+from infomotion_rt.selection import methods as select  # noqa: E402
 from infomotion_rt.cli import cli  # noqa: E402
 from infomotion_rt.errors import ConfigError, DependencyError  # noqa: E402
-from infomotion_rt.evaluate.probe_benchmark import pool_draw  # noqa: E402
+from infomotion_rt.selection.readout import pool_draw  # noqa: E402
 
 
 def test_pool_draw_same_for_every_caller_differs_across_seeds_and_respects_the_share():

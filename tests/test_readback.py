@@ -2,16 +2,17 @@
 
 import numpy as np
 
-from infomotion_rt.data import phantom
 from infomotion_rt.data.classes import DEFAULT_CLASSES
-from infomotion_rt.data.echonet import load_dataset
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.phases import disk_volume
+from infomotion_rt.phantom import generate as phantom
+from infomotion_rt.phantom.truth import load_truth
 
 
 def test_300_video_phantom_reads_back_with_right_ed_es_and_ef(tmp_path):
     root = tmp_path / "ph300"
     phantom.generate(root, 300, seed=11, frames=24, progress=False)  # short clips keep this fast
-    truth = {v["name"]: v for v in phantom.load_truth(root)["videos"]}
+    truth = {v["name"]: v for v in load_truth(root)["videos"]}
 
     ds = load_dataset(root, check_videos=True, progress=False)
     # The only notes are the phantom's deliberate archive label errors (label noise / wrong label, ~3.5 %

@@ -8,10 +8,11 @@ from click.testing import CliRunner
 
 from echo_fixtures import HEADER, ellipse_frames, make_dynamic, tracing_rows, write_csv, write_video
 from infomotion_rt.cli import cli
-from infomotion_rt.data.echonet import load_dataset
 from infomotion_rt.data.frame_counts import frame_count_note, header_frame_count
+from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.video import probe
-from infomotion_rt.features import extract_features, read_features
+from infomotion_rt.extract.files import read_features
+from infomotion_rt.extract.pipeline import extract_features
 
 
 def _short_dataset(root):

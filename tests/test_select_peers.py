@@ -6,10 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from infomotion_rt import select as sel
 from infomotion_rt.errors import ConfigError, DependencyError
-from infomotion_rt.metric import RAW
-
+from infomotion_rt.selection import methods as sel
+from infomotion_rt.selection.metric import RAW
 from test_select import class_features
 
 pytest.importorskip("skactiveml")
@@ -108,7 +107,7 @@ def test_missing_library_names_the_extra(monkeypatch):
 def test_peers_never_load_torch():
     """skactiveml imports torch (and skorch) when present for its deep models; the selection runtime must not."""
     script = ("import sys, numpy as np\n"
-              "from infomotion_rt import select as sel\n"
+              "from infomotion_rt.selection import methods as sel\n"
               "x = np.random.default_rng(0).normal(size=(50, 4))\n"
               "for m in sel.PEER_METHODS: sel.METHODS[m](x, 3, sel.SelectConfig(vpc=3), np.random.default_rng(0))\n"
               "assert 'skactiveml.pool' in sys.modules\n"

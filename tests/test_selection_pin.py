@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
-from infomotion_rt.features import make_feature_set, make_meta, write_features
+from infomotion_rt.extract.featureset import make_feature_set, make_meta
+from infomotion_rt.extract.files import write_features
 
 CLASS_EF = (22.0, 35.0, 45.0, 60.0, 78.0)
 

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from infomotion_rt import self_check as sc
 from infomotion_rt.cli import cli
 from infomotion_rt.data.classes import DEFAULT_CLASSES
 from infomotion_rt.errors import ConfigError
-from infomotion_rt.features import make_feature_set, make_meta, write_features
-from infomotion_rt.select import SelectConfig
+from infomotion_rt.extract.featureset import make_feature_set, make_meta
+from infomotion_rt.extract.files import write_features
+from infomotion_rt.selection import self_check as sc
+from infomotion_rt.selection.methods import SelectConfig
 
 pytest.importorskip("sklearn")
 
@@ -126,8 +127,7 @@ def test_cli_self_check_writes_the_json_beside_the_csv(tmp_path, big_result):
 
 
 def test_report_carries_the_sentence(tmp_path, monkeypatch):
-    from infomotion_rt import report
-
+    from infomotion_rt.share import report
     monkeypatch.setattr(report, "class_graph_png", lambda sel, cfg: (None, "not drawn in this test"))
     feats = write_features(tmp_path / "F.npz", linear_pool())
     out, page = tmp_path / "selection.csv", tmp_path / "r.html"

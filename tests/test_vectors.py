@@ -75,7 +75,7 @@ def test_vectors_and_unknown_vector():
 def test_flow_grid_export_dynamic_batch_metadata_and_parity(tmp_path):
     pytest.importorskip("onnxscript")
     onnx = pytest.importorskip("onnx")
-    from infomotion_rt.features import vector_meta
+    from infomotion_rt.extract.pipeline import vector_meta
     from infomotion_rt.motion.export import export_onnx, relative_error
     from infomotion_rt.motion.train import save_checkpoint
     from infomotion_rt.runtime import load_encoder
@@ -102,7 +102,7 @@ def test_flow_grid_export_dynamic_batch_metadata_and_parity(tmp_path):
 
 
 def test_features_meta_of_a_model_without_vector_is_the_papers_mean():
-    from infomotion_rt.features import vector_meta
+    from infomotion_rt.extract.pipeline import vector_meta
     from infomotion_rt.runtime.contract import FEATURE_LAYOUT
 
     class Old:            # a model file exported before issue 19, or a .pt run by the torch backend
@@ -114,8 +114,8 @@ def test_features_meta_of_a_model_without_vector_is_the_papers_mean():
 
 def test_pair1_only_decode_gives_the_same_motion_grid_input(tiny_phantom):
     """Extraction decodes only ED and ES for a pair-1 model; frames 0-1 are those of the full input."""
-    from infomotion_rt.data.echonet import load_dataset
-    from infomotion_rt.features import reads_pair1_only
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.extract.pipeline import reads_pair1_only
     from infomotion_rt.runtime.inputs import endpoint_pairs_input
 
     for rec in load_dataset(tiny_phantom, progress=False).records[:3]:

@@ -5,7 +5,8 @@ import pytest
 
 from echo_fixtures import ramp_frames, write_video
 from infomotion_rt.data import video
-from infomotion_rt.data.video import VideoInfo, find_video, probe, read_frames
+from infomotion_rt.data.formats import VideoInfo
+from infomotion_rt.data.video import find_video, probe, read_frames
 from infomotion_rt.errors import VideoError
 
 

@@ -1,10 +1,5 @@
 """infomotion-rt: motion-based dataset distillation of echocardiography videos."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("infomotion-rt")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+from infomotion_rt._version import __version__
 
 __all__ = ["__version__"]

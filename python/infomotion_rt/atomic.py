@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .errors import ConfigError
+from infomotion_rt.errors import ConfigError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

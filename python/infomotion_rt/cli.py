@@ -12,14 +12,14 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import InfoMotionError, Terminated, require
-from .select import METHODS as SELECT_METHODS   # the registry is the one list of --method choices
-from .metric import METRICS, PARTS as METRIC_PARTS
+from infomotion_rt._version import __version__
+from infomotion_rt.errors import InfoMotionError, Terminated, require
+from infomotion_rt.selection.methods import METHODS as SELECT_METHODS   # the registry is the one list of --method choices
+from infomotion_rt.selection.metric import METRICS, PARTS as METRIC_PARTS
 
 
 def _version_message() -> str:
-    from .graph import core_build_info
+    from infomotion_rt.selection.graph import core_build_info
 
     try:
         info = core_build_info()
@@ -52,11 +52,11 @@ def cli(folds, view, allow_modality) -> None:
     offline, on CPU by default.
     """
     if folds or view:  # process-wide, so every command that loads data maps folds the same way
-        from .data.pediatric import configure
+        from infomotion_rt.data.pediatric import configure
 
         configure(folds, view)
     if allow_modality:  # process-wide too, so extraction workers read the same files
-        from .data.dicom import allow_modalities
+        from infomotion_rt.data.dicom import allow_modalities
 
         allow_modalities(allow_modality)
 
@@ -89,7 +89,7 @@ def cli(folds, view, allow_modality) -> None:
 @click.option("--threads", type=int, help="FAISS threads (default: every core this process may use).")
 @click.option("--paper-literal", is_flag=True, help="Complete graph with Euclidean-distance weights (O(n^2)).")
 @click.option("--metric", "metric_name", type=click.Choice(list(METRICS)),
-              help="Feature transform fitted on all candidates before the methods (metric.py); default: the "
+              help="Feature transform fitted on all candidates before the methods (selection/metric.py); default: the "
                    "study's choice (BENCHMARKS.md), raw with --paper-literal.")
 @click.option("--metric-dims", type=int, help="Output dimensions of --metric pca / pca-whiten / pls (default 16).")
 @click.option("--metric-parts", default="all", show_default=True,
@@ -119,12 +119,12 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
                labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report, overwrite,
                exact_knn, ann, ann_threshold, pca, threads, metric_name, metric_dims, metric_parts, self_check) -> None:
     """Pick VPC representative videos per EF class from a features file."""
-    from . import select as sel_mod
-    from .errors import ConfigError
-    from .features import read_features
-    from .graph import GraphConfig
-    from .knn_index import KnnConfig
-    from .metric import metric_config
+    from infomotion_rt.selection import methods as sel_mod
+    from infomotion_rt.errors import ConfigError
+    from infomotion_rt.extract.files import read_features
+    from infomotion_rt.selection.graph import GraphConfig
+    from infomotion_rt.selection.knn_index import KnnConfig
+    from infomotion_rt.selection.metric import metric_config
 
     if export_dataset and not data_dir:
         raise ConfigError("--export-dataset needs --data DATA_DIR (the source dataset folder)")
@@ -140,7 +140,7 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
         metric=metric_config(metric_name, metric_dims, metric_parts, paper_literal), choice=choice)
     sel_mod.check_outputs(overwrite, export_dir=export_dataset, out=out, plot=plot, report=report)
     if self_check is not None:
-        from . import self_check as sc
+        from infomotion_rt.selection import self_check as sc
 
         sc.check(method)   # --method random / no scikit-learn: one line before any work
         if sc.json_path(out).exists() and not overwrite:
@@ -161,7 +161,7 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
 def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, plot, export_dataset, deidentify,
                     deid_key, data_dir, report, overwrite, written: list, self_check: int | None = None) -> None:
     """select's work once its inputs and outputs are checked; appends each finished output to ``written``.
-    ``self_check``: seeds of the self-check (self_check.py), run after selection.csv is written."""
+    ``self_check``: seeds of the self-check (selection/self_check.py), run after selection.csv is written."""
     notes = []
     if labels:
         fs, notes = sel_mod.attach_labels(fs, labels)
@@ -177,7 +177,7 @@ def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, 
         click.echo(f"wrote {sel_mod.plot_selection(result, cfg, plot)}")
         written.append(str(plot))
     if export_dataset:
-        from .export_dataset import export_dataset as export
+        from infomotion_rt.share.dataset import export_dataset as export
 
         ex = export([r["FileName"] for r in result.rows], data_dir, export_dataset, deidentify=deidentify,
                     key_file=deid_key, progress=True, overwrite=overwrite,
@@ -192,20 +192,22 @@ def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, 
             click.echo(f"wrote distilled dataset {ex.out_dir} ({ex.n_videos} videos)")
     checked = None
     if self_check is not None:
-        from . import self_check as sc
+        from infomotion_rt.selection import self_check as sc
 
         checked = sc.run_self_check(fs, cfg, self_check, log=lambda line: click.echo(line, err=True))
         click.echo(checked["sentence"])
         click.echo(f"wrote {sc.write_json(checked, out, features_path)}")
         written.append(str(sc.json_path(out)))
     if report:
-        from .report import write_selection_report
+        from infomotion_rt.phantom.truth import load_nuisances
+        from infomotion_rt.share.report import write_selection_report
 
         drawn = open(plot, "rb").read() if plot else None  # the --plot figure, not drawn twice
         shared = export_dataset and ex.deidentified  # the page names pseudonyms and shows the cleaned videos
+        page_data = ex.out_dir if shared else data_dir
         rep = write_selection_report(report, result, cfg, features=features_path, graph_png=drawn,
-                                     data_dir=ex.out_dir if shared else data_dir, rename=ex.names if shared else None,
-                                     require_previews=True,
+                                     data_dir=page_data, rename=ex.names if shared else None, require_previews=True,
+                                     nuisances=load_nuisances(page_data) if page_data else None,
                                      header={"self-check": checked["sentence"]} if checked else None)
         for line in rep.failures:
             click.echo(f"report: {line}", err=True)
@@ -220,11 +222,12 @@ def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, 
 @click.option("--chart", type=click.Path(dir_okay=False), help="A PNG to show on top, e.g. a benchmark's table1.png.")
 def report_cmd(selections, out, data_dir, chart) -> None:
     """One HTML page of several selection CSVs side by side (per-selection nuisance table on a phantom)."""
-    from .report import view_of_csv, write_report
+    from infomotion_rt.phantom.truth import load_nuisances
+    from infomotion_rt.share.report import view_of_csv, write_report
 
     charts = [("Chart", chart)] if chart else []
     rep = write_report(out, [view_of_csv(s) for s in selections], title="Selections compared",
-                       data_dir=data_dir, charts=charts)
+                       data_dir=data_dir, charts=charts, nuisances=load_nuisances(data_dir) if data_dir else None)
     for line in rep.failures:
         click.echo(f"report: {line}", err=True)
     click.echo(f"wrote {rep.path} ({len(selections)} selections, {rep.previews} previews)")
@@ -254,11 +257,13 @@ def phantom_cmd(out_dir, n, seed, style, frames, workers, preview, overwrite, nu
                 no_nuisance, no_archive, clean) -> None:
     """Generate a phantom apical four-chamber echo dataset (EchoNet layout) in OUT_DIR.
 
-    The knobs and their defaults' reasons: data/phantom_nuisance.py and data/phantom_archive.py; what each
+    The knobs and their defaults' reasons: phantom/nuisance.py and phantom/archive.py; what each
     video got is in OUT_DIR/phantom_truth.json.
     """
-    from .data.phantom import ArchiveConfig, NuisanceConfig, generate, knob_config
-    from .errors import ConfigError
+    from infomotion_rt.phantom.archive import ArchiveConfig
+    from infomotion_rt.phantom.nuisance import NuisanceConfig
+    from infomotion_rt.phantom.generate import generate, knob_config
+    from infomotion_rt.errors import ConfigError
 
     nuisance = knob_config(NuisanceConfig, nuisance_pairs, off=no_nuisance or clean)
     archive = knob_config(ArchiveConfig, archive_pairs, off=no_archive or clean)
@@ -286,8 +291,8 @@ def info_cmd(data_dir, labels_csv, quick, as_json) -> None:
     """Counts per split and EF class, frame and FPS ranges, and every problem found, one line each."""
     import json
 
-    from .data.classes import DEFAULT_CLASSES
-    from .data.echonet import load_dataset, summarize
+    from infomotion_rt.data.classes import DEFAULT_CLASSES
+    from infomotion_rt.data.loader import load_dataset, summarize
 
     summary = summarize(load_dataset(data_dir, labels_csv, check_videos=not quick))
     if as_json:
@@ -333,7 +338,7 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
                   max_videos) -> None:
     """Train the inter-frame-attention motion model on DATA_DIR's TRAIN frame triplets."""
     require("torch", what="train-ifa")  # torch only for the commands that need it
-    from .motion.train import TrainConfig, train_ifa
+    from infomotion_rt.motion.train import TrainConfig, train_ifa
 
     cfg = TrainConfig(config=config_name, epochs=epochs, batch_size=batch_size, lr=lr, device=device,
                       seed=seed, threads=threads)
@@ -379,14 +384,14 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
 @click.option("--representation", default="encoder", show_default=True,
               type=click.Choice(["encoder", "flow"], case_sensitive=False),
               help="encoder: the motion model's vector; flow: the Farneback optical-flow baseline between the ED "
-                   "and ES frames (flow-v1, 256 values; no model file, CPU; see infomotion_rt/flow.py).")
+                   "and ES frames (flow-v1, 256 values; no model file, CPU; see infomotion_rt/extract/flow.py).")
 def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resume, overwrite, keep_paths, shard_size,
                 ray_address, actors, representation) -> None:
     """One motion vector per video of DATA_DIR into a features file or a folder of shards."""
-    from .errors import ConfigError
-    from .features import ExtractConfig, extract_features
+    from infomotion_rt.errors import ConfigError
+    from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
 
-    from .runtime import default_engine
+    from infomotion_rt.runtime import default_engine
 
     cfg = ExtractConfig(split=split.upper() if split else None, batch_size=batch_size, device=device,
                         threads=threads, resume=resume, keep_paths=keep_paths, save_every=shard_size,
@@ -399,7 +404,7 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
     _INTERRUPT_HINT[:] = [f"rerun the same command with --resume to continue {out}"]
     log = lambda line: click.echo(line, err=True)  # noqa: E731  (the engine line, once data and output are checked)
     if ray_address:
-        from .distributed import RayConfig, extract_on_ray, require_ray
+        from infomotion_rt.extract.ray_cluster import RayConfig, extract_on_ray, require_ray
 
         rc = RayConfig(address=ray_address, actors=actors or 2)
         require_ray()  # before any work
@@ -446,8 +451,8 @@ def export_cmd(checkpoint, out, training_data, opset, vector, int8, int8_format,
     --int8 quantises it (or an existing FP32 .onnx)."""
     from pathlib import Path
 
-    from .errors import ConfigError
-    from .motion.export import export_onnx
+    from infomotion_rt.errors import ConfigError
+    from infomotion_rt.motion.export import export_onnx
 
     if checkpoint.lower().endswith(".onnx"):
         if not int8:
@@ -458,12 +463,12 @@ def export_cmd(checkpoint, out, training_data, opset, vector, int8, int8_format,
         click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; input frames [batch, 4, S, S], output motion)")
         if not int8:
             return
-        from .motion.quantize import int8_path_for
+        from infomotion_rt.motion.quantize import int8_path_for
 
         fp32, int8_out = path, int8_path_for(path)
-    from .motion.quantize import calibration_frames, quantize_onnx
-    from .runtime.contract import check_metadata
-    from .runtime.onnx_backend import read_onnx_metadata
+    from infomotion_rt.motion.quantize import calibration_frames, quantize_onnx
+    from infomotion_rt.runtime.contract import check_metadata
+    from infomotion_rt.runtime.onnx_backend import read_onnx_metadata
 
     size = int(check_metadata(read_onnx_metadata(fp32), fp32)["image_size"])
     frames, what = calibration_frames(calibration_dir, calibration_videos, size)
@@ -483,7 +488,8 @@ def export_cmd(checkpoint, out, training_data, opset, vector, int8, int8_format,
 @click.option("--workspace-mb", default=1024, show_default=True, type=click.IntRange(min=16))
 def build_engine_cmd(onnx_model, out, fp16, min_batch, opt_batch, max_batch, workspace_mb) -> None:
     """Build a TensorRT engine from an exported encoder, plus OUT.json with its metadata (needs TensorRT)."""
-    from .motion.export import build_engine, sidecar_path
+    from infomotion_rt.motion.export import build_engine
+    from infomotion_rt.runtime.contract import sidecar_path
 
     path = build_engine(onnx_model, out, fp16=fp16, min_batch=min_batch, opt_batch=opt_batch,
                         max_batch=max_batch, workspace_mb=workspace_mb, log=lambda m: click.echo(m, err=True))
@@ -491,7 +497,7 @@ def build_engine_cmd(onnx_model, out, fp16, min_batch, opt_batch, max_batch, wor
 
 
 # evaluate, benchmark, relabel, demo: defined in evaluate/commands.py (torch only inside their bodies).
-from .evaluate.commands import COMMANDS as _EVAL_COMMANDS  # noqa: E402
+from infomotion_rt.evaluate.commands import COMMANDS as _EVAL_COMMANDS  # noqa: E402
 
 for _cmd in _EVAL_COMMANDS:
     cli.add_command(_cmd)

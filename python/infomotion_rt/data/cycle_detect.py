@@ -44,7 +44,7 @@ import math
 import cv2
 import numpy as np
 
-from ..errors import VideoError
+from infomotion_rt.errors import VideoError
 
 WORK_SIZE = 48
 BLUR_SIGMA = 1.0
@@ -154,8 +154,6 @@ def detect_beats(frames: np.ndarray, fps: float | None = None) -> list[tuple[int
 def cardiac_signal(frames: np.ndarray, fps: float | None = None) -> tuple[np.ndarray, int | None, float]:
     """Steps 1-4 of the module docstring: the volume-like signal (T,) float64 (maxima = ED), its cycle
     length in frames (None when no beat repeats) and the frame rate used (``fps``, or 50 when unknown)."""
-    from .phases import _smooth, _systole_share
-
     if fps is None or not math.isfinite(fps) or fps <= 0:
         fps = DEFAULT_FPS
     x = work_frames(np.asarray(frames)).astype(np.float64)
@@ -184,9 +182,9 @@ def cardiac_signal(frames: np.ndarray, fps: float | None = None) -> tuple[np.nda
     _, signal, period, bright_r = best
     if signal is None:
         raise VideoError("no motion left once slow trends are removed: no cardiac cycle to detect ED/ES from")
-    signal = _smooth(signal, max(1.0, (period or 16) / 16.0))
+    signal = smooth(signal, max(1.0, (period or 16) / 16.0))
     if period:  # systole is the shorter part of a beat: a signal that falls slowly and rises fast is upside down
-        share = _systole_share(signal, period)
+        share = systole_share(signal, period)
         margin = TIMING_MARGIN if bright_r < BRIGHT_TRUST else TIMING_OVERRIDE  # brightness weak: timing decides sooner
         if share > 0.5 + margin:
             signal = -signal
@@ -242,3 +240,28 @@ def pick_beat(signal: np.ndarray, period: int | None, fps: float) -> tuple[int, 
     if start < ed:
         return ed, start + int(np.argmin(signal[start:ed]))
     return ed, (ed + 1) % n
+
+
+def smooth(signal: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing of a 1-D signal (sigma in frames), reflected at the ends; same length."""
+    radius = int(3 * sigma)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    padded = np.pad(signal, radius, mode="reflect") if len(signal) > radius else np.pad(signal, radius, mode="edge")
+    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
+
+def local_maxima(signal: np.ndarray, half_width: int) -> list[int]:
+    """Indices of the maxima over +-half_width frames (plateaus counted once, at their first frame)."""
+    n = len(signal)
+    return [i for i in range(1, n - 1)
+            if signal[i] >= signal[max(0, i - half_width): i + half_width + 1].max() and signal[i] > signal[i - 1]]
+
+def systole_share(signal: np.ndarray, period: int | None) -> float:
+    """Median time from a maximum to the next minimum, as a share of the period (0.5 if unknown)."""
+    if period is None:
+        return 0.5
+    shares = []
+    for m in local_maxima(signal, max(1, round(0.4 * period))):
+        window = signal[m + 1: m + period]
+        if len(window) == period - 1:  # a whole cycle after the maximum
+            shares.append((int(np.argmin(window)) + 1) / period)
+    return float(np.median(shares)) if shares else 0.5

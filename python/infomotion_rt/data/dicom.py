@@ -1,7 +1,7 @@
 """Ultrasound multi-frame DICOM (cine loops) in, uint8 grey ``(T, 112, 112)`` frames out.
 
 A folder of DICOM files (any depth, with or without a DICOMDIR) plus a labels CSV
-``FileName,EF[,Split]`` is the ``"dicom"`` layout of ``echonet.load_dataset``; FileName is the file's
+``FileName,EF[,Split]`` is the ``"dicom"`` layout of ``data.loader.load_dataset``; FileName is the file's
 name (with or without ``.dcm``) or its SOPInstanceUID. ``video.probe`` / ``video.read_frames`` hand
 DICOM files to ``probe_dicom`` / ``read_dicom`` here, so every stage reads them like AVIs.
 
@@ -55,10 +55,10 @@ from pydicom.pixels import apply_color_lut, get_decoder, iter_pixels, pixel_arra
 from pydicom.uid import (EnhancedUSVolumeStorage, JPEGBaseline8Bit, UltrasoundImageStorage,
                          UltrasoundMultiFrameImageStorage)
 
-from ..errors import ConfigError, DataError, VideoError
-from .dicom_timing import frame_rate  # the reader's rate, public here too
-from .sector import bounding_box, sample_indices, sector_mask, square_resize
-from .video import DICOM_SUFFIXES, VIDEO_SUFFIXES, VideoInfo
+from infomotion_rt.data.dicom_timing import frame_rate  # the reader's rate, public here too
+from infomotion_rt.data.formats import DICOM_SUFFIXES, VIDEO_SUFFIXES, VideoInfo
+from infomotion_rt.data.sector import bounding_box, sample_indices, sector_mask, square_resize
+from infomotion_rt.errors import ConfigError, DataError, VideoError
 
 OUTPUT_SIZE = 112  # EchoNet-Dynamic's frame size (its preprocessing resized to 112 x 112)
 MASK_SIDE = 256  # the sector is found on frames subsampled to about this many pixels a side (speed)

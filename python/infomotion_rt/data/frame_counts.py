@@ -20,7 +20,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .video import DICOM_SUFFIXES, probe
+from infomotion_rt.data.formats import DICOM_SUFFIXES
+from infomotion_rt.data.video import probe
 
 
 def header_frame_count(path) -> int:

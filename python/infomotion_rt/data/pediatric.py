@@ -42,9 +42,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import ConfigError, DataError
-from .echonet import (EF_DISAGREEMENT, SPLITS, Dataset, VideoRecord, _csv_table, _has_columns, _int,
-                      _label_record, _read_csv, _Rows, _Untraced, strip_suffix)
+from infomotion_rt.data.records import (EF_DISAGREEMENT, SPLITS, Dataset, Rows, Untraced, VideoRecord, csv_table,
+                                        has_columns, label_record, parse_int, read_csv, strip_suffix)
+from infomotion_rt.errors import ConfigError, DataError
 
 PEDIATRIC_COLUMNS = ("FileName", "EF", "Sex", "Age", "Weight", "Height", "Split")
 OUTLINE_COLUMNS = ("FileName", "X", "Y", "Frame")
@@ -121,7 +121,7 @@ def current_view() -> str:
 
 def is_view_folder(folder: Path) -> bool:
     """True when ``folder/FileList.csv`` has the EchoNet-Pediatric columns."""
-    return _has_columns(folder / "FileList.csv", PEDIATRIC_COLUMNS)
+    return has_columns(folder / "FileList.csv", PEDIATRIC_COLUMNS)
 
 
 def find_view(root: Path, view: str | None = None) -> Path | None:
@@ -198,7 +198,7 @@ def read_outlines(path: Path) -> tuple[dict[str, dict[int, list[list[str]]]], di
     grouped: dict[str, dict[int, list[list[str]]]] = defaultdict(lambda: defaultdict(list))
     broken: dict[str, str] = {}
     marked: dict[str, str] = {}
-    columns, rows = _csv_table(path, OUTLINE_COLUMNS)
+    columns, rows = csv_table(path, OUTLINE_COLUMNS)
     at = {c: columns[c] for c in OUTLINE_COLUMNS}
     width = max(at.values()) + 1
     for line, row in rows:
@@ -210,7 +210,7 @@ def read_outlines(path: Path) -> tuple[dict[str, dict[int, list[list[str]]]], di
         if len(row) < width:
             broken.setdefault(name, f"{path.name} line {line}: {len(row)} cells, expected {width}")
             continue
-        frame = _int(frame_text)
+        frame = parse_int(frame_text)
         if frame is None or frame < 0:
             broken.setdefault(name, f"{path.name} line {line}: Frame {frame_text!r} is not a frame index "
                                     f"or one of {' / '.join(MARKERS)}")
@@ -221,13 +221,11 @@ def read_outlines(path: Path) -> tuple[dict[str, dict[int, list[list[str]]]], di
 
 def outline_views(path: Path) -> dict[str, str]:
     """name -> view from the optional ``View`` column of an outline file. An export of a Pediatric source
-    (``export_dataset.py``) writes it, so that a PSAX outline read back from an EchoNet-layout folder is
+    (``share/dataset.py``) writes it, so that a PSAX outline read back from an EchoNet-layout folder is
     not measured as A4C; the release's own files have none (their folder names the view)."""
-    from .echonet import _has_columns
-
-    if not _has_columns(path, ("FileName", "View")):
+    if not has_columns(path, ("FileName", "View")):
         return {}
-    columns, rows = _csv_table(path, ("FileName", "View"))
+    columns, rows = csv_table(path, ("FileName", "View"))
     at, name_at = columns["View"], columns["FileName"]
     return {strip_suffix(row[name_at]): row[at].strip().upper() for _, row in rows if len(row) > at}
 
@@ -239,7 +237,7 @@ def as_outline_record(record: VideoRecord, view: str = DEFAULT_VIEW) -> OutlineR
 
 
 def outline_arrays(name: str, frames: dict[int, list[list[str]]], n_frames: int | None) -> Outlines:
-    """Validated (P, 2) float arrays per traced frame; raises _Untraced naming the video and the problem."""
+    """Validated (P, 2) float arrays per traced frame; raises Untraced naming the video and the problem."""
     out: Outlines = {}
     for frame, rows in sorted(frames.items()):
         try:
@@ -247,14 +245,14 @@ def outline_arrays(name: str, frames: dict[int, list[list[str]]], n_frames: int 
         except ValueError:
             points = np.full((len(rows), 2), np.nan)
         if len(points) < 3:
-            raise _Untraced(f"{name}: traced frame {frame} has {len(points)} outline point(s); an outline needs 3")
+            raise Untraced(f"{name}: traced frame {frame} has {len(points)} outline point(s); an outline needs 3")
         if not np.isfinite(points).all():
-            raise _Untraced(f"{name}: traced frame {frame} has non-numeric coordinates")
+            raise Untraced(f"{name}: traced frame {frame} has non-numeric coordinates")
         if n_frames is not None and frame >= n_frames:
-            raise _Untraced(f"{name}: traced frame {frame} is beyond the video's {n_frames} frames")
+            raise Untraced(f"{name}: traced frame {frame} is beyond the video's {n_frames} frames")
         out[frame] = points
     if len(out) < 2:
-        raise _Untraced(f"{name}: {len(out)} traced frame(s); ED and ES need two")
+        raise Untraced(f"{name}: {len(out)} traced frame(s); ED and ES need two")
     return out
 
 
@@ -262,20 +260,20 @@ def outline_arrays(name: str, frames: dict[int, list[list[str]]], n_frames: int 
 
 def _split_of(text: str, folds: dict[int, str]) -> tuple[str, int | None]:
     """(split, fold) from a Split cell: a fold number is mapped; TRAIN/VAL/TEST kept; anything else kept as is."""
-    fold = _int(text)
+    fold = parse_int(text)
     if fold is not None:
         return folds.get(fold, f"FOLD{fold}"), fold
     return text.upper(), None
 
 
-def _with_outlines(record: OutlineRecord, frames, notes: list[tuple[str, str]]) -> OutlineRecord:
+def with_outlines(record: OutlineRecord, frames, notes: list[tuple[str, str]]) -> OutlineRecord:
     if frames is None:
-        raise _Untraced(f"{record.name}: no tracings in VolumeTracings.csv")
+        raise Untraced(f"{record.name}: no tracings in VolumeTracings.csv")
     outlines = outline_arrays(record.name, frames, record.n_frames)
     try:
         ed, es, _, _ = ed_es_from_outlines(outlines)
     except DataError as exc:
-        raise _Untraced(f"{record.name}: {exc}") from exc
+        raise Untraced(f"{record.name}: {exc}") from exc
     traced = OutlineRecord(**{f.name: getattr(record, f.name) for f in fields(record)} |
                            {"tracings": outlines, "ed": ed, "es": es})
     if traced.traced_ef is not None and abs(traced.traced_ef - record.ef) > EF_DISAGREEMENT:
@@ -286,7 +284,7 @@ def _with_outlines(record: OutlineRecord, frames, notes: list[tuple[str, str]]) 
 
 def _relabels(path: Path) -> dict[str, tuple[int, dict[str, str]]]:
     """A labels CSV (``FileName,EF[,Split]``, e.g. ``relabel``'s output) as name -> (line, row)."""
-    rows = _read_csv(path, ("FileName", "EF"))
+    rows = read_csv(path, ("FileName", "EF"))
     if not rows:
         raise DataError(f"{path}: the list is empty (a header and no rows)")
     return {strip_suffix(row["FileName"]): (line, row) for line, row in reversed(rows)}  # first row wins
@@ -298,7 +296,7 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
     """Read one EchoNet-Pediatric view folder (see the module docstring) as a ``Dataset`` of ``OutlineRecord``.
 
     ``folds`` is a fold spec (default ``current_folds()``). ``check_videos``, ``strict``, ``progress`` and
-    ``only`` behave as in ``echonet.load_dataset``. ``labels_csv`` (``FileName,EF[,Split]``, e.g.
+    ``only`` behave as in ``data.loader.load_dataset``. ``labels_csv`` (``FileName,EF[,Split]``, e.g.
     ``relabel``'s output): only the videos it lists, with its EF and, where it has a Split cell, its
     split (a fold number is mapped); videos, outlines and folds still come from the view folder; a
     name the view's FileList does not list is dropped with a problem line. Raises DataError when
@@ -309,7 +307,7 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
     fold_map = parse_folds(folds or current_folds())
     view = folder.name.upper() if folder.name.upper() in VIEWS else DEFAULT_VIEW
     labels_path, tracings_path = folder / "FileList.csv", folder / "VolumeTracings.csv"
-    rows = _read_csv(labels_path, PEDIATRIC_COLUMNS)
+    rows = read_csv(labels_path, PEDIATRIC_COLUMNS)
     if not rows:
         raise DataError(f"{labels_path}: the list is empty (a header and no rows)")
     relabels = _relabels(Path(labels_csv)) if labels_csv is not None else None
@@ -320,11 +318,11 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
     else:
         traced, broken, marked = None, {}, {}
 
-    acc = _Rows(strict, check_videos)
+    acc = Rows(strict, check_videos)
     unmapped: dict[str, int] = defaultdict(int)
 
     def attach(rec, points):  # a relabelled EF (a model's prediction) is not checked against the outlines
-        return _with_outlines(rec, points, acc.notes if relabels is None else [])
+        return with_outlines(rec, points, acc.notes if relabels is None else [])
 
     bar = tqdm(rows, desc="checking videos" if check_videos else "reading labels", unit="video",
                disable=not (progress and check_videos))
@@ -339,7 +337,7 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
         split, fold = _split_of(row["Split"], fold_map)
 
         def make(row=row, where=where, fold=fold, split=split):
-            base = _label_record(folder, where, row | {"Split": split}, has_split=True)
+            base = label_record(folder, where, row | {"Split": split}, has_split=True)
             return OutlineRecord(**{f.name: getattr(base, f.name) for f in fields(base)}, view=view, fold=fold)
 
         record = acc.label(name, where, make)

@@ -13,8 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import ConfigError, DataError, VideoError
-from .cycle_detect import DEFAULT_FPS  # noqa: F401  (50: the rate assumed when a video's is unknown)
+from infomotion_rt.data.cycle_detect import DEFAULT_FPS  # noqa: F401  (50: the rate assumed when a video's is unknown)
+from infomotion_rt.data.cycle_detect import detect_robust, local_maxima, smooth, systole_share
+from infomotion_rt.data.formats import VIDEO_SUFFIXES
+from infomotion_rt.errors import ConfigError, DataError, VideoError
 
 N_TRACING_ROWS = 21  # row 0: LV long axis; rows 1..20: disc chords (EchoNet VolumeTracings layout)
 MIN_DETECT_FRAMES = 3  # ED/ES detection from the video needs a rise and a fall: three frames at least
@@ -157,11 +159,9 @@ def record_fps(record) -> float | None:
             return float(fps)
     path = getattr(record, "path", None)
     if path is not None and getattr(record, "probed", None) is None:  # a probe already read the header
-        from .video import VIDEO_SUFFIXES
-
-        if Path(path).suffix.lower() not in VIDEO_SUFFIXES:  # pydicom only for a file that may be DICOM
-            from .dicom import is_dicom
-            from .dicom_timing import header_frame_rate
+        if Path(path).suffix.lower() not in VIDEO_SUFFIXES:  # pydicom (slow to import) only for a file that may be DICOM
+            from infomotion_rt.data.dicom import is_dicom
+            from infomotion_rt.data.dicom_timing import header_frame_rate
 
             return (header_frame_rate(path) or None) if is_dicom(path) else None
     return None
@@ -207,15 +207,13 @@ def detect_ed_es(frames: np.ndarray, config: DetectConfig = DetectConfig(),
     if (reason := short_clip(frames.shape[0])) is not None:
         raise VideoError(reason)
     if config.method == "robust":
-        from .cycle_detect import detect_robust
-
         return detect_robust(frames, fps)
     if config.method != "legacy":
         raise ConfigError(f"unknown ED/ES detection method {config.method!r}; expected 'robust' or 'legacy'")
     moving = _moving_pixels(frames, config)
     signal, period = _most_periodic_component(moving, config)
-    signal = _smooth(signal, max(1.0, (period or 16) / 16.0))
-    share = _systole_share(signal, period)
+    signal = smooth(signal, max(1.0, (period or 16) / 16.0))
+    share = systole_share(signal, period)
     if abs(share - 0.5) > config.asymmetry_margin:
         flip = share > 0.5
     else:
@@ -278,11 +276,6 @@ def _most_periodic_component(moving: np.ndarray, config: DetectConfig) -> tuple[
     return (raw[0], None) if best is None else (best[1], best[2])
 
 
-def _smooth(signal: np.ndarray, sigma: float) -> np.ndarray:
-    radius = int(3 * sigma)
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    padded = np.pad(signal, radius, mode="reflect") if len(signal) > radius else np.pad(signal, radius, mode="edge")
-    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
 
 
 def _period(signal: np.ndarray, min_period: int) -> tuple[int | None, float]:
@@ -302,22 +295,8 @@ def _period(signal: np.ndarray, min_period: int) -> tuple[int | None, float]:
     return None, 0.0
 
 
-def _local_maxima(signal: np.ndarray, half_width: int) -> list[int]:
-    n = len(signal)
-    return [i for i in range(1, n - 1)
-            if signal[i] >= signal[max(0, i - half_width): i + half_width + 1].max() and signal[i] > signal[i - 1]]
 
 
-def _systole_share(signal: np.ndarray, period: int | None) -> float:
-    """Median time from a maximum to the next minimum, as a share of the period (0.5 if unknown)."""
-    if period is None:
-        return 0.5
-    shares = []
-    for m in _local_maxima(signal, max(1, round(0.4 * period))):
-        window = signal[m + 1: m + period]
-        if len(window) == period - 1:  # a whole cycle after the maximum
-            shares.append((int(np.argmin(window)) + 1) / period)
-    return float(np.median(shares)) if shares else 0.5
 
 
 def _pick_cycle(signal: np.ndarray, period: int | None) -> tuple[int, int]:
@@ -332,7 +311,7 @@ def _pick_cycle(signal: np.ndarray, period: int | None) -> tuple[int, int]:
         return ed, es
     reach = max(1, round(0.75 * period))
     forward, backward = [], []
-    for ed in _local_maxima(signal, max(1, round(0.4 * period))):
+    for ed in local_maxima(signal, max(1, round(0.4 * period))):
         if ed + 1 < n:
             es = ed + 1 + int(np.argmin(signal[ed + 1: ed + 1 + reach]))
             if es < n - 1:

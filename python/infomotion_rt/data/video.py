@@ -19,37 +19,14 @@ Conventions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
 
-from ..errors import VideoError
-
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".m4v")
-DICOM_SUFFIXES = (".dcm", ".dicom")  # DICOM cine loops are read by data/dicom.py (pydicom), not OpenCV
-# Codecs whose every frame is a key frame: seeking is exact and costs one frame decode.
-INTRA_ONLY_FOURCCS = frozenset({"MJPG", "mjpg", "MJPA", "AVDJ", "jpeg", "JPEG", "FFV1", "HFYU", "png ",
-                                "MPNG", "raw ", "I420", "IYUV", "Y800", "GREY"})
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What a video file holds. ``n_frames`` is checked as described in the module docstring."""
-
-    n_frames: int
-    fps: float
-    height: int
-    width: int
-    codec: str = ""          # FourCC as text, e.g. "MJPG"; "" when the container does not say
-    counted: bool = False    # True when n_frames was counted by decoding rather than read from the header
-
-    @property
-    def seekable(self) -> bool:
-        return self.codec in INTRA_ONLY_FOURCCS
-
+from infomotion_rt.data.formats import DICOM_SUFFIXES, INTRA_ONLY_FOURCCS, VIDEO_SUFFIXES, VideoInfo  # noqa: F401
+from infomotion_rt.errors import VideoError
 
 class _Capture:
     """A cv2.VideoCapture that is released on exit and names its file in every error."""
@@ -108,7 +85,7 @@ def probe(path: str | Path, exact: bool = False) -> VideoInfo:
     DICOM files go to ``dicom.probe_dicom`` (frame size is then the preprocessed 112 x 112).
     """
     if _is_dicom(path):
-        from .dicom import probe_dicom
+        from infomotion_rt.data.dicom import probe_dicom
 
         return probe_dicom(path, exact)
     with _Capture(path) as cap:
@@ -130,7 +107,7 @@ def _is_dicom(path: str | Path) -> bool:
     """A DICOM file by suffix or, for a name without a video suffix, by its DICM marker."""
     if Path(path).suffix.lower() in VIDEO_SUFFIXES:
         return False
-    from .dicom import is_dicom  # pydicom is imported only when a non-video file shows up
+    from infomotion_rt.data.dicom import is_dicom  # function-level: pydicom takes ~1.7 s to import; only a non-video file pays it
 
     return is_dicom(path)
 
@@ -149,7 +126,7 @@ def read_frames(path: str | Path, indices: Iterable[int] | None = None) -> np.nd
     DICOM files go to ``dicom.read_dicom`` (cropped to the sector, masked, 112 x 112).
     """
     if _is_dicom(path):
-        from .dicom import read_dicom
+        from infomotion_rt.data.dicom import read_dicom
 
         return read_dicom(path, indices)
     with _Capture(path) as cap:
@@ -209,6 +186,20 @@ def _out_of_range(cap: _Capture, index: int) -> VideoError:
     claimed = cap.header_count()
     detail = f"the header claims {claimed} frames" if claimed else "the header gives no frame count"
     return VideoError(f"{cap.path}: frame {index} is out of range (not decodable; {detail})")
+
+
+def write_avi(path: Path, frames: np.ndarray, fps: float) -> None:
+    """(T, H, W) uint8 grayscale -> MJPG AVI with 3 identical channels (EchoNet's format); VideoError when
+    OpenCV cannot open the writer. Writes ``path`` directly: callers write into a temporary folder."""
+    h, w = frames.shape[1:]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), float(fps), (w, h), True)
+    if not writer.isOpened():
+        raise VideoError(f"{path}: OpenCV cannot open an MJPG writer")
+    try:
+        for frame in frames:
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    finally:
+        writer.release()
 
 
 def find_video(directory: Path, name: str, suffixes: Sequence[str] = VIDEO_SUFFIXES) -> Path | None:

@@ -3,5 +3,3 @@ relabelling, appearance embeddings, tables and plots.
 
 Importing this package does not import torch; ``regressor``/``training`` import it inside functions.
 """
-
-from .metrics import confusion, hard_accuracy, mae, r2, score, soft_accuracy, summarize_runs  # noqa: F401

@@ -23,15 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.echonet import load_dataset
-from ..errors import ConfigError, DataError
-from .clips import ClipSource
-from ..atomic import atomic_write_text
-from .metrics import summarize_runs
-from .protocol import EvalConfig, budget_text, caution_notes, one_run, run_protocol, require_test_split
-from .relabel import relabel
-from .stats import INTERVAL, class_counts, differences_vs, reference_rows
-from .tables import plot_bars, require_matplotlib, write_tables
+from infomotion_rt.atomic import atomic_write_text
+from infomotion_rt.data.loader import load_dataset
+from infomotion_rt.errors import ConfigError, DataError
+from infomotion_rt.evaluate.clips import ClipSource
+from infomotion_rt.evaluate.protocol import (EvalConfig, budget_text, caution_notes, one_run, require_test_split,
+                                             run_protocol)
+from infomotion_rt.evaluate.relabel import relabel
+from infomotion_rt.evaluate.stats import class_counts, reference_rows
+from infomotion_rt.evaluate.tables import plot_bars, require_matplotlib, write_tables
+from infomotion_rt.selection.readout import INTERVAL, differences_vs
+from infomotion_rt.selection.scoring import summarize_runs
 
 def _pm(stat: dict) -> str:
     return f"{stat['mean']:.3f}±{stat['std']:.3f}"
@@ -56,7 +58,7 @@ class BenchmarkConfig:
         return self.eval if self.whole_runs is None else replace(self.eval, runs=self.whole_runs)
 
     def __post_init__(self) -> None:
-        from ..select import METHODS
+        from infomotion_rt.selection.methods import METHODS
 
         bad = [m for m in self.methods if m not in METHODS]
         if bad or not self.methods:
@@ -104,13 +106,14 @@ def reuse_whole_real(prev_dir, data_dir, cfg: BenchmarkConfig) -> tuple[dict, Pa
 
 def find_default_engine() -> Path:
     """The encoder shipped in the package (issue 5); a one-line DataError when it is missing."""
-    from ..runtime import default_engine
+    from infomotion_rt.runtime import default_engine
 
     return Path(default_engine())
 
 
 def _motion_features(pool_dir, features, engine, out_dir: Path, progress: bool, threads: int = 0):
-    from ..features import ExtractConfig, extract_features, read_features
+    from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
+    from infomotion_rt.extract.files import read_features
 
     if features is None:
         engine = engine or find_default_engine()
@@ -122,7 +125,7 @@ def _motion_features(pool_dir, features, engine, out_dir: Path, progress: bool, 
 
 def _restrict(fs, names: list[str], ef: dict, what: str, notes: list[str]):
     """Feature rows of the pool's videos, in any order, with the pool's (possibly relabelled) EF."""
-    from ..features import FeatureSet
+    from infomotion_rt.extract.featureset import FeatureSet
 
     pos = {n: i for i, n in enumerate(fs.names.tolist())}
     keep = [pos[n] for n in names if n in pos]
@@ -142,7 +145,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     run's Whole Real row on the same data and settings, reused instead of retrained."""
     from tqdm import tqdm
 
-    from ..select import WEIGHT_COLUMN, SelectConfig, select_features, write_selection
+    from infomotion_rt.selection.methods import WEIGHT_COLUMN, SelectConfig, select_features, write_selection
 
     if cfg.plot:
         require_matplotlib()  # fail now, not after hours of training
@@ -199,7 +202,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         rl = relabel(data_dir, whole_pt, None, out_dir / "appearance_features.npz", ev.train.device,
                      records=pool, progress=progress, source=real_src)
         motion_fs = _motion_features(pool_dir, features, engine, out_dir, progress, ev.train.threads)
-    from ..features import read_features
+    from infomotion_rt.extract.files import read_features
 
     names = [r.name for r in pool]
     ef = {r.name: r.ef for r in pool}
@@ -214,8 +217,8 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         if cfg.trust_synthetic_labels:
             notes.append(f"{synthetic}: EF labels trusted (not relabelled)")
     save()
-    from ..graph import GraphConfig
-    from ..knn_index import KnnConfig
+    from infomotion_rt.selection.graph import GraphConfig
+    from infomotion_rt.selection.knn_index import KnnConfig
 
     graph_cfg = GraphConfig(knn=KnnConfig(threads=ev.train.threads or None))  # --threads reaches FAISS too
     jobs = [(m, v) for m in cfg.methods for v in cfg.vpcs]
@@ -253,14 +256,15 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     results["outputs"] = {"json": str(out_dir / "results.json"), "markdown": str(md), "csv": str(csv)}
     if cfg.plot:
         results["outputs"]["plot"] = str(plot_bars(results, out_dir / "table1.png"))
-    from ..report import write_benchmark_report  # one HTML page: the chart and run 1's picks per cell
+    from infomotion_rt.phantom.truth import load_nuisances
+    from infomotion_rt.share.report import write_benchmark_report  # one HTML page: the chart and run 1's picks per cell
 
     try:
         firsts = [out_dir / "selections" / f"{m}_vpc{v}_seed{ev.seed}.csv" for m in cfg.methods for v in cfg.vpcs]
         results["outputs"]["report"] = str(write_benchmark_report(
             out_dir / "report.html", firsts, results["outputs"].get("plot"), data_dir=pool_dir,
             header={"benchmark": f"Dist. {group}", "TEST videos": str(len(test)), "runs": str(ev.runs)},
-            candidates=[r.name for r in pool], progress=progress).path)
+            candidates=[r.name for r in pool], progress=progress, nuisances=load_nuisances(pool_dir)).path)
     except DataError as exc:  # a report problem never costs the benchmark's results
         notes.append(f"report.html not written: {exc}")
     save()
@@ -299,13 +303,13 @@ def run_pool_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, seeds: int = 
 
     from tqdm import tqdm
 
-    from ..features import FeatureSet
-    from ..graph import GraphConfig
-    from ..knn_index import KnnConfig
-    from ..select import WEIGHT_COLUMN, write_selection
-    from .probe_benchmark import (POOL_DRAW, draw_digest, paired_cell, pool_draw, select_on_draw,
-                                  write_paired_outputs)
-    from .stats import DIFF_KEYS as CNN_DIFF_KEYS
+    from infomotion_rt.extract.featureset import FeatureSet
+    from infomotion_rt.selection.graph import GraphConfig
+    from infomotion_rt.selection.knn_index import KnnConfig
+    from infomotion_rt.selection.methods import WEIGHT_COLUMN, write_selection
+    from infomotion_rt.selection.readout import POOL_DRAW, pool_draw
+    from infomotion_rt.evaluate.probe_benchmark import draw_digest, paired_cell, select_on_draw, write_paired_outputs
+    from infomotion_rt.evaluate.stats import DIFF_KEYS as CNN_DIFF_KEYS
 
     if seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {seeds}")

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..data.phases import cycle_length, detect_ed_es, record_fps  # noqa: F401  (cycle_length: re-exported)
-from ..data.video import probe, read_frames
-from ..errors import ConfigError, VideoError
+from infomotion_rt.data.phases import cycle_length, detect_ed_es, record_fps  # noqa: F401  (cycle_length: re-exported)
+from infomotion_rt.data.video import probe, read_frames
+from infomotion_rt.errors import ConfigError, VideoError
 
 
 @dataclass(frozen=True)

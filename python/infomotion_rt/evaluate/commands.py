@@ -6,10 +6,9 @@ only inside the command bodies (through the stage modules).
 
 from __future__ import annotations
 
-
 import click
 
-from ..errors import ConfigError, require
+from infomotion_rt.errors import ConfigError, require
 
 
 def regressor_options(f):
@@ -60,9 +59,9 @@ def regressor_options(f):
 
 
 def eval_config(kw: dict):
-    from .protocol import EvalConfig
-    from .regressor import get_setting
-    from .training import TrainConfig
+    from infomotion_rt.evaluate.protocol import EvalConfig
+    from infomotion_rt.evaluate.regressor import get_setting
+    from infomotion_rt.evaluate.training import TrainConfig
 
     name = kw.pop("setting")
     if name == "auto":
@@ -73,7 +72,7 @@ def eval_config(kw: dict):
     train = TrainConfig(steps=kw.pop("steps") or setting.steps, batch_size=kw.pop("batch_size") or setting.batch_size,
                         lr=kw.pop("lr") or setting.lr, device=kw.pop("device"), threads=kw.pop("threads"),
                         init=kw.pop("init"), patience=kw.pop("patience"))
-    from .training import limit_threads
+    from infomotion_rt.evaluate.training import limit_threads
 
     limit_threads(train.threads)  # before anything decodes or predicts (relabel runs before any training)
     return EvalConfig(setting=setting, train=train, runs=kw.pop("runs"), seed=kw.pop("seed"),
@@ -106,7 +105,7 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, in
     if features:
         raise ConfigError("--features is read by --instrument probe only")
     require("torch", "torchvision", what="evaluate")
-    from .protocol import budget_text, evaluate, pm
+    from infomotion_rt.evaluate.protocol import budget_text, evaluate, pm
 
     cfg = eval_config(kw)
     steps = f"at most {cfg.whole_steps} steps (early stopping on VAL)" if whole else f"{cfg.train.steps} steps"
@@ -126,7 +125,7 @@ def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dic
     """evaluate --instrument probe: no torch; of the regressor options only --weights, --tolerance and
     --threads apply."""
     require("sklearn", what="evaluate --instrument probe", hint="install scikit-learn (pip install scikit-learn)")
-    from .probe import probe_rows, run_probe
+    from infomotion_rt.evaluate.probe import probe_rows, run_probe
 
     result, j, m = run_probe(data_dir, features, selection=selection, whole=whole, labels_csv=labels_csv,
                              weights=kw["weights"], tolerance=kw["tolerance"], threads=kw["threads"],
@@ -202,13 +201,13 @@ def benchmark_cmd(data_dir, vpcs, methods, features, instrument, seeds, pool_sha
     if methods is None:
         methods = "random,kmeans,infodist,infomotion"
     require("torch", "torchvision", what="benchmark")
-    from .benchmark import BenchmarkConfig, run_benchmark
-    from .tables import table_markdown
+    from infomotion_rt.evaluate.benchmark import BenchmarkConfig, run_benchmark
+    from infomotion_rt.evaluate.tables import table_markdown
 
     cfg = BenchmarkConfig(eval=eval_config(kw), vpcs=tuple(vpcs) or (5, 10),
                           methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
                           trust_synthetic_labels=trust_labels, plot=not no_plot, whole_runs=whole_runs)
-    from .benchmark import reuse_whole_real
+    from infomotion_rt.evaluate.benchmark import reuse_whole_real
 
     whole = reuse_whole_real(reuse_whole, data_dir, cfg) if reuse_whole else None
     res = run_benchmark(data_dir, cfg, out_dir, features=features, engine=engine, synthetic=synthetic,
@@ -225,8 +224,8 @@ def pool_benchmark_cmd(data_dir, vpcs, methods, features, engine, seeds, pool_sh
     every regressor option applies except --runs (the seeds are the runs). Defaults: 10 seeds
     (``benchmark.CNN_SEEDS``, issue 16.3: fewer than the probe's 50), share 0.8, the probe's methods."""
     require("torch", "torchvision", what="benchmark")
-    from .benchmark import CNN_POOL_SHARE, CNN_SEEDS, BenchmarkConfig, run_pool_benchmark
-    from .probe_benchmark import PROBE_METHODS, available_methods, console_summary
+    from infomotion_rt.evaluate.benchmark import CNN_POOL_SHARE, CNN_SEEDS, BenchmarkConfig, run_pool_benchmark
+    from infomotion_rt.evaluate.probe_benchmark import PROBE_METHODS, available_methods, console_summary
 
     log = lambda s: click.echo(s, err=True)  # noqa: E731
     names = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else PROBE_METHODS
@@ -254,7 +253,7 @@ def probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, ou
     --weights, --tolerance and --threads apply (--runs is the CNN's; the probe counts --seeds). Returns
     the results dict (``pool``: the pool's names)."""
     require("sklearn", what="benchmark --instrument probe", hint="install scikit-learn (pip install scikit-learn)")
-    from .probe_benchmark import PROBE_METHODS, console_summary, run_probe_benchmark
+    from infomotion_rt.evaluate.probe_benchmark import PROBE_METHODS, console_summary, run_probe_benchmark
 
     names = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else PROBE_METHODS
     log = lambda s: click.echo(s, err=True)  # noqa: E731
@@ -285,7 +284,7 @@ def relabel_cmd(data_dir, model_path, out, embed_out, split, device) -> None:
     require("torch", "torchvision", what="relabel")
     import numpy as np
 
-    from .relabel import relabel
+    from infomotion_rt.evaluate.relabel import relabel
 
     r = relabel(data_dir, model_path, out, embed_out, device, split=split.upper() if split else None)
     click.echo(f"relabelled {len(r.names)} videos: MAE to their own labels {np.abs(r.ef_pred - r.ef_orig).mean():.2f} EF"
@@ -314,7 +313,7 @@ def demo_cmd(out_dir, representation, engine, n_real, probe_seeds, cnn_seeds, th
     """Whole pipeline on a generated phantom: phantom -> extract -> probe benchmark (30 paired seeds) ->
     weighted CNN cell -> select --self-check -> summary.md, whose first line states the finding."""
     require("sklearn", what="demo", hint="install the [train] extra")
-    from .demo import DEMO_REPRESENTATION, DemoConfig, run_demo
+    from infomotion_rt.evaluate.demo import DEMO_REPRESENTATION, DemoConfig, run_demo
 
     if representation is None:
         representation = "encoder" if engine else DEMO_REPRESENTATION

@@ -28,8 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import atomic_write_text
-from ..errors import ConfigError, DataError
+from infomotion_rt.atomic import atomic_write_text
+from infomotion_rt.errors import ConfigError, DataError
 
 # The selection representation by default: flow (BENCHMARKS.md, "IFA motion vectors": whole-pool ridge R²
 # 0.837 vs the shipped motion-grid encoder's 0.738 on development seed 21). Flip to "encoder" when it beats flow.
@@ -94,7 +94,7 @@ def verdict_words(d: dict) -> str:
     """Plain words for a paired MAE difference (method − reference, EF points; lower is better), by its
     95 % interval only (``self_check.VERDICT_DEFINITION``): "lower MAE, better" when the upper end is below
     0, "higher MAE, worse" when the lower end is above 0, else "no clear difference"."""
-    from ..self_check import verdict
+    from infomotion_rt.selection.self_check import verdict
 
     v = verdict(d)
     return {"better": "lower MAE, better", "worse": "higher MAE, worse"}.get(v, v)
@@ -156,7 +156,7 @@ def finding_line(probe: dict, cnn: dict | None, n_videos: int, representation: s
 def cnn_lines(cnn: dict) -> list[str]:
     """The CNN cell(s) of ``summary.md``: every method's MAE / R² / accuracy over the seeds, InfoMotion −
     Random with its interval, and the Mean-EF reference (``run_pool_benchmark``'s dict)."""
-    from .tables import DISPLAY
+    from infomotion_rt.evaluate.tables import DISPLAY
 
     ref = cnn["references"]["mean_ef"]
     out = [f"CNN ({cnn['setting']}, {cnn['steps']} steps, weights {cnn['weights']}; {len(cnn['seeds'])} paired "
@@ -177,14 +177,14 @@ def cnn_lines(cnn: dict) -> list[str]:
 
 def _check_inputs(out: Path, cfg: DemoConfig, engine):
     """Everything that can fail before any work: dependencies, the encoder file, the output folder."""
-    from ..errors import require
-    from ..self_check import check as self_check_check
+    from infomotion_rt.errors import require
+    from infomotion_rt.selection.self_check import check as self_check_check
 
     require("sklearn", what="demo", hint="install the [train] extra")
     if cfg.cnn_seeds:
         require("torch", "torchvision", what="demo")
     self_check_check("infomotion")
-    from .probe_benchmark import available_methods
+    from infomotion_rt.evaluate.probe_benchmark import available_methods
 
     available_methods(cfg.methods, log=lambda s: None)   # unknown methods fail here
     if cfg.representation == "flow":
@@ -192,7 +192,7 @@ def _check_inputs(out: Path, cfg: DemoConfig, engine):
             raise ConfigError(f"--engine {engine}: the flow representation uses no model; pass "
                               "--representation encoder to select on an encoder's vectors")
     else:
-        from .benchmark import find_default_engine
+        from infomotion_rt.evaluate.benchmark import find_default_engine
 
         engine = Path(engine) if engine else find_default_engine()
         if not engine.is_file():
@@ -217,13 +217,14 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print, pr
     text} (``summary``, the probe's and CNN's outputs, the selection, ``finding``, ``total wall time``).
     ConfigError for bad options or a non-empty ``out_dir`` without ``cfg.overwrite``; DataError for a
     missing encoder; DependencyError without scikit-learn (or torch with CNN seeds); all before any work."""
-    from ..data.echonet import load_dataset
-    from ..data.phantom import generate
-    from ..features import ExtractConfig, extract_features, read_features
-    from ..pixels import load_or_build
-    from .. import select as sel_mod
-    from .. import self_check as sc
-    from .training import limit_threads
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.phantom.generate import generate
+    from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
+    from infomotion_rt.extract.files import read_features
+    from infomotion_rt.extract.pixels import load_or_build
+    from infomotion_rt.selection import methods as sel_mod
+    from infomotion_rt.selection import self_check as sc
+    from infomotion_rt.evaluate.training import limit_threads
 
     out = Path(out_dir)
     engine = _check_inputs(out, cfg, engine)
@@ -255,7 +256,7 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print, pr
     step("pixels (independent representation)", t)
 
     t = time.perf_counter()
-    from .probe_benchmark import probe_table_markdown, run_probe_benchmark
+    from infomotion_rt.evaluate.probe_benchmark import probe_table_markdown, run_probe_benchmark
 
     probe = run_probe_benchmark(real, feats, vpcs=cfg.vpcs, seeds=cfg.probe_seeds, seed=cfg.seed, methods=cfg.methods,
                                 share=cfg.pool_share, threads=cfg.threads, out_dir=out / "probe", log=log,
@@ -266,10 +267,10 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print, pr
     cnn = None
     if cfg.cnn_seeds:
         t = time.perf_counter()
-        from .benchmark import BenchmarkConfig, run_pool_benchmark
-        from .protocol import EvalConfig
-        from .regressor import get_setting
-        from .training import TrainConfig
+        from infomotion_rt.evaluate.benchmark import BenchmarkConfig, run_pool_benchmark
+        from infomotion_rt.evaluate.protocol import EvalConfig
+        from infomotion_rt.evaluate.regressor import get_setting
+        from infomotion_rt.evaluate.training import TrainConfig
 
         setting = get_setting(cfg.setting)
         ev = EvalConfig(setting=setting, train=TrainConfig(steps=cfg.steps or setting.steps,

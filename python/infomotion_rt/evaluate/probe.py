@@ -9,7 +9,7 @@ over the pool is divided by 1 instead of 0 -- fitted on the picks with their sel
 Deterministic (no random state anywhere).
 
 Representations: ``motion``, the vectors of the features file the selection used (``--features F``), and
-``pixels``, the independent representation of ``infomotion_rt.pixels`` (cached beside F). Every row is
+``pixels``, the independent representation of ``infomotion_rt.extract.pixels`` (cached beside F). Every row is
 scored on the videos both representations hold, so the two are comparable.
 
 Rows: the selection's read-out per representation, the whole-pool read-out (ridge on every TRAIN video,
@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write_text
-from ..errors import ConfigError, DataError
+from infomotion_rt.atomic import atomic_write_text
+from infomotion_rt.errors import ConfigError, DataError
 # the probe itself lives on the runtime side (select --self-check uses it too); re-exported here
-from ..readout import ALPHAS, PROBE_DEFINITION, pearson_r, probe_score, ridge_probe, standardiser  # noqa: F401
+from infomotion_rt.selection.readout import ALPHAS, PROBE_DEFINITION, pearson_r, probe_score, ridge_probe, standardiser  # noqa: F401
 
 REPRESENTATIONS = ("motion", "pixels")
 
@@ -60,11 +60,11 @@ def run_probe(data_dir, features, *, selection=None, whole: bool = False, labels
     (``evaluation.json`` / ``evaluation.md`` in ``out_dir``). ``features``: the selection's features file
     (.npz or folder of shards). Returns (result, json path, markdown path). ConfigError for a missing
     ``features`` or selection/whole clash; DataError naming the file when videos are missing."""
-    from ..data.echonet import load_dataset
-    from ..features import read_features
-    from ..pixels import PIXELS_DEFINITION, load_or_build
-    from .protocol import read_selection, read_selection_weights, records_for, require_test_split
-    from .stats import reference_rows
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.extract.files import read_features
+    from infomotion_rt.extract.pixels import PIXELS_DEFINITION, load_or_build
+    from infomotion_rt.evaluate.protocol import read_selection, read_selection_weights, records_for, require_test_split
+    from infomotion_rt.evaluate.stats import reference_rows
 
     if whole == (selection is not None):
         raise ConfigError("give either --selection FILE or --whole")

@@ -28,21 +28,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write_text
-from ..errors import ConfigError, DataError, DependencyError
+from infomotion_rt.atomic import atomic_write_text
+from infomotion_rt.errors import ConfigError, DataError, DependencyError
 
 PROBE_METHODS = ("random", "infomotion", "kmeans", "typiclust", "probcover", "maxherding")
 PROBE_KEYS = ("mae", "r2", "acc", "bal_acc", "r")
 DIFF_KEYS = ("mae", "r2", "acc", "bal_acc")
 NOT_PEERS = ("random", "infomotion")   # ours and the baseline
 # the pool draw lives on the runtime side (select --self-check uses it too); re-exported here
-from ..readout import POOL_DRAW, pool_draw, summarise_runs  # noqa: E402,F401
+from infomotion_rt.selection.readout import POOL_DRAW, pool_draw, summarise_runs  # noqa: E402,F401
 
 
 def available_methods(methods, log=print) -> tuple[list[str], dict]:
     """(methods that can run, {skipped peer: reason}): a scikit-activeml peer without its extra is skipped
     with one log line."""
-    from .. import select
+    from infomotion_rt.selection import methods as select
 
     keep, skipped = [], {}
     for m in methods:
@@ -63,9 +63,9 @@ def fit_draw_metric(fs, graph_cfg):
     """(``fs`` in the selection metric fitted on ``fs`` itself, the metric's description): exactly as
     ``select`` fits it on its candidates (``SelectConfig().resolved_metric()``); a draw of one video or
     the raw metric is returned unchanged."""
-    from ..features import FeatureSet
-    from ..metric import RAW, fit_metric
-    from ..select import SelectConfig
+    from infomotion_rt.extract.featureset import FeatureSet
+    from infomotion_rt.selection.metric import RAW, fit_metric
+    from infomotion_rt.selection.methods import SelectConfig
 
     mcfg = SelectConfig(graph=graph_cfg).resolved_metric()
     if len(fs) > 1 and mcfg != RAW:
@@ -88,8 +88,8 @@ def select_on_draw(fs_pool, seed: int, share: float, vpcs, methods, graph_cfg) -
     method x VPC selects from it with ``seed`` (metric RAW: already applied). ``fs_pool``: FeatureSet of
     the TRAIN pool (N, D) float. Returns (draw: sorted names, metric description, {(vpc, method):
     select's result}). Errors: select's (ConfigError, DataError)."""
-    from .. import select
-    from ..metric import RAW
+    from infomotion_rt.selection import methods as select
+    from infomotion_rt.selection.metric import RAW
 
     names = fs_pool.names.tolist()
     row_of = {n: i for i, n in enumerate(names)}
@@ -107,8 +107,8 @@ def paired_cell(by_method: dict, methods, keys, diff_keys) -> dict:
     "vs_best_peer"}}}; the best peer (issue 16) is the lowest mean MAE of TypiClust, ProbCover and
     MaxHerding when any ran, else of the methods other than random and infomotion (None without any);
     differences are ``stats.differences_vs`` (95 % paired t over the shared seeds)."""
-    from ..select import PEER_METHODS
-    from .stats import differences_vs
+    from infomotion_rt.selection.methods import PEER_METHODS
+    from infomotion_rt.selection.readout import differences_vs
 
     peers = [m for m in methods if m in PEER_METHODS] or [m for m in methods if m not in NOT_PEERS]
     means = {m: summarise_runs(by_method[m], ("mae",))["mae"]["mean"] for m in peers}
@@ -134,15 +134,18 @@ def run_probe_benchmark(data_dir, features, *, vpcs=(5, 10), seeds: int = 50, se
     files; ``pool`` holds the pool's names, not written to results.json, so ``--instrument both`` can
     give the CNN the same pool and hence the same draws). ConfigError for bad options or no method left;
     DependencyError without matplotlib when ``plot``; DataError for a pool or TEST split the probe cannot use."""
-    from ..data.echonet import load_dataset
-    from ..features import FeatureSet, read_features
-    from ..graph import GraphConfig
-    from ..knn_index import KnnConfig
-    from ..pixels import PIXELS_DEFINITION, load_or_build
-    from ..select import WEIGHT_COLUMN
-    from .probe import PROBE_DEFINITION, _limit_threads, _matrix, probe_score, ridge_probe
-    from .protocol import require_test_split
-    from .stats import INTERVAL, reference_rows
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.extract.featureset import FeatureSet
+    from infomotion_rt.extract.files import read_features
+    from infomotion_rt.selection.graph import GraphConfig
+    from infomotion_rt.selection.knn_index import KnnConfig
+    from infomotion_rt.extract.pixels import PIXELS_DEFINITION, load_or_build
+    from infomotion_rt.selection.methods import WEIGHT_COLUMN
+    from infomotion_rt.evaluate.probe import PROBE_DEFINITION, _limit_threads, _matrix
+    from infomotion_rt.selection.readout import probe_score, ridge_probe
+    from infomotion_rt.evaluate.protocol import require_test_split
+    from infomotion_rt.selection.readout import INTERVAL
+    from infomotion_rt.evaluate.stats import reference_rows
 
     if not features:
         raise ConfigError("--instrument probe needs --features F (the motion features to select from)")
@@ -150,7 +153,7 @@ def run_probe_benchmark(data_dir, features, *, vpcs=(5, 10), seeds: int = 50, se
         raise ConfigError(f"--seeds must be >= 1 and --vpc values >= 1, got {seeds} and {tuple(vpcs)}")
     pool_draw(seed, share, [])  # validates the share before any work
     if plot:
-        from .tables import require_matplotlib
+        from infomotion_rt.evaluate.tables import require_matplotlib
 
         require_matplotlib()  # fail now, not after the seeds
     _limit_threads(threads)
@@ -246,7 +249,7 @@ def write_paired_outputs(results: dict, out_dir: Path, table_name: str, plot: bo
     results["outputs"] = {"json": str(out_dir / "results.json"), "markdown": str(out_dir / table_name)}
     atomic_write_text(out_dir / table_name, probe_table_markdown(results))
     if plot:
-        from .tables import plot_differences
+        from infomotion_rt.evaluate.tables import plot_differences
 
         results["outputs"]["plot"] = str(plot_differences(results, out_dir / "differences.png"))
     atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")

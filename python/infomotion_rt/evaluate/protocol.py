@@ -6,7 +6,7 @@ with early stopping on the VAL split (best VAL checkpoint kept). Results are the
 mean ± sample std over runs, written as JSON and Markdown (``write_report``).
 
 Weights: a selection trains with its selection.csv ``Weight`` column (class-prior weights,
-``select.class_prior_weights``) unless ``EvalConfig.weights`` is False (``--no-weights``); a selection
+``selection.methods.class_prior_weights``) unless ``EvalConfig.weights`` is False (``--no-weights``); a selection
 file without the column (older files) trains unweighted (every weight 1); Whole models are always
 unweighted (the pool has its own class mix). Results record it as ``weights`` ("class-prior",
 "off", "none in the file", "whole: unweighted").
@@ -22,13 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.echonet import load_dataset, strip_suffix
-from ..errors import ConfigError, DataError
-from .clips import ClipSource
-from ..atomic import atomic_write_text
-from .metrics import score, summarize_runs
-from .regressor import Setting, get_setting, save_checkpoint
-from .training import TrainConfig, predict, train_regressor
+from infomotion_rt.atomic import atomic_write_text
+from infomotion_rt.data.loader import load_dataset
+from infomotion_rt.data.records import strip_suffix
+from infomotion_rt.errors import ConfigError, DataError
+from infomotion_rt.evaluate.clips import ClipSource
+from infomotion_rt.evaluate.regressor import Setting, get_setting, save_checkpoint
+from infomotion_rt.evaluate.training import TrainConfig, predict, train_regressor
+from infomotion_rt.selection.scoring import score, summarize_runs
 
 
 @dataclass(frozen=True)

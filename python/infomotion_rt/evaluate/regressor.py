@@ -17,9 +17,9 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ..atomic import atomic_path
-from ..errors import ConfigError, DataError, require
-from .clips import ClipConfig
+from infomotion_rt.atomic import atomic_path
+from infomotion_rt.errors import ConfigError, DataError, require
+from infomotion_rt.evaluate.clips import ClipConfig
 
 ARCHS = ("r2plus1d_18", "r3d_18", "mc3_18")
 CHECKPOINT_FORMAT = "infomotion-rt ef-regressor 1"

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.echonet import load_dataset
-from ..errors import DataError
-from ..features import make_feature_set, make_meta, write_features
-from .clips import ClipSource
-from ..atomic import atomic_write_csv
-from .regressor import load_checkpoint
-from .training import predict
+from infomotion_rt.atomic import atomic_write_csv
+from infomotion_rt.data.loader import load_dataset
+from infomotion_rt.errors import DataError
+from infomotion_rt.evaluate.clips import ClipSource
+from infomotion_rt.evaluate.regressor import load_checkpoint
+from infomotion_rt.evaluate.training import predict
+from infomotion_rt.extract.featureset import make_feature_set, make_meta
+from infomotion_rt.extract.files import write_features
 
 RELABEL_COLUMNS = ("FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split",
                    "EF_original")
@@ -51,7 +52,7 @@ def _cell(v) -> str:
 def relabel(data_dir, model_path, out_csv=None, embed_out=None, device: str = "cpu", labels_csv=None,
             split: str | None = None, records=None, progress: bool = True, source: ClipSource | None = None):
     """Predict EF for every video of ``data_dir`` (or ``records``); write the CSV and/or embeddings."""
-    from ..runtime import file_sha256
+    from infomotion_rt.runtime import file_sha256
 
     model, setting, norm, config = load_checkpoint(model_path, device)
     if records is None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.classes import DEFAULT_CLASSES, EFClasses
-from .metrics import score
+from infomotion_rt.data.classes import DEFAULT_CLASSES, EFClasses
+from infomotion_rt.selection.scoring import score
 
 # the paired difference lives on the runtime side (select --self-check uses it too); re-exported here
-from ..readout import DIFF_KEYS, INTERVAL, differences_vs, paired_difference, t_quantile  # noqa: E402,F401
+from infomotion_rt.selection.readout import DIFF_KEYS, INTERVAL, differences_vs, paired_difference, t_quantile  # noqa: E402,F401
 
 
 def class_counts(ef, classes: EFClasses = DEFAULT_CLASSES) -> dict[str, int]:

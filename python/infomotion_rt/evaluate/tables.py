@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import PLOT_EXTRA_HINT, require_pyplot
-from ..atomic import atomic_write_bytes, atomic_write_csv, atomic_write_text
+from infomotion_rt.atomic import atomic_write_bytes, atomic_write_csv, atomic_write_text
+from infomotion_rt.errors import PLOT_EXTRA_HINT, require_pyplot
 
 DISPLAY = {"random": "Random", "kmeans": "Kmeans", "infodist": "InfoDist", "infomotion": "InfoMotion",
            "kcenter": "k-center", "herding": "Herding", "typiclust": "TypiClust", "probcover": "ProbCover",
@@ -221,7 +221,7 @@ def plot_differences(results: dict, path) -> Path:
     DependencyError without matplotlib (the [plot] extra)."""
     import numpy as np
 
-    from ..atomic import atomic_path
+    from infomotion_rt.atomic import atomic_path
 
     plt = require_matplotlib()
     panels = [(rep, v, cell) for rep, by_vpc in results["cells"].items() for v, cell in by_vpc.items()]

@@ -9,7 +9,7 @@ on VAL is kept (early stopping).
 
 MSE on EF standardised with the training set's mean and std (std floored at 5 EF points, so a
 selection from one narrow class cannot blow the scale up). With per-video ``weights`` (a selection's
-class-prior weights, ``select.class_prior_weights``; mean 1 over the set) the loss is the weighted MSE
+class-prior weights, ``selection.methods.class_prior_weights``; mean 1 over the set) the loss is the weighted MSE
 ``weighted_mse`` and the EF mean and std are the weighted ones, so the target scale and the untrained
 model's starting point are the pool's, not the rebalanced picks'; ``weights=None`` is the unweighted
 MSE exactly; AdamW, linear warm-up over the first 5% of
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, require
-from .clips import ClipSource
-from .regressor import Setting, _torch, build_model, load_init
+from infomotion_rt.errors import ConfigError, DataError, require
+from infomotion_rt.evaluate.clips import ClipSource
+from infomotion_rt.evaluate.regressor import Setting, _torch, build_model, load_init
 
 MIN_EF_STD = 5.0
 WARMUP = 0.05          # share of the steps with a linear learning-rate warm-up (ours)
@@ -59,7 +59,7 @@ class TrainConfig:
 
 def _device(torch, name: str):
     if name.startswith("cuda") and not torch.cuda.is_available():
-        from ..errors import DependencyError
+        from infomotion_rt.errors import DependencyError
 
         raise DependencyError(f"--device {name}: torch sees no CUDA device here; use --device cpu")
     return torch.device(name)

@@ -19,10 +19,10 @@ import json
 import sys
 from pathlib import Path
 
-from ..atomic import atomic_path, atomic_write_bytes
-from ..errors import ConfigError, DataError, require
+from infomotion_rt.atomic import atomic_path, atomic_write_bytes
+from infomotion_rt.errors import ConfigError, DataError, require
 # The model-file contract is the runtime's (runtime.contract); export writes files to it.
-from ..runtime.contract import (FEATURE_LAYOUT, FORMAT, FORMAT_VERSION, INPUT_LAYOUT, INPUT_NAME,  # noqa: F401
+from infomotion_rt.runtime.contract import (FEATURE_LAYOUT, FORMAT, FORMAT_VERSION, INPUT_LAYOUT, INPUT_NAME,  # noqa: F401
                                 NORMALISATION, OUTPUT_NAME, REQUIRED_META, check_metadata, import_tensorrt,
                                 sidecar_path)
 
@@ -30,9 +30,9 @@ from ..runtime.contract import (FEATURE_LAYOUT, FORMAT, FORMAT_VERSION, INPUT_LA
 def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "", vector: str = "mean") -> dict[str, str]:
     """The metadata_props of an export (all values strings, as ONNX stores them). ``vector``: which output
     (``motion.ifa.VECTORS``); it sets ``vector``, ``feature_dim`` and ``feature_layout``."""
-    from .. import __version__
-    from ..runtime import file_sha256
-    from .ifa import IFAConfig, vector_dim, vector_layout
+    from infomotion_rt._version import __version__
+    from infomotion_rt.runtime import file_sha256
+    from infomotion_rt.motion.ifa import IFAConfig, vector_dim, vector_layout
 
     cfg = IFAConfig.from_dict(checkpoint["config"])
     history = checkpoint.get("history") or []
@@ -70,13 +70,13 @@ def export_onnx(checkpoint_path, out, *, training_data: str = "", opset: int = 2
     onnx = require("onnx", "torch", "onnxscript", what="export")
     import torch
 
-    from .train import load_checkpoint, model_from_checkpoint
+    from infomotion_rt.motion.train import load_checkpoint, model_from_checkpoint
 
     out = Path(out)
     if out.suffix.lower() != ".onnx":
         raise ConfigError(f"{out}: the export must end in .onnx")
     ckpt = load_checkpoint(checkpoint_path)
-    from .ifa import MotionVectorModel
+    from infomotion_rt.motion.ifa import MotionVectorModel
 
     encoder = MotionVectorModel(model_from_checkpoint(ckpt, checkpoint_path), vector).eval()
     size = encoder.cfg.image_size
@@ -150,9 +150,9 @@ def build_engine(onnx_path, out, *, fp16: bool = False, min_batch: int = 1, opt_
     opt_batch = min(max(opt_batch, min_batch), max_batch)   # the default 16 follows a smaller --max-batch
     if not 1 <= min_batch <= max_batch:
         raise ConfigError(f"batch profile must satisfy 1 <= min <= max, got min {min_batch}, max {max_batch}")
-    from ..runtime import file_sha256
-    from ..runtime.onnx_backend import read_onnx_metadata
-    from ..runtime.tensorrt_backend import gpu_identity
+    from infomotion_rt.runtime import file_sha256
+    from infomotion_rt.runtime.onnx_backend import read_onnx_metadata
+    from infomotion_rt.runtime.tensorrt_backend import gpu_identity
 
     meta = check_metadata(read_onnx_metadata(onnx_path), onnx_path)
     trt = import_tensorrt("build-engine")

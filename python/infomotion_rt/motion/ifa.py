@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
+from infomotion_rt.errors import ConfigError
 
 
 @dataclass(frozen=True)

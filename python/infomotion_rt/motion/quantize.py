@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write_bytes
-from ..errors import ConfigError, DataError, require
-from ..runtime.contract import check_metadata
+from infomotion_rt.atomic import atomic_write_bytes
+from infomotion_rt.errors import ConfigError, DataError, require
+from infomotion_rt.runtime.contract import check_metadata
 
 FORMATS = ("qdq", "qoperator")
 QUANT_OPS = ("Conv", "LeakyRelu")
@@ -50,13 +50,13 @@ def calibration_frames(data_dir=None, n: int = 64, size: int = 112, seed: int = 
     temporary folder. Videos that fail to decode are skipped; DataError when none is left."""
     from tqdm import tqdm
 
-    from ..data.echonet import load_dataset
-    from ..errors import InfoMotionError
-    from ..runtime.inputs import endpoint_input
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.errors import InfoMotionError
+    from infomotion_rt.runtime.inputs import endpoint_input
 
     with tempfile.TemporaryDirectory(prefix="infomotion-calib-") as tmp:
         if data_dir is None:
-            from ..data.phantom import generate
+            from infomotion_rt.phantom.generate import generate
 
             data_dir = Path(tmp) / "phantom"
             generate(data_dir, n, seed=seed, progress=progress)
@@ -113,8 +113,8 @@ def quantize_onnx(src, out, frames: np.ndarray, *, fmt: str = "qdq", per_channel
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from ..runtime import file_sha256
-    from ..runtime.onnx_backend import read_onnx_metadata
+    from infomotion_rt.runtime import file_sha256
+    from infomotion_rt.runtime.onnx_backend import read_onnx_metadata
 
     src, out = Path(src), Path(out)
     fmt = fmt.lower()

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import atomic_path
-from ..errors import ConfigError, DataError, DependencyError
-from .ifa import IFAConfig, IFANet, get_config
-from .losses import ifa_loss, psnr
-from .triplets import TripletSet, build_triplets
+from infomotion_rt.atomic import atomic_path
+from infomotion_rt.errors import ConfigError, DataError, DependencyError
+from infomotion_rt.motion.ifa import IFAConfig, IFANet, get_config
+from infomotion_rt.motion.losses import ifa_loss, psnr
+from infomotion_rt.motion.triplets import TripletSet, build_triplets
 
 CHECKPOINT_FORMAT = "infomotion-rt/ifa-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -189,7 +189,7 @@ def fit(model: IFANet, train: TripletSet, val: TripletSet, cfg: TrainConfig, out
 def train_ifa(data_dir, out, cfg: TrainConfig = TrainConfig(), *, resume: bool = False, progress: bool = True,
               log=print, max_videos: int | None = None) -> dict:
     """The ``train-ifa`` stage: dataset folder -> trained checkpoint at ``out``. Returns a summary."""
-    from ..data.echonet import load_dataset
+    from infomotion_rt.data.loader import load_dataset
 
     out = Path(out)
     if cfg.threads:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import DataError, ProblemLog
-from ..runtime.inputs import DEFAULT_SIZE, VideoPairs, endpoint_input, load_video_pairs, to_model_input  # noqa: F401
+from infomotion_rt.errors import DataError, ProblemLog
+from infomotion_rt.runtime.inputs import DEFAULT_SIZE, VideoPairs, endpoint_input, load_video_pairs, to_model_input  # noqa: F401
 
 
 def _resize_u8(frames: np.ndarray, size: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import DataError, require
+from infomotion_rt.errors import DataError, require
 
 FORMAT = "infomotion-rt/ifa-encoder"
 FORMAT_VERSION = "1"

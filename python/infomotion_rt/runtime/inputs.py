@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import DataError
+from infomotion_rt.errors import DataError
 
 DEFAULT_SIZE = 112
 
@@ -60,8 +60,8 @@ def load_video_pairs(record, endpoints_only: bool = False, pair1_only: bool = Fa
     """Decode what a video's frame pairs need. Traced videos decode only those frames (with ``pair1_only``,
     only pair 1's two endpoints, ED and ES); untraced ones are decoded whole for ``detect_ed_es``. Raises
     VideoError/DataError naming the video."""
-    from ..data.phases import detect_ed_es, frame_pairs, record_fps
-    from ..data.video import probe, read_frames
+    from infomotion_rt.data.phases import detect_ed_es, frame_pairs, record_fps
+    from infomotion_rt.data.video import probe, read_frames
 
     path = record.path
     if record.ed is not None and record.es is not None:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, DependencyError, require
-from . import MotionEncoder
-from .contract import check_metadata
+from infomotion_rt.errors import ConfigError, DataError, DependencyError, require
+from infomotion_rt.runtime.base import MotionEncoder
+from infomotion_rt.runtime.contract import check_metadata
 
 TRT_EP, CUDA_EP, CPU_EP = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
 PREFERENCE = (TRT_EP, CUDA_EP, CPU_EP)

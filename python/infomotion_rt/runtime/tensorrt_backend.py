@@ -13,9 +13,9 @@ import json
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, DependencyError
-from . import MotionEncoder
-from .contract import import_tensorrt, read_sidecar
+from infomotion_rt.errors import ConfigError, DataError, DependencyError
+from infomotion_rt.runtime.base import MotionEncoder
+from infomotion_rt.runtime.contract import import_tensorrt, read_sidecar
 
 
 def cuda_runtime():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import TRAIN_EXTRA_HINT, require
-from . import MotionEncoder
+from infomotion_rt.errors import TRAIN_EXTRA_HINT, require
+from infomotion_rt.runtime.base import MotionEncoder
 
 
 class TorchEncoder(MotionEncoder):
@@ -14,7 +14,7 @@ class TorchEncoder(MotionEncoder):
     def __init__(self, path, device: str = "cpu", threads: int = 0) -> None:
         super().__init__(path, device, threads)
         torch = require("torch", what=f"{self.path} (a .pt model)", hint=TRAIN_EXTRA_HINT + " or use an .onnx model")
-        from ..motion.train import load_checkpoint, model_from_checkpoint, resolve_device
+        from infomotion_rt.motion.train import load_checkpoint, model_from_checkpoint, resolve_device
 
         self._torch = torch
         if threads:

@@ -1,6 +1,6 @@
 """The distilled dataset: the selected videos as an EchoNet-layout folder, optionally de-identified.
 
-Weight column: with ``weights`` (``select`` passes the picks' class-prior weights, ``select.py``
+Weight column: with ``weights`` (``select`` passes the picks' class-prior weights, ``selection/methods.py``
 ``class_prior_weights``) every export's FileList.csv has the nine EchoNet columns plus ``Weight``, the
 selection's sample weight of each video (mean 1 over the picks; no patient data, so a de-identified
 export keeps it). It is always written from ``weights``, never copied: a source's own ``Weight``
@@ -57,9 +57,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_dir, atomic_path, atomic_write_csv, check_folder_target
-from .errors import ConfigError, DataError, InfoMotionError, ProblemLog, VideoError
-from .data.phases import DEFAULT_FPS
+from infomotion_rt.atomic import atomic_dir, atomic_path, atomic_write_csv, check_folder_target
+from infomotion_rt.data.cycle_detect import DEFAULT_FPS
+from infomotion_rt.errors import ConfigError, DataError, InfoMotionError, ProblemLog, VideoError
 
 ECHONET_COLUMNS = ("FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split")
 TRACING_COLUMNS = ("FileName", "X1", "Y1", "X2", "Y2", "Frame")
@@ -119,7 +119,7 @@ def pseudonym(key: bytes, name: str) -> str:
 # ------------------------------------------------------------------------------------ plain export
 
 def _filtered_csv(src: Path, keep: set) -> tuple[list, list, set]:
-    from .data.echonet import strip_suffix
+    from infomotion_rt.data.records import strip_suffix
 
     with open(src, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
@@ -155,8 +155,8 @@ def _weighted(header, rows: list, weights: dict | None, names: list) -> tuple[tu
 
 def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwrite: bool = False,
                   weights: dict | None = None) -> ExportResult:
-    from .data.echonet import strip_suffix
-    from .data.pediatric import find_view
+    from infomotion_rt.data.records import strip_suffix
+    from infomotion_rt.data.pediatric import find_view
 
     if not (data_dir / "FileList.csv").is_file() or find_view(data_dir) is not None:  # never a Pediatric FileList (demographics)
         return _records_export(keep, data_dir, out_dir, labels_csv, overwrite, weights)
@@ -191,7 +191,7 @@ def _plain_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwrit
 
 
 def _load(keep: set, data_dir: Path, labels_csv):
-    from .data.echonet import load_dataset
+    from infomotion_rt.data.loader import load_dataset
 
     ds = load_dataset(data_dir, labels_csv, only=keep, progress=False)
     found = {r.name for r in ds.records}
@@ -206,7 +206,7 @@ def _records_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, overwr
                     weights: dict | None = None) -> ExportResult:
     """Plain export of a source without an EchoNet FileList.csv (plain folder, EchoNet-Pediatric): FileList
     written from the probed records (EchoNet columns only), tracings in the source's schema."""
-    from .data.video import probe
+    from infomotion_rt.data.video import probe
 
     ds = _load(keep, data_dir, labels_csv)
     rows, tracings = [], TracingRows()
@@ -258,9 +258,9 @@ def _filelist_row(rec, name: str, height: int, width: int, fps: float, n_frames:
 
 def _clean_frames(rec) -> tuple[np.ndarray, float]:
     """The video's frames with 0 outside its sector, and its frame rate; VideoError when unusable."""
-    from .data.dicom import is_dicom, probe_dicom, read_dicom
-    from .data.sector import black_outside, sample_indices, sector_mask
-    from .data.video import probe, read_frames
+    from infomotion_rt.data.dicom import is_dicom, probe_dicom, read_dicom
+    from infomotion_rt.data.sector import black_outside, sample_indices, sector_mask
+    from infomotion_rt.data.video import probe, read_frames
 
     if is_dicom(rec.path):
         return read_dicom(rec.path, require_sector=True), probe_dicom(rec.path).fps
@@ -276,8 +276,8 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
                          overwrite: bool = False, weights: dict | None = None) -> ExportResult:
     from tqdm import tqdm
 
-    from .data.dicom import is_dicom
-    from .data.phantom import write_avi
+    from infomotion_rt.data.dicom import is_dicom
+    from infomotion_rt.data.video import write_avi
 
     check_folder_target(out_dir, overwrite)
     key_path = Path(key_file) if key_file else beside(out_dir, ".deid-key")
@@ -341,8 +341,8 @@ def export_dataset(names, data_dir, out_dir, *, deidentify: bool | None = None, 
     replaced once the new folder is complete) or the key/mapping would land inside it. In a de-identified export a video that cannot be cleaned is a problem line and the
     others go on.
     """
-    from .data.dicom import is_dicom_folder
-    from .data.echonet import strip_suffix
+    from infomotion_rt.data.dicom import is_dicom_folder
+    from infomotion_rt.data.records import strip_suffix
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     keep = {strip_suffix(str(n)) for n in names}

@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-from .errors import ConfigError, require
-from .scoring import score
+from infomotion_rt.errors import ConfigError, require
+from infomotion_rt.selection.scoring import score
 
 ALPHAS = np.logspace(-3, 5, 33)
 PROBE_DEFINITION = ("RidgeCV(alphas=np.logspace(-3, 5, 33)) on features standardised with the TRAIN pool's "

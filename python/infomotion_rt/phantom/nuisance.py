@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
+from infomotion_rt.errors import ConfigError
 
 AF_SHARE = 0.10          # share of clips with AF-like RR variability (ours)
 RR_SD_SINUS, RR_SD_AF = 0.04, 0.15

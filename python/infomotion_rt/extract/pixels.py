@@ -19,7 +19,7 @@ and concatenated in that order: (768,) float32.
 
 Cache: computed once per dataset for every video (every split) on first use and stored beside the
 motion features, ``F.npz`` -> ``F.pixels.npz`` (``pixels_path``), a features file of the same format
-(``features.write_features``) keyed by the same video names; later calls read it and compute only
+(``extract.files.write_features``) keyed by the same video names; later calls read it and compute only
 videos it lacks. Numpy + OpenCV only, no torch: a workstation imports it.
 """
 
@@ -30,7 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, InfoMotionError
+from infomotion_rt.data.phases import cycle_length, detect_ed_es, record_fps
+from infomotion_rt.data.video import read_frames
+from infomotion_rt.errors import DataError, InfoMotionError
+from infomotion_rt.extract.featureset import dataset_fingerprint, make_feature_set, make_meta
+from infomotion_rt.extract.files import read_features, write_features
+from infomotion_rt.runtime.inputs import to_model_input
 
 SIZE = 16
 DIM = 3 * SIZE * SIZE
@@ -59,8 +64,6 @@ def record_ed_es(record, frames: np.ndarray) -> tuple[int, int]:
     when the record has both, else ``data.phases.detect_ed_es`` on ``frames`` -- the whole decoded video,
     (T, H, W) uint8 -- with ``data.phases.record_fps``. DataError naming the video file when either index
     falls outside ``frames``."""
-    from .data.phases import detect_ed_es, record_fps
-
     n = len(frames)
     traced = traced_ed_es(record)
     # fps bounds the detector's heart-rate search
@@ -74,10 +77,6 @@ def video_pixels(record) -> np.ndarray:
     """The representation of one video (module docstring): (768,) float32, values in [0, 1] (grey / 255;
     the std image in grey levels / 255). Deterministic. Raises VideoError/DataError naming the video when
     it cannot be decoded or its ED/ES fall outside it."""
-    from .data.phases import cycle_length
-    from .data.video import read_frames
-    from .runtime.inputs import to_model_input
-
     frames = read_frames(record.path)  # whole video: the cycle (and, untraced, the detector) needs it
     n = len(frames)
     ed, es = record_ed_es(record, frames)
@@ -96,8 +95,6 @@ def load_or_build(records, features_path, *, log=None):
     error}, "seconds", "ms_per_video"}``. A video that cannot be decoded is left out and listed in the
     file's meta (``failed``), so it is not retried on every call. DataError naming the file when the
     cache is not a features file or holds another definition (delete it to rebuild)."""
-    from .features import dataset_fingerprint, make_feature_set, make_meta, read_features, write_features
-
     path = pixels_path(features_path)
     have, failed = None, {}
     if path.exists():

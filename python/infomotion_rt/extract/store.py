@@ -12,7 +12,7 @@ Schema of every shard (checked on read; any deviation is a one-line DataError na
 - ``Split``     string ("" = unknown)
 - ``features``  fixed_size_list<float32>[D], not null; D is the same in every shard
 - schema metadata ``infomotion_rt.format`` = ``FORMAT`` and ``infomotion_rt.meta`` = the features meta as
-  JSON (producer, engine, model_hash, version, ...; ``features.META_KEYS``); one model_hash per store.
+  JSON (producer, engine, model_hash, version, ...; ``featureset.META_KEYS``); one model_hash per store.
 
 Why Parquet through pyarrow: Ray Data and most data tools read it natively, a fixed-size list keeps
 the vectors as one contiguous float32 buffer (read without per-row Python objects), and the schema carries
@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_dir, atomic_path, remove_stale_temporaries
-from .errors import ConfigError, DataError, require
+from infomotion_rt.atomic import atomic_dir, atomic_path, remove_stale_temporaries
+from infomotion_rt.errors import ConfigError, DataError, require
+from infomotion_rt.extract.featureset import META_KEYS, FeatureSet, make_feature_set, read_npz, write_npz
 
 FORMAT = "infomotion-rt features shard 1"
 FORMAT_KEY = b"infomotion_rt.format"
@@ -81,8 +82,6 @@ def shard_name(index: int) -> str:
 def write_shard(path, names, features: np.ndarray, ef, split, meta: dict) -> Path:
     """Write one shard atomically. ``features`` (N, D) float32; ``ef`` (N,) float64; ``names``, ``split``
     (N,) str. DataError on a meta without the required keys or duplicate names."""
-    from .features import META_KEYS
-
     pa, pq = _pa()
     path = Path(path)
     missing = [k for k in META_KEYS if k not in meta]
@@ -172,8 +171,6 @@ def _columns_to_arrays(path: Path, table, d: int, out: np.ndarray | None = None)
 
 def read_shard(path):
     """One shard as a FeatureSet (validated; DataError naming the shard)."""
-    from .features import FeatureSet
-
     path = Path(path)
     meta, d, _ = _shard_info(path)
     return FeatureSet(*_columns_to_arrays(path, _read_columns(path), d), meta)
@@ -190,8 +187,6 @@ def read_store(directory):
     hash; meta = the last shard's meta plus ``shards`` (count). DataError naming the shard at fault.
     The vectors are read straight into one (N, D) array (sized from the shard footers), so the peak is
     the store's size plus one shard, not twice the store."""
-    from .features import FeatureSet
-
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError(f"{directory}: features folder not found")
@@ -301,8 +296,6 @@ class NpzSink:
 
     def __init__(self, out: Path, resume: bool, model_hash: str | None = None, *, overwrite: bool = False,
                  expect: dict | None = None, labels=None) -> None:
-        from .features import read_features
-
         self.path = out
         self.names, self.feats, self.efs, self.splits = [], [], [], []
         self.found: dict | None = None
@@ -311,7 +304,7 @@ class NpzSink:
             raise _exists_error(out, "features file exists")
         if resume and out.is_file():
             try:
-                prev = read_features(out)
+                prev = read_npz(out)
             except DataError as exc:
                 raise DataError(f"{exc}; --overwrite replaces it") from exc
             self.found = prev.meta
@@ -343,11 +336,9 @@ class NpzSink:
         self.unsaved += 1
 
     def save(self, meta: dict, complete_only: bool = False) -> None:
-        from .features import make_feature_set, write_features
-
         if self.names:
-            write_features(self.path, make_feature_set(self.names, np.stack(self.feats), self.efs, self.splits,
-                                                       meta))
+            write_npz(self.path, make_feature_set(self.names, np.stack(self.feats), self.efs, self.splits,
+                                                  meta))
         self.unsaved = 0
 
     def tidy(self) -> None:

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import graph
-from .data.classes import DEFAULT_CLASSES, EFClasses
-from .data.echonet import strip_suffix
-from .atomic import atomic_write_csv
-from .errors import ConfigError, DataError, require
-from .features import FeatureSet
-from .metric import RAW as RAW_METRIC, MetricConfig, fit_metric
+from infomotion_rt.atomic import atomic_write_csv
+from infomotion_rt.data.classes import DEFAULT_CLASSES, EFClasses
+from infomotion_rt.data.records import strip_suffix
+from infomotion_rt.errors import ConfigError, DataError, require
+from infomotion_rt.extract.featureset import FeatureSet
+from infomotion_rt.selection import graph
+from infomotion_rt.selection.metric import RAW as RAW_METRIC, MetricConfig, fit_metric
 
 SELECTION_COLUMNS = ("FileName", "EF", "class", "community", "centrality", "method", "seed", "Weight")
 WEIGHT_COLUMN = "Weight"  # selection.csv and the exported FileList.csv (a sample weight, never body weight)
@@ -408,7 +408,7 @@ class Selection:
 def vector_kind(meta: dict) -> str:
     """What a features file's vectors are: the representation for non-encoder files (e.g. "flow-v1"), else
     the encoder's ``vector`` ("mean" for files written before the key existed: runtime.contract.VECTOR_DEFAULT)."""
-    from .runtime.contract import VECTOR_DEFAULT
+    from infomotion_rt.runtime.contract import VECTOR_DEFAULT
 
     rep = (meta or {}).get("representation") or "encoder"
     return rep if rep != "encoder" else (meta or {}).get("vector") or VECTOR_DEFAULT
@@ -508,7 +508,7 @@ def check_outputs(overwrite: bool = False, export_dir=None, **files) -> None:
     """Before any work: every output file (option name without dashes -> path or None; ``out``, ``plot``,
     ``report``) has its expected suffix and, unless ``overwrite``, does not exist; ``export_dir`` is
     absent or empty unless ``overwrite``. ConfigError naming the option and the file otherwise."""
-    from .atomic import check_folder_target
+    from infomotion_rt.atomic import check_folder_target
 
     for opt, path in files.items():
         if path is None:
@@ -529,7 +529,7 @@ def check_outputs(overwrite: bool = False, export_dir=None, **files) -> None:
 def check_features_in_data(fs: FeatureSet, data_dir, features_path) -> None:
     """Before any work: every video of the features file is in ``data_dir`` (labels read, no decoding), so
     an export or report from another dataset fails here, not after the selection. DataError naming both."""
-    from .data.echonet import load_dataset
+    from infomotion_rt.data.loader import load_dataset
 
     ds = load_dataset(data_dir, progress=False)
     known = {r.name for r in ds.records}
@@ -544,14 +544,6 @@ def write_selection(path, rows: list[dict]) -> Path:
     (random) is written as an empty cell."""
     out = [[r[c] if not (c == "centrality" and np.isnan(r[c])) else "" for c in SELECTION_COLUMNS] for r in rows]
     return atomic_write_csv(path, SELECTION_COLUMNS, out)
-
-
-def export_dataset(names, data_dir, out_dir, **options) -> Path:
-    """The distilled EchoNet-layout folder of ``names``; plain or de-identified, see export_dataset.py
-    (``options``: deidentify, key_file, labels_csv, progress, weights: name -> Weight column)."""
-    from .export_dataset import export_dataset as export
-
-    return export(names, data_dir, out_dir, **options).out_dir
 
 
 def plot_selection(sel: Selection, cfg: SelectConfig, path) -> Path:

@@ -33,19 +33,20 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..atomic import atomic_dir, atomic_write_csv, check_folder_target
-from ..errors import ConfigError, VideoError
-from .classes import DEFAULT_CLASSES
-from .phantom_archive import ArchiveConfig, check_archive
-from .phantom_nuisance import NuisanceConfig, check_config
-from .phantom_params import STYLES, VideoParams, video_params
-from .phantom_render import SIZE, Geometry, render_video, tracing
-from .phases import disk_volume
+from infomotion_rt.atomic import atomic_dir, atomic_write_csv, check_folder_target
+from infomotion_rt.data.classes import DEFAULT_CLASSES
+from infomotion_rt.data.phases import disk_volume
+from infomotion_rt.data.video import write_avi
+from infomotion_rt.errors import ConfigError, VideoError
+from infomotion_rt.phantom.archive import ArchiveConfig, check_archive
+from infomotion_rt.phantom.nuisance import NuisanceConfig, check_config
+from infomotion_rt.phantom.params import STYLES, VideoParams, video_params
+from infomotion_rt.phantom.render import SIZE, Geometry, render_video, tracing
+from infomotion_rt.phantom.truth import TRUTH_FILE
 
 FILELIST_COLUMNS = ["FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split"]
 TRACING_COLUMNS = ["FileName", "X1", "Y1", "X2", "Y2", "Frame"]
 OVERWRITE_HINT = " (use --overwrite to replace it)"
-TRUTH_FILE = "phantom_truth.json"
 
 
 @dataclass(frozen=True)
@@ -86,19 +87,6 @@ class PhantomSummary:
     @property
     def videos_per_second(self) -> float:
         return self.n_videos / max(self.seconds, 1e-9)
-
-
-def write_avi(path: Path, frames: np.ndarray, fps: float) -> None:
-    """(T, H, W) uint8 grayscale -> MJPG AVI with 3 identical channels."""
-    h, w = frames.shape[1:]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), float(fps), (w, h), True)
-    if not writer.isOpened():
-        raise VideoError(f"{path}: OpenCV cannot open an MJPG writer")
-    try:
-        for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
-    finally:
-        writer.release()
 
 
 def _volumes(p: VideoParams):
@@ -196,7 +184,7 @@ def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int
         (tmp / TRUTH_FILE).write_text(json.dumps(meta, indent=1) + "\n")
         preview_path = None
         if cfg.preview:
-            from .phantom_preview import write_preview
+            from infomotion_rt.phantom.preview import write_preview
 
             params = [video_params(cfg.seed, i, cfg.style, cfg.frames, cfg.nuisance, cfg.archive) for i in range(cfg.n)]
             preview_path = write_preview(tmp, params)
@@ -207,12 +195,3 @@ def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int
                           splits={k: splits.get(k, 0) for k in ("TRAIN", "VAL", "TEST")},
                           classes={k: classes.get(k, 0) for k in DEFAULT_CLASSES.names},
                           preview=out_dir / preview_path.name if preview_path else None)
-
-
-def load_truth(out_dir) -> dict:
-    """The ``phantom_truth.json`` of a generated folder (``videos``: one dict per video, in order)."""
-    path = Path(out_dir) / TRUTH_FILE
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: cannot read the phantom ground truth ({exc})") from exc

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
-from .phantom_archive import ArchiveConfig, apply_archive, check_archive, draw_archive
-from .phantom_nuisance import NuisanceConfig, Nuisances, check_config, draw_nuisances
+from infomotion_rt.errors import ConfigError
+from infomotion_rt.phantom.archive import ArchiveConfig, apply_archive, check_archive, draw_archive
+from infomotion_rt.phantom.nuisance import NuisanceConfig, Nuisances, check_config, draw_nuisances
 
 STYLES = {"dynamic": 0, "synthetic": 1}
 PIXEL_SPACING_CM = 0.15  # cm per display pixel at zoom 1 (a 112-px frame ~ 17 cm deep); ours

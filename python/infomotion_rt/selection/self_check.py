@@ -3,14 +3,14 @@
 Semantics (ours; docs/self-check.md):
 
 1. The labelled pool is what ``select`` chooses from: the ``--split`` videos (all with ``--split all``) with
-   finite vectors and a known EF (``labelled_pool``, the same filters as ``select.select_features``).
+   finite vectors and a known EF (``labelled_pool``, the same filters as ``selection.methods.select_features``).
 2. It is split once, stratified by EF class (``data.classes.DEFAULT_CLASSES``), into a selection part
    (``1 - SCORE_SHARE`` = 70 %) and a scoring part (``SCORE_SHARE`` = 30 %): per class, in class order,
    ``round(0.3 * n_c)`` videos of a permutation by ``numpy.random.default_rng([seed, 16006])`` are scored
    (``SPLIT_DEFINITION``; ``seed`` is ``--seed``).
 3. For s = seed .. seed + N - 1: ``readout.pool_draw(s, POOL_SHARE = 0.8, selection-part names)`` (issue
    16.3's pool resampling); the user's method (their ``SelectConfig``: method, VPC, graph options, metric)
-   and Random select from that same draw with seed s (``select.select_features``, which fits the metric on
+   and Random select from that same draw with seed s (``selection.methods.select_features``, which fits the metric on
    the draw, as ``select`` fits it on its candidates).
 4. Each selection is scored by the ridge read-out (``readout.ridge_probe``; ``PROBE_DEFINITION`` here):
    fitted on the picks' motion vectors (the features file's, before the selection metric) standardised
@@ -45,11 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write_text
-from .data.classes import DEFAULT_CLASSES, EFClasses
-from .errors import ConfigError, require
-from .features import FeatureSet
-from .readout import (INTERVAL, POOL_DRAW, SKLEARN_HINT, differences_vs, pool_draw, probe_score, ridge_probe,
+from infomotion_rt.atomic import atomic_write_text
+from infomotion_rt.data.classes import DEFAULT_CLASSES, EFClasses
+from infomotion_rt.errors import ConfigError, require
+from infomotion_rt.extract.featureset import FeatureSet
+from infomotion_rt.selection.readout import (INTERVAL, POOL_DRAW, SKLEARN_HINT, differences_vs, pool_draw, probe_score, ridge_probe,
                       summarise_runs)
 
 DEFAULT_SEEDS = 20          # issue 16.6
@@ -133,7 +133,7 @@ def too_small(ef_sel, ef_score, vpc: int, classes: EFClasses = DEFAULT_CLASSES) 
 
 def _select(fs: FeatureSet, cfg):
     """One selection on a draw (a seam for tests: every method of a seed must get the same ``fs``)."""
-    from .select import select_features
+    from infomotion_rt.selection.methods import select_features
 
     return select_features(fs, cfg)
 
@@ -178,13 +178,13 @@ def sentence(result: dict) -> str:
 def run_self_check(fs: FeatureSet, cfg, n_seeds: int = DEFAULT_SEEDS, *, classes: EFClasses = DEFAULT_CLASSES,
                    log=None) -> dict:
     """The self-check of the module docstring on ``fs`` (vectors (N, D) float32, EF in points, split) with
-    the user's ``select.SelectConfig`` ``cfg`` (its ``split`` picks the pool, its ``seed`` the split and the
+    the user's ``selection.methods.SelectConfig`` ``cfg`` (its ``split`` picks the pool, its ``seed`` the split and the
     first of ``n_seeds`` >= 2 seeds; default 20, issue 16.6). Returns a JSON-able dict: sizes, definitions,
     per-seed ``runs`` ({seed, n_draw, method: metrics, random: metrics}), ``summary`` (mean/std/n per
     metric), ``difference`` (method - random: mean, std, n, ci_low, ci_high per metric), ``verdict`` (one of
     ``VERDICTS``), ``sentence``. ConfigError for ``--method random`` or ``n_seeds`` < 2; DependencyError
     without scikit-learn; select's errors."""
-    from .metric import RAW
+    from infomotion_rt.selection.metric import RAW
 
     if n_seeds < 2:
         raise ConfigError(f"--self-check needs at least 2 seeds, got {n_seeds}")

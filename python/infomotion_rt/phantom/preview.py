@@ -11,9 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .classes import DEFAULT_CLASSES
-from .phantom_params import VideoParams
-from .phantom_render import Geometry, tracing
+from infomotion_rt.data.classes import DEFAULT_CLASSES
+from infomotion_rt.phantom.params import VideoParams
+from infomotion_rt.phantom.render import Geometry, tracing
 
 SCALE = 2
 LABEL_W = 190

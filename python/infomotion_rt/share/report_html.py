@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from html import escape as e
-from typing import Iterator
+from typing import Iterable, Iterator
 
-from . import __version__
+from infomotion_rt._version import __version__
 
 # matplotlib's tab20, the colours plot_class_graphs gives communities (community % 20), so a card's
 # colour bar matches its star in the class graph plot.
@@ -80,8 +80,6 @@ class Page:
     # --- nuisances ---
 
     def _kinds(self, rows) -> dict[str, int]:
-        from .report import nuisance_counts
-
         return nuisance_counts((r["FileName"] for r in rows), self.nuisances)
 
     def _kinds_text(self, rows) -> str:
@@ -192,3 +190,13 @@ def _range(lo: float, hi: float) -> str:
     if not math.isfinite(hi):
         return f"≥ {lo:g}"
     return f"{lo:g}–{hi:g}"
+
+
+def nuisance_counts(names: Iterable[str], nuisances: dict) -> dict[str, int]:
+    """How many of ``names`` carry each nuisance kind (``phantom.truth.load_nuisances``'s map); "clean" counts the videos
+    with none, and a video with several kinds counts once in each. For the report and results files."""
+    counts: dict[str, int] = {}
+    for name in names:
+        for kind in nuisances.get(name, []) or ["clean"]:
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts

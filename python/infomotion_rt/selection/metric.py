@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError, DataError
+from infomotion_rt.errors import ConfigError, DataError
 
 METRICS = ("raw", "standard", "pca", "pca-whiten", "pls")
 PARTS = ("all", "scale8", "scale16", "pair1", "pair2", "forward")

@@ -33,7 +33,10 @@ import hashlib
 import cv2
 import numpy as np
 
-from .errors import DataError, InfoMotionError
+from infomotion_rt.data.video import read_frames
+from infomotion_rt.errors import DataError, InfoMotionError
+from infomotion_rt.extract.featureset import make_meta
+from infomotion_rt.extract.pixels import record_ed_es, traced_ed_es
 
 GRID = 8
 DIM = 4 * GRID * GRID
@@ -75,9 +78,6 @@ def ed_es_frames(record) -> np.ndarray:
     """The grey ED and ES frames of one video, (2, H, W) uint8 at the decoded resolution (ED/ES as the
     module docstring). Traced videos decode only those two frames. Raises VideoError/DataError naming the
     video file when it cannot be decoded or its ED/ES fall outside it."""
-    from .data.video import read_frames
-    from .pixels import record_ed_es, traced_ed_es
-
     traced = traced_ed_es(record)
     if traced is not None:
         if min(traced) < 0:
@@ -99,7 +99,7 @@ def video_flow(record) -> np.ndarray:
 
 
 class FlowExtractor:
-    """Stands in for the encoder in ``features.extract_features``' loop: the reader thread decodes a video's
+    """Stands in for the encoder in ``extract.pipeline.extract_features``' loop: the reader thread decodes a video's
     ED/ES frames (``decode``), the main thread computes the flow vectors of a batch (``__call__``), so decoding
     overlaps the flow as it overlaps inference. Batches are lists (``stack``): videos may differ in size.
 
@@ -121,7 +121,7 @@ class FlowExtractor:
     @staticmethod
     def decode(rec):
         """(frames (2, H, W) uint8 or None, error or None, None); never raises (as
-        ``features.decode_for_encoder``)."""
+        ``extract.pipeline.decode_for_encoder``)."""
         try:
             frames = ed_es_frames(rec)
             if frames.ndim != 3 or frames.shape[0] != 2 or frames.dtype != np.uint8:
@@ -143,8 +143,6 @@ def flow_meta(dataset, data_dir, split: str | None, fingerprint: str, extractor:
     (``model`` None, ``engine`` empty, ``model_hash`` the definition's SHA-256), plus what ``--resume``
     checks (split, dataset fingerprint)."""
     from pathlib import Path
-
-    from .features import make_meta
 
     where = {"dataset": str(Path(data_dir).resolve())} if keep_paths else {}
     return make_meta(PRODUCER, engine="", model_hash=DEFINITION_HASH, model=None, representation=REPRESENTATION,

@@ -26,8 +26,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .phantom_nuisance import drift_pose, frame_phase, gain_curve
-from .phantom_params import VideoParams
+from infomotion_rt.phantom.nuisance import drift_pose, frame_phase, gain_curve
+from infomotion_rt.phantom.params import VideoParams
 
 SIZE = 112
 PROBE = (56.0, 1.0)      # sector apex in display pixels

@@ -10,14 +10,14 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
-from .errors import ConfigError, DependencyError, require, require_pyplot
-from .knn_index import KnnConfig, describe as describe_knn, exact_knn, faiss_has_gpu, knn_search
+from infomotion_rt.atomic import atomic_path
+from infomotion_rt.errors import ConfigError, DependencyError, require, require_pyplot
+from infomotion_rt.selection.knn_index import KnnConfig, describe as describe_knn, exact_knn, faiss_has_gpu, knn_search
 
 # faiss and infomap are both SWIG modules sharing one SWIG type table: when infomap is imported
 # first, iterating its result vectors dispatches to faiss's iterator class and segfaults. Import
@@ -28,7 +28,7 @@ except ImportError:
     _faiss_module = None
 
 try:
-    from . import _core
+    from infomotion_rt import _core
 except ImportError as exc:  # a source checkout that was never built
     _core = None
     _IMPORT_ERROR = exc

@@ -29,9 +29,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .atomic import atomic_path
-from .data.classes import DEFAULT_CLASSES, EFClasses
-from .errors import DataError, DependencyError, InfoMotionError, require_pyplot
+from infomotion_rt.atomic import atomic_path
+from infomotion_rt.data.classes import DEFAULT_CLASSES, EFClasses
+from infomotion_rt.errors import DataError, DependencyError, InfoMotionError, require_pyplot
 
 # Sizes (ours): 72 px, 12 frames per cycle, WebP quality 50 make a preview ~5 KB, so VPC 10 x 5 classes
 # stays around 300 KB of previews; figures are lossy WebP at quality 85 (~50 KB for the graph plot).
@@ -42,8 +42,6 @@ PREVIEW_QUALITY = 50    # WebP/JPEG quality of the strips
 FIGURE_QUALITY = 85     # WebP quality of the graph plot and charts
 FIGURE_MAX_WIDTH = 1200  # figures are shrunk to this width (pixels) to keep the page small
 SYSTOLE_SHARE = 1 / 3   # ED->ES is a third of the cycle (the same convention as data/phases.py)
-TRUTH_FILE = "phantom_truth.json"
-LABEL_OFF = 5.0         # EF points between label and true EF that count as a wrong label (echonet.EF_DISAGREEMENT)
 
 
 @dataclass
@@ -69,7 +67,7 @@ class SelectionView:
 
 
 def view_of_selection(sel, cfg, plot: bool = True) -> SelectionView:
-    """A ``select.Selection`` (with its ``SelectConfig``) as a SelectionView; draws the class graph
+    """A ``selection.methods.Selection`` (with its ``SelectConfig``) as a SelectionView; draws the class graph
     plot when ``plot`` and matplotlib is installed, else says why in ``graph_note``."""
     recall = getattr(sel, "knn_recall", None)  # recorded by selections that estimate it
     knn = {c: f"{info.get('index', '?')}, recall {info['recall']:.3f}"
@@ -106,8 +104,8 @@ def view_of_csv(path) -> SelectionView:
 
 
 def class_graph_png(sel, cfg) -> tuple[bytes | None, str]:
-    """(PNG bytes of ``select.plot_selection``, "") or (None, why it is not drawn)."""
-    from .select import plot_selection
+    """(PNG bytes of ``selection.methods.plot_selection``, "") or (None, why it is not drawn)."""
+    from infomotion_rt.selection.methods import plot_selection
 
     try:
         require_pyplot("the class graph plot of --report")
@@ -184,7 +182,7 @@ def encode_strip(frames: np.ndarray, px: int = PREVIEW_PX) -> tuple[str, int, in
 
 def make_preview(record) -> Preview:
     """The animated preview of one ``VideoRecord``; VideoError (naming the video) when it cannot be read."""
-    from .data.video import probe, read_frames
+    from infomotion_rt.data.video import probe, read_frames
 
     info = record.probed or probe(record.path)
     fps = record.fps if record.fps and math.isfinite(record.fps) else info.fps
@@ -195,78 +193,6 @@ def make_preview(record) -> Preview:
 
 def data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-# --- phantom truth ----------------------------------------------------------------------------
-
-def load_nuisances(data_dir) -> dict[str, list[str]] | None:
-    """Video name -> nuisance kinds from the dataset's phantom_truth.json; None without one.
-    Raises DataError when the file is there but unreadable."""
-    import json
-
-    path = Path(data_dir) / TRUTH_FILE
-    if not path.is_file():
-        return None
-    try:
-        videos = json.loads(path.read_text()).get("videos", [])
-    except (OSError, ValueError, AttributeError) as exc:
-        raise DataError(f"{TRUTH_FILE}: unreadable ({exc})") from exc
-    return {str(v.get("name", "")): nuisance_kinds(v) for v in videos if isinstance(v, dict)}
-
-
-def _named_kinds(value) -> list[str] | None:
-    """Kinds from a field that names them (a string, a list of strings, or a dict of kind -> bool)."""
-    if isinstance(value, str):
-        return [] if value.lower() in ("", "none", "clean") else [value]
-    if isinstance(value, (list, tuple)) and all(isinstance(k, str) for k in value):
-        return [k for k in value if k]
-    if isinstance(value, dict) and value and all(isinstance(v, bool) for v in value.values()):
-        return [k for k, v in value.items() if v]
-    return None
-
-
-def nuisance_kinds(video: dict) -> list[str]:
-    """The nuisance kinds of one phantom video's truth record, sorted; [] for a clean clip.
-
-    The kinds the generator names (``nuisance_kinds``, or ``nuisances`` / ``nuisance`` as a string, a
-    list of strings or a dict of kind -> bool), plus "poor quality" for a ``poor`` clip. A truth file
-    that names no kinds (older generators) gets what its fields record instead: |ef_label - ef_true| >
-    LABEL_OFF -> "EF label off", and from the acquisition-nuisance record (``nuisance`` as a dict of
-    drawn values) "gain step" (non-empty ``gain_steps``) and "AF-like rhythm" (``rr_sd`` >= 0.1).
-    Fields that are missing are skipped."""
-    kinds: set[str] = set()
-    named = False
-    for key in ("nuisance_kinds", "nuisances", "nuisance"):
-        found = _named_kinds(video.get(key))
-        if found is not None:
-            kinds.update(found)
-            named = True
-    if video.get("poor") and not any("poor" in k for k in kinds):
-        kinds.add("poor quality")
-    if named:
-        return sorted(kinds)
-    try:
-        if abs(float(video["ef_label"]) - float(video["ef_true"])) > LABEL_OFF:
-            kinds.add("EF label off")
-    except (KeyError, TypeError, ValueError):
-        pass
-    drawn = video.get("nuisance")
-    if isinstance(drawn, dict):
-        if drawn.get("gain_steps"):
-            kinds.add("gain step")
-        if isinstance(drawn.get("rr_sd"), (int, float)) and drawn["rr_sd"] >= 0.1:
-            kinds.add("AF-like rhythm")
-    return sorted(kinds)
-
-
-def nuisance_counts(names: Iterable[str], nuisances: dict) -> dict[str, int]:
-    """How many of ``names`` carry each nuisance kind (``load_nuisances``'s map); "clean" counts the videos
-    with none, and a video with several kinds counts once in each. For the report and results files."""
-    counts: dict[str, int] = {}
-    for name in names:
-        for kind in nuisances.get(name, []) or ["clean"]:
-            counts[kind] = counts.get(kind, 0) + 1
-    return counts
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -281,31 +207,31 @@ class ReportResult:
 def write_report(path, views: list[SelectionView], *, title: str = "Selection report", data_dir=None,
                  features=None, header: dict | None = None, charts: Iterable = (), candidates=None,
                  progress: bool = True, classes: EFClasses = DEFAULT_CLASSES,
-                 require_previews: bool = False) -> ReportResult:
+                 require_previews: bool = False, nuisances: dict | None = None) -> ReportResult:
     """Write the HTML page for ``views`` to ``path`` (streamed into a temporary file, then renamed).
 
-    ``data_dir``: the dataset the videos come from (previews, phantom truth); without it the page holds
-    tables only and says so. ``features``: the features file (only its name is shown). ``header``: extra
-    summary lines (name -> text). ``charts``: (title, PNG bytes or path[, caption]) shown under the
+    ``data_dir``: the dataset the videos come from (previews); without it the page holds tables only and
+    says so. ``nuisances``: video name -> nuisance kinds (a phantom's truth, ``phantom.truth.load_nuisances``,
+    which the caller reads: the report never imports the phantom), for the nuisance tables. ``features``:
+    the features file (only its name is shown). ``header``: extra summary lines (name -> text). ``charts``: (title, PNG bytes or path[, caption]) shown under the
     summary, e.g. the benchmark's Table 1 chart. ``candidates``: names of every video the selections
     chose from, for the nuisance shares a random pick would have. Raises DataError for an unreadable
     dataset or chart; a video that cannot be read is a failure, listed in the page and in the result,
     and the rest goes on; with ``require_previews`` a ``data_dir`` that yields no preview at all is a
     DataError and nothing is written.
     """
-    from .report_html import Page
+    from infomotion_rt.share.report_html import Page
 
-    records, failures, nuisances = {}, [], None
+    records, failures = {}, []
     names = {r["FileName"] for v in views for r in v.rows}
     if data_dir is not None:
-        from .data.echonet import load_dataset
+        from infomotion_rt.data.loader import load_dataset
 
         ds = load_dataset(data_dir, progress=False, only=names)
         records = {r.name: r for r in ds.records}
         why = {subject: message for subject, message in ds.problems}  # e.g. a video file missing
         failures += [f"{n}: {why.get(n, 'not in the dataset ' + Path(data_dir).name)}"
                      for n in sorted(names - set(records))]
-        nuisances = load_nuisances(data_dir)
     private = [str(p) for q in (data_dir, features) if q is not None for p in (Path(q).resolve(), Path(q).absolute())]
     charts = [_chart(c) for c in charts]
     graphs = [figure_uri(v.graph_png) if v.graph_png is not None else None for v in views]
@@ -332,11 +258,11 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
     return ReportResult(Path(path), len(previews), failures)
 
 
-def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot: bool = True,
+def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, nuisances=None, plot: bool = True,
                            graph_png: bytes | None = None, progress: bool = True,
                            rename: dict | None = None, require_previews: bool = False,
                            header: dict | None = None) -> ReportResult:
-    """The ``select --report`` page of one ``select.Selection`` made with ``cfg``; ``graph_png``: the
+    """The ``select --report`` page of one ``selection.methods.Selection`` made with ``cfg``; ``graph_png``: the
     class graph plot already drawn (``select --plot``), else it is drawn here when ``plot``.
 
     ``rename`` (source name -> exported name; ``select --export-dataset --deidentify`` passes the
@@ -354,11 +280,13 @@ def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, plot
             view.notes = [f"{len(view.notes)} selection note(s) left out of this de-identified page: they can "
                           "name source videos (select prints them)"]
     return write_report(path, [view], title=f"Selection report: {view.label}", data_dir=data_dir,
-                        features=features, progress=progress, require_previews=require_previews, header=header)
+                        features=features, progress=progress, require_previews=require_previews, header=header,
+                        nuisances=nuisances)
 
 
 def write_benchmark_report(path, selections: Iterable, chart=None, *, data_dir=None, features=None,
-                           header: dict | None = None, candidates=None, progress: bool = True) -> ReportResult:
+                           header: dict | None = None, candidates=None, progress: bool = True,
+                           nuisances: dict | None = None) -> ReportResult:
     """A benchmark's page: its Table 1 chart (PNG path or bytes; None: no chart) and the given selections
     (selection.csv paths or SelectionViews, e.g. run 1 of every method x VPC), with the per-selection
     nuisance table when the data is a phantom (``candidates``: the names of the pool the methods chose
@@ -366,7 +294,7 @@ def write_benchmark_report(path, selections: Iterable, chart=None, *, data_dir=N
     views = [s if isinstance(s, SelectionView) else view_of_csv(s) for s in selections]
     charts = [("Table 1", chart, "the benchmark's chart of Table 1")] if chart is not None else []
     return write_report(path, views, title="Benchmark report", data_dir=data_dir, features=features,
-                        header=header, charts=charts, candidates=candidates, progress=progress)
+                        header=header, charts=charts, candidates=candidates, progress=progress, nuisances=nuisances)
 
 
 def _summary(views, data_dir, features, nuisances, header: dict) -> dict:

@@ -1,159 +1,28 @@
-"""Motion features per video, and the features file that links `extract` to `select`.
-
-Features file (``.npz``, written atomically, read with ``allow_pickle=False``):
-``names`` (N,) str, ``features`` (N, D) float32, ``ef`` (N,) float64 (NaN = unknown),
-``split`` (N,) str, ``meta`` a JSON string with at least producer, engine, model_hash, version;
-``extract`` adds split and dataset_fingerprint (``dataset_fingerprint``), which ``--resume`` checks.
-"""
+"""Extraction: video -> frame pairs -> motion vector (or the flow baseline); batched, decoding overlapped
+with inference, resumable, written through ``extract.files.write_features``. The encoder is reached only
+through ``runtime.load_encoder`` (backend by file suffix)."""
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from .atomic import atomic_path
-from .errors import ConfigError, DataError, InfoMotionError, ProblemLog, Terminated
-
-# ---------------------------------------------------------------------------------------------
-# Features-file I/O (defined once; extraction, below, writes through write_features).
-# ---------------------------------------------------------------------------------------------
-
-FEATURES_KEYS = ("names", "features", "ef", "split", "meta")
-META_KEYS = ("producer", "engine", "model_hash", "version")
-
-
-@dataclass(frozen=True)
-class FeatureSet:
-    """One vector per video, with its label and split. Arrays are owned, not copied on access."""
-
-    names: np.ndarray      # (N,) str
-    features: np.ndarray   # (N, D) float32
-    ef: np.ndarray         # (N,) float64, NaN where unknown
-    split: np.ndarray      # (N,) str, "" where unknown
-    meta: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        n = len(self.names)
-        if self.features.ndim != 2 or self.features.shape[0] != n:
-            raise DataError(f"features must be (N={n}, D), got shape {self.features.shape}")
-        if self.ef.shape != (n,) or self.split.shape != (n,):
-            raise DataError(f"ef and split must have N={n} entries, got {self.ef.shape} and {self.split.shape}")
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def subset(self, mask: np.ndarray) -> "FeatureSet":
-        return FeatureSet(self.names[mask], self.features[mask], self.ef[mask], self.split[mask], self.meta)
-
-
-def make_meta(producer: str, engine: str = "", model_hash: str = "", **extra) -> dict:
-    """The meta block every features file carries."""
-    from . import __version__
-
-    return {"producer": producer, "engine": engine, "model_hash": model_hash, "version": __version__, **extra}
-
-
-def make_feature_set(names, features, ef=None, split=None, meta: dict | None = None) -> FeatureSet:
-    """Build a FeatureSet with the canonical dtypes (float32 vectors, float64 EF, str names)."""
-    names = np.asarray([str(s) for s in names], dtype=str)
-    n = len(names)
-    feats = np.ascontiguousarray(np.asarray(features, dtype=np.float32).reshape(n, -1))
-    ef = np.full(n, np.nan) if ef is None else np.asarray(ef, dtype=np.float64)
-    split = np.full(n, "", dtype=str) if split is None else np.asarray([str(s) for s in split], dtype=str)
-    return FeatureSet(names, feats, ef, split, dict(meta or make_meta("unknown")))
-
-
-def write_features(path, fs: FeatureSet) -> Path:
-    """Write ``fs`` to ``path`` (.npz) via a temporary file in the same folder and a rename; a path that
-    is a folder or does not end in .npz gets a store of Parquet shards (``feature_store.write_store``)."""
-    path = Path(path)
-    from .feature_store import is_store_path, write_store
-
-    if is_store_path(path):
-        return write_store(path, fs)
-    missing = [k for k in META_KEYS if k not in fs.meta]
-    if missing:
-        raise DataError(f"{path}: features meta lacks {', '.join(missing)}")
-    if len(set(fs.names.tolist())) != len(fs.names):
-        raise DataError(f"{path}: duplicate video names in the feature set")
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: numpy appends no '.npz'
-        np.savez(fh, names=fs.names.astype(str), features=fs.features.astype(np.float32),
-                 ef=fs.ef.astype(np.float64), split=fs.split.astype(str),
-                 meta=np.array(json.dumps(fs.meta, sort_keys=True)))
-    return path
-
-
-def read_features(path) -> FeatureSet:
-    """Read and validate a features file (.npz) or a folder of shards (``feature_store.read_store``);
-    every problem is a DataError naming the file or shard."""
-    path = Path(path)
-    if path.is_dir():
-        from .feature_store import read_store
-
-        return read_store(path)
-    if not path.is_file():
-        raise DataError(f"{path}: features file not found")
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic[:2] != b"PK":   # an .npz is a zip; without this, numpy answers a CSV with its allow_pickle message
-        kind = "an empty file" if not magic else _text_kind(path) or "not a zip archive"
-        raise DataError(f"{path}: not a features file ({kind}); expected the .npz or the folder of shards "
-                        "that `infomotion-rt extract` writes")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in FEATURES_KEYS if k not in z.files]
-            if missing:
-                raise DataError(f"{path}: not a features file, missing {', '.join(missing)}")
-            arrays = {k: z[k] for k in FEATURES_KEYS}
-    except DataError:
-        raise
-    except Exception as exc:  # zip/npy corruption (a truncated copy), pickled objects
-        why = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataError(f"{path}: cannot read features file, corrupt or truncated .npz ({why})") from exc
-    try:
-        meta = json.loads(str(arrays["meta"]))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: meta is not valid JSON ({exc})") from exc
-    feats = arrays["features"]
-    if feats.dtype != np.float32 or feats.ndim != 2:
-        raise DataError(f"{path}: features must be a 2-D float32 array, got {feats.dtype} {feats.shape}")
-    try:
-        fs = FeatureSet(arrays["names"].astype(str), feats, arrays["ef"].astype(np.float64),
-                        arrays["split"].astype(str), meta)
-    except DataError as exc:
-        raise DataError(f"{path}: {exc}") from exc
-    if len(set(fs.names.tolist())) != len(fs):
-        raise DataError(f"{path}: duplicate video names")
-    return fs
-
-
-def _text_kind(path: Path) -> str | None:
-    """'a CSV file' / 'a text file' when the file starts as UTF-8 text, else None."""
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if "\0" in text:
-        return None
-    return "a CSV file" if "," in text.splitlines()[0] else "a text file"
-
-
-def dataset_fingerprint(records) -> str:
-    """SHA-256 (hex) over the sorted (name, EF, split) of ``records``: what a resumed extraction must
-    share with the one that wrote its output. EF to 4 decimals (NaN as ``nan``). A million videos take
-    about a second; extraction computes it once and stores it in the features meta."""
-    import hashlib
-
-    lines = sorted(f"{r.name}\t{r.ef:.4f}\t{r.split}" for r in records)
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+from infomotion_rt.data.frame_counts import frame_count_note
+from infomotion_rt.data.loader import load_dataset
+from infomotion_rt.errors import ConfigError, DataError, InfoMotionError, ProblemLog, Terminated
+from infomotion_rt.extract import flow
+from infomotion_rt.extract.featureset import dataset_fingerprint, make_meta
+from infomotion_rt.extract.store import is_store_path, open_sink
+from infomotion_rt.runtime import default_engine, load_encoder
+from infomotion_rt.runtime.contract import FEATURE_LAYOUT, NORMALISATION, PAIR1_ONLY_VECTORS, VECTOR_DEFAULT
+from infomotion_rt.runtime.inputs import endpoint_pairs_input
 
 
 def split_records(dataset, split: str | None, data_dir) -> list:
@@ -162,8 +31,6 @@ def split_records(dataset, split: str | None, data_dir) -> list:
         return list(dataset.records)
     records = dataset.split(split)
     if not records:
-        from collections import Counter
-
         present = Counter(r.split or "none" for r in dataset.records)
         raise DataError(f"no {split.upper()} videos in {data_dir} (splits present: "
                         + ", ".join(f"{k} {v}" for k, v in sorted(present.items())) + ")")
@@ -171,21 +38,13 @@ def split_records(dataset, split: str | None, data_dir) -> list:
 
 
 def resume_checks(dataset, cfg, representation: str = "encoder") -> tuple[dict, object]:
-    """(expect, labels) for ``feature_store.open_sink``: the representation (meta ``representation``; a file
+    """(expect, labels) for ``extract.store.open_sink``: the representation (meta ``representation``; a file
     without one holds the encoder's vectors), split and dataset fingerprint a resumed output must carry, and
     the name -> (EF, split) table for files without a fingerprint."""
     expect = {"representation": representation, "split": cfg.split or "ALL",
               "dataset_fingerprint": dataset_fingerprint(dataset.records)}
     return expect, lambda: {r.name: (float(r.ef), r.split) for r in dataset.records}
 
-
-# ---------------------------------------------------------------------------------------------
-# Extraction: video -> frame pairs -> motion vector; batched, decoding overlapped with inference,
-# resumable. The encoder is reached only through ``runtime.load_encoder`` (backend by file suffix).
-# ---------------------------------------------------------------------------------------------
-
-# The model-file contract and the input builder are the runtime's (runtime.contract, runtime.inputs).
-from .runtime.contract import FEATURE_LAYOUT, NORMALISATION, VECTOR_DEFAULT  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -222,9 +81,6 @@ def decode_for_encoder(rec, size: int, pair1_only: bool = False):
     """One video's encoder input, never raising: (x (4, size, size) float32 or None, error or None,
     note or None). Single-process and Ray extraction both use it, so failures read the same.
     ``pair1_only`` (``reads_pair1_only(enc)``): decode ED and ES only (``runtime.inputs.endpoint_pairs_input``)."""
-    from .data.frame_counts import frame_count_note
-    from .runtime.inputs import endpoint_pairs_input
-
     item, note = None, None
     try:
         pairs, item = endpoint_pairs_input(rec, size, pair1_only)
@@ -290,8 +146,6 @@ def vector_meta(enc) -> dict:
 
 def reads_pair1_only(enc) -> bool:
     """True when the encoder's vector reads input frames 0-1 only (``contract.PAIR1_ONLY_VECTORS``)."""
-    from .runtime.contract import PAIR1_ONLY_VECTORS
-
     return vector_meta(enc)["vector"] in PAIR1_ONLY_VECTORS
 
 
@@ -308,10 +162,6 @@ def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig()
     ``out`` name, an existing output without ``cfg.resume``/``cfg.overwrite``, and a resume of another
     representation, dataset, split or model. On KeyboardInterrupt or ``errors.Terminated`` the vectors done so far are
     saved, the reader thread is joined, and the exception propagates with ``resume_hint`` set."""
-    from .data.echonet import load_dataset
-    from .feature_store import is_store_path, open_sink
-    from .runtime import default_engine, load_encoder
-
     t_start = time.perf_counter()
     flow = _check_representation(representation, engine, encoder, cfg)
     out = Path(out)
@@ -363,8 +213,6 @@ def _check_representation(representation: str, engine, encoder, cfg: ExtractConf
         raise ConfigError(f"--representation flow uses no model; drop --engine {engine or ''}".rstrip())
     if cfg.device not in ("auto", "cpu"):
         raise ConfigError(f"--representation flow runs on the CPU; drop --device {cfg.device}")
-    from . import flow
-
     return flow
 
 
@@ -389,8 +237,6 @@ def _run_extraction(todo, enc, sink, meta, cfg: ExtractConfig, res: ExtractResul
     """Decode in a reader thread, encode in batches here, save every ``cfg.save_every`` videos. However it
     ends, the reader is stopped and joined before returning (a decoder thread still running in native
     code while the interpreter exits aborts the process) and what is done is saved."""
-    from tqdm import tqdm
-
     q: queue.Queue = queue.Queue(maxsize=cfg.batch_size * cfg.prefetch_batches)
     stop = threading.Event()
     # another representation (flow.FlowExtractor) brings its own decoder and batch builder

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data.classes import DEFAULT_CLASSES, EFClasses
+from infomotion_rt.data.classes import DEFAULT_CLASSES, EFClasses
 
 
 def _pair(true_ef, pred_ef) -> tuple[np.ndarray, np.ndarray]:

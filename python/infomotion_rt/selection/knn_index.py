@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConfigError, DependencyError
+from infomotion_rt.errors import ConfigError, DependencyError
 
 try:  # imported before infomap anywhere in the package (see graph.py's note on SWIG)
     import faiss as _faiss_module

@@ -37,7 +37,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ..errors import ConfigError
+from infomotion_rt.errors import ConfigError
 
 KINDS = {"foreshortened": "foreshortened", "off_axis": "off-axis", "other_view": "other view",
          "label_noise": "label noise", "wrong_label": "wrong label", "very_short": "very short",

@@ -9,7 +9,7 @@ How the work is split (ours):
 - ``Dataset.map_batches`` with a class-based UDF (``VideoEncoderActor``) runs ``actors`` Ray actors
   (``concurrency``); each holds one encoder session for its life (``runtime.load_encoder``: ONNX Runtime on
   CPU, or CUDA / TensorRT where the worker has them) and decodes and encodes ``batch_size`` videos a call,
-  with exactly the per-video code of single-process mode (``features.decode_for_encoder``).
+  with exactly the per-video code of single-process mode (``extract.pipeline.decode_for_encoder``).
 - The driver collects the vectors (1,024 float32 per video with the shipped motion-grid encoder: 4 GB for a
   million) and writes them through the same sinks as single-process mode, so a folder output is the shard
   store of ``feature_store``, shards written atomically, and ``--resume`` skips the videos of finished shards.
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, DataError, InfoMotionError, Terminated, require
+from infomotion_rt.errors import ConfigError, DataError, InfoMotionError, Terminated, require
 
 DISTRIBUTED_HINT = "install the [distributed] extra (pip install 'infomotion-rt[distributed]')"
 
@@ -71,7 +71,7 @@ class VideoEncoderActor:
     ``runtime`` (what ran the model on this actor)."""
 
     def __init__(self, engine: str | None, device: str, threads: int, model_hash: str) -> None:
-        from .runtime import default_engine, load_encoder
+        from infomotion_rt.runtime import default_engine, load_encoder
 
         self.enc = load_encoder(engine or default_engine(), device, threads)
         if self.enc.model_hash != model_hash:   # another package version or file on this node
@@ -79,7 +79,7 @@ class VideoEncoderActor:
                             f"the driver's is {model_hash[:12]}; install the same infomotion-rt / model everywhere")
 
     def __call__(self, batch: dict) -> dict:
-        from .features import decode_for_encoder, reads_pair1_only
+        from infomotion_rt.extract.pipeline import decode_for_encoder, reads_pair1_only
 
         pair1 = reads_pair1_only(self.enc)
         recs = [pickle.loads(bytes(b)) for b in batch["record"]]
@@ -150,18 +150,18 @@ def _start(ray, rc: RayConfig) -> bool:
 
 
 def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(), *, progress: bool = True, log=None):
-    """The ``extract --ray`` stage: like ``features.extract_features`` (same ExtractConfig, same output
+    """The ``extract --ray`` stage: like ``extract.pipeline.extract_features`` (same ExtractConfig, same output
     formats, same ExtractResult; ``decode_s`` / ``infer_s`` are summed over actors), run by ``rc.actors``
     Ray actors. Raises DependencyError without Ray, InfoMotionError when Ray fails, DataError when no
     video could be extracted; the output, resume and interruption rules are ``extract_features``'s (on
     KeyboardInterrupt or SIGTERM the vectors received so far are saved and Ray is shut down)."""
     from tqdm import tqdm
 
-    from .data.echonet import load_dataset
-    from .feature_store import is_store_path, open_sink
-    from .features import (ExtractConfig, ExtractResult, extraction_meta, finish_extraction, interrupted_hint,
+    from infomotion_rt.data.loader import load_dataset
+    from infomotion_rt.extract.store import is_store_path, open_sink
+    from infomotion_rt.extract.pipeline import (ExtractConfig, ExtractResult, extraction_meta, finish_extraction, interrupted_hint,
                            resume_checks, split_records)
-    from .runtime import default_engine, load_encoder
+    from infomotion_rt.runtime import default_engine, load_encoder
 
     ray = require_ray()
     import ray.data

@@ -1,0 +1,1 @@
+"""The phantom echo generator (test and benchmark data; never imported by the runtime side) and its truth file."""
