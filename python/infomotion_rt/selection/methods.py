@@ -399,6 +399,11 @@ class Selection:
     metric: str = "raw"       # the feature transform the methods saw (metric.MetricConfig.describe)
 
     @property
+    def names(self) -> list[str]:
+        """The picked video names, in selection order."""
+        return [r["FileName"] for r in self.rows]
+
+    @property
     def knn_recall(self) -> float | None:
         """The lowest estimated kNN recall over the classes (1.0 where search was exact); None
         for methods without a graph."""

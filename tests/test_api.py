@@ -1,0 +1,68 @@
+"""The README's workstation script (section "Python API") runs as written on a small phantom, and the API
+functions behave as their docstrings say."""
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import infomotion_rt as im
+from infomotion_rt.errors import ConfigError
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_script() -> str:
+    section = README.read_text().split("## Python API", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    return code
+
+
+@pytest.fixture(scope="module")
+def phantom(tmp_path_factory):
+    from infomotion_rt.phantom.generate import generate
+
+    out = tmp_path_factory.mktemp("api") / "echo"
+    generate(out, 60, seed=4, frames=32, progress=False)
+    return out
+
+
+def test_readme_script_runs_as_written(phantom, tmp_path):
+    script = tmp_path / "workstation.py"
+    script.write_text(readme_script())
+    assert len(script.read_text().strip().splitlines()) <= 12
+    r = subprocess.run([sys.executable, str(script), str(phantom)], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.startswith("60 videos -> ")
+    with open(tmp_path / "selection.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with open(tmp_path / "distilled" / "FileList.csv", newline="") as fh:
+        exported = list(csv.DictReader(fh))
+    assert rows and sorted(r["FileName"] for r in exported) == sorted(r["FileName"] for r in rows)
+    assert all(float(r["Weight"]) > 0 for r in exported)
+    assert "torch" not in r.stderr
+
+
+def test_api_select_matches_the_command_and_checks_options(phantom, tmp_path):
+    feats = tmp_path / "f.npz"
+    res = im.extract_features(phantom, feats, representation="flow")
+    assert res.n_total == 60 and res.path == feats
+    fs = im.read_features(feats)
+    picks = im.select(fs, vpc=2, seed=1, choice="centrality", trials=2)
+    again = im.select(feats, vpc=2, seed=1, choice="centrality", trials=2)
+    assert picks.names == again.names and len(picks.names) == len(picks.rows)
+    with pytest.raises(ConfigError, match="unknown option.*weigting"):
+        im.select(fs, vpc=2, weigting="inverse")
+    assert im.write_selection(tmp_path / "s.csv", picks).is_file()
+
+
+def test_import_is_lazy_and_names_are_listed():
+    code = ("import sys, infomotion_rt as im; assert 'infomotion_rt.api' not in sys.modules; "
+            "assert 'select' in dir(im); im.load_dataset; assert 'infomotion_rt.api' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(AttributeError):
+        im.no_such_thing  # noqa: B018
