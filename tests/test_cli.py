@@ -24,3 +24,24 @@ def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "infomotion_rt.cli", "--version"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.startswith("infomotion-rt ")
+
+
+def test_select_help_shows_what_a_user_needs_and_help_all_the_rest():
+    short = CliRunner().invoke(cli, ["select", "--help"]).output
+    options = [line.split()[0] for line in short.splitlines() if line.startswith("  -")]
+    assert len(options) <= 16 and "--vpc" in options and "--features" in options
+    assert not {"--k", "--metric", "--paper-literal", "--knn-pca", "--pca"} & set(options)
+    full = CliRunner().invoke(cli, ["select", "--help-all"]).output
+    advanced = full.split("Advanced options")[1]
+    assert "--k INTEGER" in advanced and "--metric" in advanced and "--knn-pca" in advanced
+    assert "--pca " not in full                      # the moved name is not advertised
+
+
+def test_config_file_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("kk = 5\n")
+    r = CliRunner().invoke(cli, ["select", "--features", "f.npz", "--config", str(bad)])
+    assert r.exit_code != 0 and "unknown key(s) kk for select" in str(r.exception)
+    bad.write_text("k = \n")
+    r = CliRunner().invoke(cli, ["select", "--features", "f.npz", "--config", str(bad)])
+    assert r.exit_code != 0 and "not valid TOML" in str(r.exception)

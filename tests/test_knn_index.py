@@ -67,7 +67,7 @@ def test_pca_reduces_before_the_index():
     i, j = 0, res.idx[0, 0]
     assert res.dist[0, 0] == pytest.approx(np.linalg.norm(reduced[i] - reduced[j]), rel=1e-4)
     assert (labels[res.idx] == labels[:, None]).mean() > 0.95
-    with pytest.raises(ConfigError, match="--pca 64"):
+    with pytest.raises(ConfigError, match="--knn-pca 64"):
         knn_search(x, 8, KnnConfig(pca=64))
 
 
@@ -105,6 +105,6 @@ def test_select_cli_exact_knn_flag_and_threshold(tmp_path):
     approx = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "a.csv")])
     assert approx.exit_code == 0, approx.output
     assert "kNN ivf(nlist=" in approx.output and "recall@10=" in approx.output
-    exact = CliRunner().invoke(cli, base + ["--exact-knn", "--pca", "4", "--out", str(tmp_path / "e.csv")])
+    exact = CliRunner().invoke(cli, base + ["--exact-knn", "--knn-pca", "4", "--out", str(tmp_path / "e.csv")])
     assert exact.exit_code == 0, exact.output
     assert "kNN exact on PCA-4 recall=1 (exact)" in exact.output

@@ -48,7 +48,7 @@ PINNED = {
     'herding': [
         'v0_11', 'v0_43', 'v0_21', 'v0_12', 'v1_45', 'v1_41', 'v1_24', 'v1_28', 'v2_21', 'v2_22', 'v2_24',
         'v2_03', 'v3_30', 'v3_21', 'v3_04', 'v3_14', 'v4_39', 'v4_15', 'v4_33', 'v4_25'],
-    'infomotion --pca 8': [
+    'infomotion --knn-pca 8': [
         'v0_30', 'v0_19', 'v0_26', 'v0_33', 'v1_36', 'v1_01', 'v1_44', 'v1_27', 'v2_18', 'v2_01', 'v2_44',
         'v2_33', 'v3_42', 'v3_31', 'v3_44', 'v3_03', 'v4_06', 'v4_37', 'v4_14', 'v4_15'],
     'typiclust': [
@@ -85,7 +85,7 @@ CASES = {
     "kmeans": ["--method", "kmeans"],
     "kcenter": ["--method", "kcenter"],
     "herding": ["--method", "herding"],
-    "infomotion --pca 8": ["--pca", "8"],
+    "infomotion --knn-pca 8": ["--knn-pca", "8"],
     "typiclust": ["--method", "typiclust"],
     "maxherding": ["--method", "maxherding"],
 }
@@ -105,3 +105,24 @@ def run_select(tmp_path, extra):
 @pytest.mark.parametrize("case", list(CASES))
 def test_selection_is_pinned(tmp_path, case):
     assert run_select(tmp_path, CASES[case]) == PINNED[case]
+
+
+def test_config_file_sets_the_same_options_as_flags(tmp_path):
+    cfg = tmp_path / "research.toml"
+    cfg.write_text('[select]\nmetric = "pca"\nmetric-dims = 8\nk = 5\n')
+    assert run_select(tmp_path, ["--config", str(cfg)]) == PINNED["infomotion pca-8 k 5"]
+    cfg.write_text('k = 5\nmetric_dims = 8\nmetric = "pca"\n')          # top level, underscores
+    assert run_select(tmp_path, ["--config", str(cfg)]) == PINNED["infomotion pca-8 k 5"]
+    cfg.write_text('k = 7\nmetric = "pca"\nmetric-dims = 8\n')           # the command line wins
+    assert run_select(tmp_path, ["--config", str(cfg), "--k", "5"]) == PINNED["infomotion pca-8 k 5"]
+
+
+def test_moved_flag_still_works_with_a_notice(tmp_path):
+    feats, out = tmp_path / "f.npz", tmp_path / "sel.csv"
+    pinned_features(feats)
+    r = CliRunner().invoke(cli, ["select", "--features", str(feats), "--vpc", "4", "--seed", "3", "--out", str(out),
+                                 "--pca", "8"])
+    assert r.exit_code == 0, r.output
+    assert "note: --pca is now --knn-pca" in r.output
+    with open(out, newline="") as f:
+        assert [row["FileName"] for row in csv.DictReader(f)] == PINNED["infomotion --knn-pca 8"]

@@ -35,6 +35,95 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         ctx.exit()
 
 
+# --- advanced options: out of --help, listed by --help-all, settable in --config FILE (TOML) ---------------
+
+class AdvancedOption(click.Option):
+    """A research knob or a rarely needed output: hidden from ``--help``, listed by ``--help-all``."""
+
+    advanced = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, hidden=True, **kwargs)
+
+
+def advanced_option(*decls, **attrs):
+    return click.option(*decls, cls=AdvancedOption, **attrs)
+
+
+class StageCommand(click.Command):
+    """``--help`` lists what a user needs; ``--help-all`` adds the advanced options under their own heading."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        if not ctx.meta.get("help_all"):
+            return
+        rows = []
+        for param in self.get_params(ctx):
+            if getattr(param, "advanced", False):
+                param.hidden = False
+                rows.append(param.get_help_record(ctx))
+                param.hidden = True
+        with formatter.section("Advanced options (research knobs, rare outputs; also keys of --config FILE)"):
+            formatter.write_dl([r for r in rows if r])
+
+
+def _help_all(ctx: click.Context, _param, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        ctx.meta["help_all"] = True
+        click.echo(ctx.get_help())
+        ctx.exit()
+
+
+def _load_config(ctx: click.Context, _param, path: str | None) -> str | None:
+    """--config FILE: a TOML file whose keys (option names without the dashes, e.g. ``k = 15``,
+    ``metric = "pca"``, ``metric-dims = 8``) become this command's defaults; the command line still wins.
+    Keys may sit at the top level or under a table named after the command (``[select]``)."""
+    if not path or ctx.resilient_parsing:
+        return path
+    from infomotion_rt.errors import ConfigError, DataError
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:   # Python 3.10
+        tomllib = require("tomli", what="--config", hint="pip install tomli (Python 3.10 has no tomllib)")
+    try:
+        with open(path, "rb") as fh:
+            table = tomllib.load(fh)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the config file ({exc.strerror or exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"{path}: not valid TOML ({exc})") from exc
+    table = table.get(ctx.command.name, table)
+    names = {}
+    for param in ctx.command.params:
+        for opt in getattr(param, "opts", []):
+            if opt.startswith("--") and param.name not in ("config", "help_all"):
+                names[opt[2:]] = param.name
+    unknown = sorted(k for k in table if k.replace("_", "-") not in names)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)} for {ctx.command.name}; valid: "
+                          f"{', '.join(sorted(names))}")
+    ctx.default_map = {**(ctx.default_map or {}), **{names[k.replace("_", "-")]: v for k, v in table.items()}}
+    return path
+
+
+def help_all_and_config(f):
+    """The ``--help-all`` and ``--config FILE`` options of a StageCommand."""
+    f = click.option("--config", type=click.Path(dir_okay=False), is_eager=True, callback=_load_config,
+                     help="TOML file of option defaults, e.g. the advanced options that --help-all lists.")(f)
+    return click.option("--help-all", is_flag=True, expose_value=False, is_eager=True, callback=_help_all,
+                        help="Show every option, the advanced ones too, and exit.")(f)
+
+
+def _moved(new: str):
+    """Callback of an option that moved: it still works for this release, with one line naming its new place."""
+    def note(ctx: click.Context, param: click.Parameter, value):
+        if value is not None and not ctx.resilient_parsing:
+            click.echo(f"note: {param.opts[0]} is now {new}; the old name goes in the next release", err=True)
+        return value
+    return note
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show the version of the package and of its native core, then exit.")
@@ -61,7 +150,8 @@ def cli(folds, view, allow_modality) -> None:
         allow_modalities(allow_modality)
 
 
-@cli.command("select")
+@cli.command("select", cls=StageCommand)
+@help_all_and_config
 @click.option("--features", "features_path", required=True, type=click.Path(),
               help="Features file (.npz) or folder of shards written by extract.")
 @click.option("--vpc", default=10, show_default=True, type=int, help="Videos per EF class.")
@@ -69,30 +159,33 @@ def cli(folds, view, allow_modality) -> None:
 @click.option("--method", default="infomotion", show_default=True,
               type=click.Choice(list(SELECT_METHODS)))
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--k", default=10, show_default=True, type=int, help="Neighbours per video in the kNN graph.")
-@click.option("--mode", default="union", show_default=True, type=click.Choice(["union", "mutual"]))
-@click.option("--weighting", default="gaussian", show_default=True,
+@advanced_option("--k", default=10, show_default=True, type=int, help="Neighbours per video in the kNN graph.")
+@advanced_option("--mode", default="union", show_default=True, type=click.Choice(["union", "mutual"]))
+@advanced_option("--weighting", default="gaussian", show_default=True,
               type=click.Choice(["gaussian", "inverse"]), help="Edge weights (local-scale Gaussian or 1/d).")
-@click.option("--centrality", default="degree", show_default=True, type=click.Choice(["degree", "pagerank"]),
+@advanced_option("--centrality", default="degree", show_default=True, type=click.Choice(["degree", "pagerank"]),
               help="Base centrality of the modular centrality (infomotion).")
-@click.option("--choice", type=click.Choice(["medoid", "centrality"]),
+@advanced_option("--choice", type=click.Choice(["medoid", "centrality"]),
               help="infomotion: the member each community gives, nearest its community's mean (medoid, the default) "
                    "or of highest modular centrality (centrality: the paper's rule, the default with --paper-literal).")
-@click.option("--trials", default=5, show_default=True, type=int,
+@advanced_option("--trials", default=5, show_default=True, type=int,
               help="Infomap trials (scaled down above 20,000 videos per class: trials x 20000 / n, at least 1).")
-@click.option("--exact-knn", is_flag=True, help="Exact kNN at any class size (default: approximate above --ann-threshold).")
-@click.option("--ann", default="ivf", show_default=True, type=click.Choice(["ivf", "hnsw"]),
+@advanced_option("--exact-knn", is_flag=True, help="Exact kNN at any class size (default: approximate above --ann-threshold).")
+@advanced_option("--ann", default="ivf", show_default=True, type=click.Choice(["ivf", "hnsw"]),
               help="Approximate kNN index for large classes (FAISS IVF-Flat or HNSW); recall is estimated and printed.")
-@click.option("--ann-threshold", default=20000, show_default=True, type=int,
+@advanced_option("--ann-threshold", default=20000, show_default=True, type=int,
               help="Classes with at least this many videos use the approximate index.")
-@click.option("--pca", type=int, help="Reduce the vectors to this many dimensions (FAISS PCA) before kNN.")
-@click.option("--threads", type=int, help="FAISS threads (default: every core this process may use).")
-@click.option("--paper-literal", is_flag=True, help="Complete graph with Euclidean-distance weights (O(n^2)).")
-@click.option("--metric", "metric_name", type=click.Choice(list(METRICS)),
+@advanced_option("--knn-pca", "pca", type=int,
+                 help="Reduce the vectors to this many dimensions (FAISS PCA) before the kNN search (speed at scale; "
+                      "not the selection metric, see --metric).")
+@click.option("--pca", "pca_moved", type=int, hidden=True, callback=_moved("--knn-pca"))
+@advanced_option("--threads", type=int, help="FAISS threads (default: every core this process may use).")
+@advanced_option("--paper-literal", is_flag=True, help="Complete graph with Euclidean-distance weights (O(n^2)).")
+@advanced_option("--metric", "metric_name", type=click.Choice(list(METRICS)),
               help="Feature transform fitted on all candidates before the methods (selection/metric.py); default: the "
                    "study's choice (BENCHMARKS.md), raw with --paper-literal.")
-@click.option("--metric-dims", type=int, help="Output dimensions of --metric pca / pca-whiten / pls (default 16).")
-@click.option("--metric-parts", default="all", show_default=True,
+@advanced_option("--metric-dims", type=int, help="Output dimensions of --metric pca / pca-whiten / pls (default 16).")
+@advanced_option("--metric-parts", default="all", show_default=True,
               type=click.Choice(list(METRIC_PARTS)),
               help="Part of the motion vector to keep first (the pair x direction x scale layout of the paper's global-mean "
                    "vector: features of an `export --vector mean` model only).")
@@ -102,11 +195,11 @@ def cli(folds, view, allow_modality) -> None:
 @click.option("--deidentify/--no-deidentify", default=None,
               help="De-identified export: hashed names, no header, black outside the sector (default: on for a "
                    "DICOM source, which is never exported otherwise; off for others).")
-@click.option("--deid-key", type=click.Path(dir_okay=False),
+@advanced_option("--deid-key", type=click.Path(dir_okay=False),
               help="Key file for the hashed names (read; created if absent). Default: EXPORT.deid-key beside the export.")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False),
               help="Source dataset for --export-dataset and for the previews of --report.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="PNG of each class's graph (needs matplotlib).")
+@advanced_option("--plot", type=click.Path(dir_okay=False), help="PNG of each class's graph (needs matplotlib).")
 @click.option("--report", type=click.Path(dir_okay=False),
               help="Self-contained HTML page of the selection (animated previews need --data).")
 @click.option("--overwrite", is_flag=True,
@@ -117,8 +210,9 @@ def cli(folds, view, allow_modality) -> None:
                                   "OUT's .self-check.json (docs/self-check.md; needs scikit-learn).")
 def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, choice, trials, paper_literal,
                labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report, overwrite,
-               exact_knn, ann, ann_threshold, pca, threads, metric_name, metric_dims, metric_parts, self_check) -> None:
-    """Pick VPC representative videos per EF class from a features file."""
+               exact_knn, ann, ann_threshold, pca, pca_moved, threads, metric_name, metric_dims, metric_parts, self_check,
+               config) -> None:
+    """Pick VPC representative videos per EF class from a features file (--help-all: every option)."""
     from infomotion_rt.selection import methods as sel_mod
     from infomotion_rt.errors import ConfigError
     from infomotion_rt.extract.files import read_features
@@ -126,6 +220,7 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
     from infomotion_rt.selection.knn_index import KnnConfig
     from infomotion_rt.selection.metric import metric_config
 
+    pca = pca if pca is not None else pca_moved
     if export_dataset and not data_dir:
         raise ConfigError("--export-dataset needs --data DATA_DIR (the source dataset folder)")
     if (deidentify is not None or deid_key) and not export_dataset:  # else a report would look de-identified

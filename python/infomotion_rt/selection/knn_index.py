@@ -66,7 +66,7 @@ class KnnConfig:
         if self.recall_queries < 1:
             raise ConfigError(f"recall queries must be >= 1, got {self.recall_queries}")
         if self.pca is not None and self.pca < 1:
-            raise ConfigError(f"--pca must be >= 1, got {self.pca}")
+            raise ConfigError(f"--knn-pca must be >= 1, got {self.pca}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {self.threads}")
 
@@ -142,7 +142,7 @@ def pca_reduce(x: np.ndarray, dim: int, seed: int = 0, train_max: int = 200_000)
     seeded random rows. Raises ConfigError unless 1 <= dim < d."""
     n, d = x.shape
     if not 1 <= dim < d:
-        raise ConfigError(f"--pca {dim} must be between 1 and the feature dimension {d} (exclusive)")
+        raise ConfigError(f"--knn-pca {dim} must be between 1 and the feature dimension {d} (exclusive)")
     pca = faiss().PCAMatrix(d, dim)
     rows = np.sort(np.random.default_rng(seed).choice(n, min(n, train_max), replace=False))
     pca.train(np.ascontiguousarray(x[rows]))

@@ -22,7 +22,7 @@ Every transform is fitted on all the candidate vectors being selected from (one 
 that one class's distances are on the same footing as another's; it is deterministic (no random state;
 eigenvector signs fixed). numpy only (runtime side: no torch, no scikit-learn).
 
-How this differs from ``select --pca D`` (``knn_index.pca_reduce``): that is a per-class FAISS PCA
+How this differs from ``select --knn-pca D`` (``knn_index.pca_reduce``): that is a per-class FAISS PCA
 without standardisation or whitening, there to make kNN cheaper on very large classes; it is applied
 after this transform, inside each class's kNN search. This module decides *what* distance means.
 """
