@@ -1,5 +1,5 @@
 """select --export-dataset --deidentify --report: the shared page names pseudonyms, shows the cleaned videos,
-and carries no source video name, source folder name or absolute path (README, de-identified export)."""
+and carries no source video name, source folder name or absolute path (docs/data-formats.md, "De-identified export")."""
 
 import csv
 import re

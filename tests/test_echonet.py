@@ -1,4 +1,4 @@
-"""echonet.py: the three layouts, every DESIGN.md quirk, every bad input (batch: recorded; strict: raised)."""
+"""echonet.py: the three layouts, every quirk its docstring lists, every bad input (batch: recorded; strict: raised)."""
 
 import csv
 import math

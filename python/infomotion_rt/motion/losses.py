@@ -1,6 +1,6 @@
 """Training loss of the IFA model and the PSNR used to judge it.
 
-loss = MSE(refined, target) + lap_weight * LapL1(pred, target)  (lap_weight = 0.5, ours; DESIGN.md)
+loss = MSE(refined, target) + lap_weight * LapL1(pred, target)  (lap_weight = 0.5, ours; docs/method.md)
 LapL1 is the L1 distance between Laplacian pyramids (Bojanowski et al. 2018): each level is the image minus
 the upsampled blur of its half-size version; levels are weighted equally and the coarsest (low-pass) level
 is included, so the loss sees both edges and overall brightness.

@@ -34,7 +34,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     warmup_frac: float = 0.05      # share of all steps spent in linear warm-up (ours)
-    lap_weight: float = 0.5        # lambda of the Laplacian-pyramid term (ours; DESIGN.md)
+    lap_weight: float = 0.5        # lambda of the Laplacian-pyramid term (ours; docs/method.md)
     device: str = "cpu"
     seed: int = 0
     threads: int = 0               # torch intra-op threads; 0 = torch's default

@@ -62,7 +62,7 @@ def core_build_info() -> dict:
 
 @dataclass(frozen=True)
 class GraphConfig:
-    """How one class's graph is built and partitioned (defaults are ours, see DESIGN.md).
+    """How one class's graph is built and partitioned (defaults are ours, see docs/method.md).
 
     ``paper_literal`` replaces the kNN graph by the complete graph with Euclidean distances as
     weights, as the paper describes (O(n^2) memory; for comparison only).
