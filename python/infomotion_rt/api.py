@@ -40,7 +40,7 @@ __all__ = ["Dataset", "ExportResult", "ExtractResult", "FeatureSet", "Selection"
 
 def load_dataset(root: str | Path, labels_csv: str | Path | None = None, *, check_videos: bool = False) -> Dataset:
     """Read a dataset folder: EchoNet-Dynamic, EchoNet-Synthetic, EchoNet-Pediatric, a folder of DICOM cine loops
-    or a plain folder of videos with a ``FileName,EF[,Split]`` CSV (README "Data"; docs/labels-csv.md).
+    or a plain folder of videos with a ``FileName,EF[,Split]`` CSV (docs/data-formats.md, docs/labels-csv.md).
 
     Returns a ``Dataset``: ``records`` (one ``VideoRecord`` per video: ``name`` str, ``path``, ``ef`` float in
     EF points 0-100, ``split`` TRAIN/VAL/TEST, ``ed``/``es`` frame indices or None when untraced) and

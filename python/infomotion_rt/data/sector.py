@@ -7,7 +7,7 @@ connected region whose temporal standard deviation exceeds a few grey levels (ou
 opening angle below 180 degrees is convex, so the hull restores the dark blood pools and the apex
 that a threshold alone leaves out.
 
-Limits (also stated in README, "Data formats read"): anything inside that hull stays (text burned
+Limits (also stated in docs/data-formats.md): anything inside that hull stays (text burned
 into the sector, a moving ECG trace or frame counter touching it); a loop that does not change
 (a still image repeated) has no sector and ``sector_mask`` returns None.
 """

@@ -50,7 +50,7 @@ def regressor_options(f):
                      help="Start from this local state_dict (.pt) instead of from scratch."),
         click.option("--weights/--no-weights", default=True, show_default=True,
                      help="Train each distilled model with its selection's Weight column (class-prior weights: "
-                          "the pool's class mix; README, Method defaults); --no-weights: unweighted, to compare. "
+                          "the pool's class mix; docs/method.md); --no-weights: unweighted, to compare. "
                           "Whole models are always unweighted."),
     ]
     for o in reversed(opts):
@@ -91,7 +91,7 @@ def eval_config(kw: dict):
               help="Also save run 1's regressor here (.pt: weights + JSON config).")
 @click.option("--instrument", default="cnn", show_default=True, type=click.Choice(["cnn", "probe"]),
               help="cnn: train the EF regressor (the options below); probe: ridge read-outs on the motion "
-                   "features (--features) and on a pixel representation cached beside them (README).")
+                   "features (--features) and on a pixel representation cached beside them (docs/commands.md, evaluate).")
 @click.option("--features", type=click.Path(dir_okay=True), default=None,
               help="With --instrument probe: the features file the selection used.")
 @regressor_options
@@ -153,7 +153,7 @@ def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dic
                    "required by the probe and by both).")
 @click.option("--instrument", default="cnn", show_default=True, type=click.Choice(["cnn", "probe", "both"]),
               help="cnn: the EF regressor (Table 1 on the fixed pool; pool-resampled paired seeds with --seeds or "
-                   "--pool-share < 1); probe: ridge read-outs over --seeds pool draws (README); both: the probe into "
+                   "--pool-share < 1); probe: ridge read-outs over --seeds pool draws (docs/commands.md, benchmark); both: the probe into "
                    "OUT/probe, then the pool-resampled CNN into OUT on the same pool, seeds and draws.")
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
               help="Seeds (pool draws) --seed .. --seed+N-1 of the probe (default 50) and of the pool-resampled CNN "

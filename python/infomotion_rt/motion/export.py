@@ -10,7 +10,7 @@ to check the file travels in the ONNX ``metadata_props`` (``onnx_metadata`` list
 reads them through ONNX Runtime, so neither torch nor the ``onnx`` package is needed to run the model.
 
 ``build_engine`` needs TensorRT (and a GPU); it is written against the TensorRT 10/11 Python API but could
-not be run on the machines this toolkit was developed on (see the README).
+not be run on the machines this toolkit was developed on (README, "Unverified paths").
 """
 
 from __future__ import annotations

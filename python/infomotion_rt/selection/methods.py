@@ -211,7 +211,7 @@ TYPICLUST_K = 20     # typicality neighbours: Hacohen et al. 2022 use 20 (scikit
 class _HideTorch(importlib.abc.MetaPathFinder):
     """Makes torch and skorch look absent while skactiveml is imported: it loads them, inside
     try/except ImportError, only for its deep-learning wrappers, which the peers never use, and the
-    selection runtime never imports torch (README, Installs)."""
+    selection runtime never imports torch (docs/architecture.md, installs)."""
 
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in ("torch", "skorch"):
@@ -331,7 +331,7 @@ METHODS = {
 # --- weights ---------------------------------------------------------------------------------
 
 def class_prior_weights(pool_counts, pick_counts) -> np.ndarray:
-    """Per-class weight of every pick (ours; README "Method defaults").
+    """Per-class weight of every pick (ours; docs/method.md).
 
     ``pool_counts`` (C,) and ``pick_counts`` (C,) are the videos per EF class among the candidates the
     selection ran on (N_c, e.g. the TRAIN split with NaN vectors and missing EF left out) and among the
