@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 WORK="${1:-/tmp/infomotion-shipdata}"
 CLI="${INFOMOTION_RT:-infomotion-rt}"
 SEED=1234
-N="${N:-300}"                 # N / EPOCHS / OUT overrides are for smoke runs only; the shipped file used the defaults
-EPOCHS="${EPOCHS:-8}"
+N="${N:-600}"                 # N / EPOCHS / OUT overrides are for smoke runs only; the shipped file used the defaults
+EPOCHS="${EPOCHS:-12}"
 VECTOR="${VECTOR:-motion-grid}"   # mean = the paper's global-mean vector (the file shipped before issue 19)
 OUT="${OUT:-python/infomotion_rt/models/ifa_small.onnx}"
 mkdir -p "$WORK"
