@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
 from infomotion_rt.data.loader import load_dataset
-from infomotion_rt.data.pediatric import (DEFAULT_FOLDS, FOLDS_ENV, VIEW_ENV, OutlineRecord, area_length_volume,
+from infomotion_rt.data.pediatric import (DEFAULT_FOLDS, OutlineRecord, area_length_volume, configure,
                                           load_pediatric, parse_folds, shoelace_area)
 from infomotion_rt.errors import ConfigError, DataError
 from infomotion_rt.extract.files import read_features
@@ -29,10 +29,11 @@ MARKED = 1                   # video 1's systolic outline is replaced by a "No S
 
 
 @pytest.fixture(autouse=True)
-def _clean_options(monkeypatch):
-    """--folds/--view are process-wide (environment); each test starts from the defaults and restores."""
-    monkeypatch.setenv(FOLDS_ENV, DEFAULT_FOLDS)
-    monkeypatch.setenv(VIEW_ENV, "A4C")
+def _clean_options():
+    """--folds/--view hold for the process that reads the data; each test starts from the defaults."""
+    configure(DEFAULT_FOLDS, "A4C")
+    yield
+    configure(DEFAULT_FOLDS, "A4C")
 
 
 def _outline(chords):
@@ -117,10 +118,15 @@ def test_folds_flag_and_unmapped_folds(pediatric):
     ds = load_pediatric(root / "A4C", folds="TRAIN:0-3+9,TEST:8")
     assert [r.split for r in ds.records] == ["TRAIN", "TRAIN", "FOLD7", "TEST", "TRAIN", "TRAIN"]
     assert any("FOLD7 (1 videos); kept outside TRAIN/VAL/TEST" in line for line in ds.problems.lines())
-    result = CliRunner().invoke(cli, ["--folds", "VAL:0-7,TRAIN:8-9", "info", str(root), "--quick", "--json"])
+    result = CliRunner().invoke(cli, ["info", str(root), "--quick", "--json", "--folds", "VAL:0-7,TRAIN:8-9"])
     assert result.exit_code == 0, result.output
     counts = json.loads(result.stdout)["counts"]
     assert sum(counts["VAL"].values()) == 3 and sum(counts["TRAIN"].values()) == 3
+    configure(DEFAULT_FOLDS)
+    moved = CliRunner().invoke(cli, ["--folds", "VAL:0-7,TRAIN:8-9", "info", str(root), "--quick", "--json"])
+    assert moved.exit_code == 0, moved.output     # the pre-0.2 place still works, with one line naming the new one
+    assert "note: --folds before the command (or INFOMOTION_FOLDS) has moved" in moved.stderr
+    assert json.loads(moved.stdout)["counts"] == counts
 
 
 @pytest.mark.parametrize("spec", ["TRAIN:0-7,VAL:7", "FOO:1", "TRAIN:3-11", "TRAIN:", "TRAIN:a"])
@@ -131,10 +137,10 @@ def test_bad_fold_specs_are_config_errors(spec):
 
 def test_view_choice(pediatric, tmp_path, monkeypatch):
     root, _ = pediatric
-    result = CliRunner().invoke(cli, ["--view", "psax", "info", str(root), "--quick"])
+    result = CliRunner().invoke(cli, ["info", str(root), "--quick", "--view", "psax"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"{root / 'PSAX'}: pediatric layout, 2 videos (2 traced, 0 dropped)")
-    monkeypatch.setenv(VIEW_ENV, "A4C")    # --view holds for the whole process; back to the default
+    configure(view="A4C")                  # --view holds for the process; back to the default
     psax = load_dataset(root / "PSAX")     # a view folder given directly is read as is
     assert {r.view for r in psax.records} == {"PSAX"} and all(r.traced_ef is None for r in psax.records)
     only_psax = tmp_path / "only_psax"

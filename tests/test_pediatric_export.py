@@ -10,7 +10,7 @@ import pytest
 from test_pediatric import _write_view
 
 from infomotion_rt.data.loader import load_dataset
-from infomotion_rt.data.pediatric import DEFAULT_FOLDS, FOLDS_ENV, VIEW_ENV
+from infomotion_rt.data.pediatric import DEFAULT_FOLDS, configure
 from infomotion_rt.phantom.generate import generate
 from infomotion_rt.phantom.truth import load_truth
 from infomotion_rt.share.dataset import ECHONET_COLUMNS, export_dataset
@@ -19,9 +19,8 @@ N = 5  # folds 0, 3, 7, 8, 9 (test_pediatric.FOLDS): TRAIN x3, VAL, TEST
 
 
 @pytest.fixture(autouse=True)
-def _default_options(monkeypatch):
-    monkeypatch.setenv(FOLDS_ENV, DEFAULT_FOLDS)
-    monkeypatch.setenv(VIEW_ENV, "A4C")
+def _default_options():
+    configure(DEFAULT_FOLDS, "A4C")
 
 
 @pytest.fixture(scope="module")

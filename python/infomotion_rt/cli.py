@@ -13,6 +13,8 @@ import sys
 import click
 
 from infomotion_rt._version import __version__
+from infomotion_rt.cli_options import (StageCommand, advanced_option, help_all_and_config, moved, moved_to_commands,
+                                       pediatric_options)
 from infomotion_rt.errors import InfoMotionError, Terminated, require
 from infomotion_rt.selection.methods import METHODS as SELECT_METHODS   # the registry is the one list of --method choices
 from infomotion_rt.selection.metric import METRICS, PARTS as METRIC_PARTS
@@ -35,115 +37,26 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         ctx.exit()
 
 
-# --- advanced options: out of --help, listed by --help-all, settable in --config FILE (TOML) ---------------
-
-class AdvancedOption(click.Option):
-    """A research knob or a rarely needed output: hidden from ``--help``, listed by ``--help-all``."""
-
-    advanced = True
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, hidden=True, **kwargs)
-
-
-def advanced_option(*decls, **attrs):
-    return click.option(*decls, cls=AdvancedOption, **attrs)
-
-
-class StageCommand(click.Command):
-    """``--help`` lists what a user needs; ``--help-all`` adds the advanced options under their own heading."""
-
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        super().format_options(ctx, formatter)
-        if not ctx.meta.get("help_all"):
-            return
-        rows = []
-        for param in self.get_params(ctx):
-            if getattr(param, "advanced", False):
-                param.hidden = False
-                rows.append(param.get_help_record(ctx))
-                param.hidden = True
-        with formatter.section("Advanced options (research knobs, rare outputs; also keys of --config FILE)"):
-            formatter.write_dl([r for r in rows if r])
-
-
-def _help_all(ctx: click.Context, _param, value: bool) -> None:
-    if value and not ctx.resilient_parsing:
-        ctx.meta["help_all"] = True
-        click.echo(ctx.get_help())
-        ctx.exit()
-
-
-def _load_config(ctx: click.Context, _param, path: str | None) -> str | None:
-    """--config FILE: a TOML file whose keys (option names without the dashes, e.g. ``k = 15``,
-    ``metric = "pca"``, ``metric-dims = 8``) become this command's defaults; the command line still wins.
-    Keys may sit at the top level or under a table named after the command (``[select]``)."""
-    if not path or ctx.resilient_parsing:
-        return path
-    from infomotion_rt.errors import ConfigError, DataError
-
-    try:
-        import tomllib
-    except ModuleNotFoundError:   # Python 3.10
-        tomllib = require("tomli", what="--config", hint="pip install tomli (Python 3.10 has no tomllib)")
-    try:
-        with open(path, "rb") as fh:
-            table = tomllib.load(fh)
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the config file ({exc.strerror or exc})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{path}: not valid TOML ({exc})") from exc
-    table = table.get(ctx.command.name, table)
-    names = {}
-    for param in ctx.command.params:
-        for opt in getattr(param, "opts", []):
-            if opt.startswith("--") and param.name not in ("config", "help_all"):
-                names[opt[2:]] = param.name
-    unknown = sorted(k for k in table if k.replace("_", "-") not in names)
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)} for {ctx.command.name}; valid: "
-                          f"{', '.join(sorted(names))}")
-    ctx.default_map = {**(ctx.default_map or {}), **{names[k.replace("_", "-")]: v for k, v in table.items()}}
-    return path
-
-
-def help_all_and_config(f):
-    """The ``--help-all`` and ``--config FILE`` options of a StageCommand."""
-    f = click.option("--config", type=click.Path(dir_okay=False), is_eager=True, callback=_load_config,
-                     help="TOML file of option defaults, e.g. the advanced options that --help-all lists.")(f)
-    return click.option("--help-all", is_flag=True, expose_value=False, is_eager=True, callback=_help_all,
-                        help="Show every option, the advanced ones too, and exit.")(f)
-
-
-def _moved(new: str):
-    """Callback of an option that moved: it still works for this release, with one line naming its new place."""
-    def note(ctx: click.Context, param: click.Parameter, value):
-        if value is not None and not ctx.resilient_parsing:
-            click.echo(f"note: {param.opts[0]} is now {new}; the old name goes in the next release", err=True)
-        return value
-    return note
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show the version of the package and of its native core, then exit.")
-@click.option("--folds", default=None, envvar="INFOMOTION_FOLDS", metavar="SPEC",
-              help="EchoNet-Pediatric folds to splits for every command (default TRAIN:0-7,VAL:8,TEST:9; ours).")
-@click.option("--view", default=None, envvar="INFOMOTION_VIEW", type=click.Choice(["A4C", "PSAX"], case_sensitive=False),
-              help="EchoNet-Pediatric view read from a root holding A4C/ and PSAX/ (default A4C).")
+@click.option("--folds", "group_folds", default=None, envvar="INFOMOTION_FOLDS", hidden=True,
+              callback=moved_to_commands("--folds SPEC"))
+@click.option("--view", "group_view", default=None, envvar="INFOMOTION_VIEW", hidden=True,
+              callback=moved_to_commands("--view PSAX"))
 @click.option("--allow-modality", multiple=True, envvar="INFOMOTION_ALLOW_MODALITY", metavar="CODE",
               help="Also read DICOM files of this Modality as echo (e.g. MR; ANY: every file, one without "
                    "Modality too). Default: ultrasound (US) only.")
-def cli(folds, view, allow_modality) -> None:
+def cli(group_folds, group_view, allow_modality) -> None:
     """Motion-based dataset distillation of echocardiography videos.
 
     Pick the few videos per ejection-fraction class that a model learns most from,
     offline, on CPU by default.
     """
-    if folds or view:  # process-wide, so every command that loads data maps folds the same way
+    if group_folds or group_view:  # the pre-0.2 place of the commands' --folds/--view (they win when given)
         from infomotion_rt.data.pediatric import configure
 
-        configure(folds, view)
+        configure(group_folds, group_view)
     if allow_modality:  # process-wide too, so extraction workers read the same files
         from infomotion_rt.data.dicom import allow_modalities
 
@@ -152,6 +65,7 @@ def cli(folds, view, allow_modality) -> None:
 
 @cli.command("select", cls=StageCommand)
 @help_all_and_config
+@pediatric_options(advanced=True)
 @click.option("--features", "features_path", required=True, type=click.Path(),
               help="Features file (.npz) or folder of shards written by extract.")
 @click.option("--vpc", default=10, show_default=True, type=int, help="Videos per EF class.")
@@ -178,7 +92,7 @@ def cli(folds, view, allow_modality) -> None:
 @advanced_option("--knn-pca", "pca", type=int,
                  help="Reduce the vectors to this many dimensions (FAISS PCA) before the kNN search (speed at scale; "
                       "not the selection metric, see --metric).")
-@click.option("--pca", "pca_moved", type=int, hidden=True, callback=_moved("--knn-pca"))
+@click.option("--pca", "pca_moved", type=int, hidden=True, callback=moved("--knn-pca"))
 @advanced_option("--threads", type=int, help="FAISS threads (default: every core this process may use).")
 @advanced_option("--paper-literal", is_flag=True, help="Complete graph with Euclidean-distance weights (O(n^2)).")
 @advanced_option("--metric", "metric_name", type=click.Choice(list(METRICS)),
@@ -310,6 +224,7 @@ def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, 
 
 
 @cli.command("report")
+@pediatric_options
 @click.argument("selections", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--out", default="report.html", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--data", "data_dir", type=click.Path(file_okay=False),
@@ -377,6 +292,7 @@ def phantom_cmd(out_dir, n, seed, style, frames, workers, preview, overwrite, nu
 
 
 @cli.command("info")
+@pediatric_options
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--labels", "labels_csv", type=click.Path(dir_okay=False),
               help="CSV of FileName,EF[,Split] for a plain folder of videos (default: FileList.csv).")
@@ -414,6 +330,7 @@ def info_cmd(data_dir, labels_csv, quick, as_json) -> None:
 
 
 @cli.command("train-ifa")
+@pediatric_options
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Checkpoint to write (.pt).")
 @click.option("--config", "config_name", default="small", show_default=True,
@@ -449,6 +366,7 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
 
 
 @cli.command("extract")
+@pediatric_options
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--engine", default=None, type=click.Path(dir_okay=False),
               help="Motion model file; the backend is chosen by suffix (.pt torch, .onnx ONNX Runtime, "
@@ -523,6 +441,7 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
 
 
 @cli.command("export")
+@pediatric_options
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write (.onnx).")
 @click.option("--training-data", default="", help="What the model was trained on (stored in the metadata).")

@@ -33,7 +33,6 @@ Rules (ours where the release is silent)
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, fields
@@ -53,7 +52,7 @@ MARKERS = ("No Systolic", "No Diastolic")
 DEFAULT_FOLDS = "TRAIN:0-7,VAL:8,TEST:9"
 DEFAULT_VIEW = "A4C"
 N_FOLDS = 10
-FOLDS_ENV, VIEW_ENV = "INFOMOTION_FOLDS", "INFOMOTION_VIEW"
+_SETTINGS: dict[str, str | None] = {"folds": None, "view": None}   # configure(); None: the defaults
 
 Outlines = dict[int, np.ndarray]  # frame -> (P, 2) X, Y outline points in pixels
 
@@ -97,24 +96,22 @@ def check_view(view: str) -> str:
 
 
 def configure(folds: str | None = None, view: str | None = None) -> None:
-    """Set the fold rule and view for every later load in this process (the CLI's ``--folds``/``--view``).
-
-    Stored in the environment (``INFOMOTION_FOLDS``, ``INFOMOTION_VIEW``) so worker processes inherit it.
-    Validated first: raises ConfigError on a bad spec.
-    """
+    """Set the fold rule and view for every later load in this process (the commands' ``--folds``/``--view``);
+    None leaves a setting as it is. Validated first: raises ConfigError on a bad spec. Only the process that
+    loads the dataset needs them (workers receive records, not folders)."""
     if folds is not None:
         parse_folds(folds)
-        os.environ[FOLDS_ENV] = folds
+        _SETTINGS["folds"] = folds
     if view is not None:
-        os.environ[VIEW_ENV] = check_view(view)
+        _SETTINGS["view"] = check_view(view)
 
 
 def current_folds() -> str:
-    return os.environ.get(FOLDS_ENV) or DEFAULT_FOLDS
+    return _SETTINGS["folds"] or DEFAULT_FOLDS
 
 
 def current_view() -> str:
-    return check_view(os.environ.get(VIEW_ENV) or DEFAULT_VIEW)
+    return _SETTINGS["view"] or DEFAULT_VIEW
 
 
 # ------------------------------------------------------------------------------------- layout

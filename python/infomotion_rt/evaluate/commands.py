@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from infomotion_rt.cli_options import pediatric_options
 from infomotion_rt.errors import ConfigError, require
 
 
@@ -81,6 +82,7 @@ def eval_config(kw: dict):
 
 
 @click.command("evaluate")
+@pediatric_options
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--selection", type=click.Path(dir_okay=False), default=None, help="selection.csv from select.")
 @click.option("--whole", is_flag=True, help="Train on the whole TRAIN split instead of a selection.")
@@ -143,6 +145,7 @@ def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dic
 
 
 @click.command("benchmark")
+@pediatric_options
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--vpc", "vpcs", multiple=True, type=click.IntRange(min=1), help="Videos per class (repeatable; default 5 and 10).")
 @click.option("--methods", default=None,
@@ -271,6 +274,7 @@ def probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, ou
 
 
 @click.command("relabel")
+@pediatric_options
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False),
               help="EF regressor checkpoint (evaluate --save-model, or ef_whole_real.pt from benchmark).")
