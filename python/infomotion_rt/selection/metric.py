@@ -19,8 +19,10 @@ pair x direction x scale x channel): ``all``, ``scale8`` / ``scale16`` (one scal
 ``pair1`` / ``pair2`` (one frame pair), ``forward`` (start->end direction only).
 
 Every transform is fitted on all the candidate vectors being selected from (one fit, all classes), so
-that one class's distances are on the same footing as another's; it is deterministic (no random state;
-eigenvector signs fixed). numpy only (runtime side: no torch, no scikit-learn).
+that one class's distances are on the same footing as another's; it is deterministic (no random state,
+except a seeded sample of the PCA training rows above 1000 x D candidates; eigenvector signs fixed).
+PCA is FAISS's ``PCAMatrix`` (already a runtime dependency, for the kNN); standardisation and PLS are
+numpy (runtime side: no torch, no scikit-learn).
 
 How this differs from ``select --knn-pca D`` (``knn_index.pca_reduce``): that is a per-class FAISS PCA
 without standardisation or whitening, there to make kNN cheaper on very large classes; it is applied
@@ -84,14 +86,6 @@ def part_columns(d: int, parts: str) -> np.ndarray:
     return np.concatenate([np.arange(b * c, (b + 1) * c) for b in sorted(keep)])
 
 
-def _top_eig(cov: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Largest ``m`` eigenpairs of a symmetric matrix, descending; each vector's largest entry positive."""
-    val, vec = np.linalg.eigh(cov)
-    val, vec = val[::-1][:m], vec[:, ::-1][:, :m]
-    sign = np.sign(vec[np.abs(vec).argmax(0), np.arange(vec.shape[1])])
-    return np.maximum(val, 0.0), vec * np.where(sign == 0, 1.0, sign)
-
-
 def _pls_rotation(s_xx: np.ndarray, s_xy: np.ndarray, m: int) -> np.ndarray:
     """PLS1 (NIPALS in covariance form: only z^T z and z^T (y - mean y) of the standardised vectors are
     needed) -> the rotation R (d, m) with scores T = z @ R (Wold's PLS; R = W (P^T W)^-1). Stops early
@@ -149,11 +143,39 @@ class FittedMetric:
         return out
 
 
+def _pca_projection(std: FittedMetric, x: np.ndarray, m: int, whiten: bool) -> np.ndarray:
+    """(d_kept, m) float64 projection of the standardised vectors onto their top ``m`` principal components,
+    fitted by FAISS's ``PCAMatrix`` (``eigen_power=-0.5`` whitens). FAISS trains on at most
+    ``max_points_per_d`` x d rows; above that a seeded sample (numpy, seed 0) is drawn here, so FAISS's own
+    sampling never runs and the float32 training copy stays bounded. The standardisation has centred the
+    vectors, so FAISS's bias (minus the projected training mean, ~0) is dropped: a constant shift leaves
+    every distance unchanged. Each component's largest entry is made positive (deterministic signs)."""
+    from infomotion_rt.selection.knn_index import faiss
+
+    n, d = len(x), len(std.cols)
+    pca = faiss().PCAMatrix(d, m, -0.5 if whiten else 0.0)
+    cap = pca.max_points_per_d * d
+    rows = np.arange(n) if n <= cap else np.sort(np.random.default_rng(0).choice(n, cap, replace=False))
+    z = np.empty((len(rows), d), np.float32)
+    for s in range(0, len(rows), _CHUNK):
+        z[s:s + _CHUNK] = std._block(x[rows[s:s + _CHUNK]])
+    # FAISS's eigenvalues are those of the unnormalised scatter z^T z: a whitened component has variance
+    # 1/n; epsilon (1e-6 in variance units) keeps a null direction finite, and sqrt(n) below makes it 1.
+    pca.epsilon = 1e-6 * len(rows)
+    pca.train(z)
+    a = faiss().vector_to_array(pca.A).reshape(m, d).astype(np.float64).T
+    if whiten:
+        a *= np.sqrt(len(rows))
+    sign = np.sign(a[np.abs(a).argmax(0), np.arange(m)])
+    return a * np.where(sign == 0, 1.0, sign)
+
+
 def fit_metric(x: np.ndarray, cfg: MetricConfig, ef: np.ndarray | None = None) -> FittedMetric:
     """Fit ``cfg`` on candidate vectors ``x`` (n, D) float (and their EF (n,) in EF points, for ``pls``).
 
     Raises ConfigError when ``dims`` is not below the kept dimensions or pls has no EF, DataError when pls
-    cannot be fitted. The fit is deterministic; memory beyond ``x`` is O(D^2 + chunk x D)."""
+    cannot be fitted. The fit is deterministic; memory beyond ``x`` is O(D^2 + chunk x D), plus for
+    pca/pca-whiten a float32 copy of the standardised training rows (at most 1000 x D rows: FAISS's cap)."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise DataError(f"metric: vectors must be (n, D), got shape {x.shape}")
@@ -177,19 +199,15 @@ def fit_metric(x: np.ndarray, cfg: MetricConfig, ef: np.ndarray | None = None) -
         raise ConfigError("--metric pls needs every candidate's EF")
     if cfg.name == "pls" and np.ptp(ef) == 0:  # one EF value: no direction to fit; plain standardisation
         return FittedMetric(cfg, cols, mean, scale, note="pls: every EF equal, vectors only standardised")
-    y = None if cfg.name != "pls" else np.asarray(ef, np.float64) - float(np.mean(ef))
+    if cfg.name != "pls":
+        return FittedMetric(cfg, cols, mean, scale, _pca_projection(std, x, m, cfg.name == "pca-whiten"))
+    y = np.asarray(ef, np.float64) - float(np.mean(ef))
     s_xx, s_xy = np.zeros((len(cols), len(cols))), np.zeros(len(cols))
     for s in range(0, n, _CHUNK):
         z = std._block(x[s:s + _CHUNK])
         s_xx += z.T @ z
-        if y is not None:
-            s_xy += z.T @ y[s:s + _CHUNK]
-    if cfg.name == "pls":
-        return FittedMetric(cfg, cols, mean, scale, _pls_rotation(s_xx, s_xy, m))
-    val, vec = _top_eig(s_xx / max(n - 1, 1), m)
-    if cfg.name == "pca-whiten":
-        vec = vec / np.sqrt(np.where(val > _EPS, val, 1.0))[None, :]
-    return FittedMetric(cfg, cols, mean, scale, vec)
+        s_xy += z.T @ y[s:s + _CHUNK]
+    return FittedMetric(cfg, cols, mean, scale, _pls_rotation(s_xx, s_xy, m))
 
 
 def transform(x: np.ndarray, cfg: MetricConfig, ef: np.ndarray | None = None) -> np.ndarray:
