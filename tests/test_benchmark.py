@@ -44,7 +44,7 @@ def _invoke(args):
 def _check_outputs(out, group, vpcs):
     plot = pytest.importorskip("matplotlib") and (out / "table1.png")
     md = (out / "table1.md").read_text()
-    assert f"Whole {group}" in md and "tiny: r2plus1d_18 w8" in md
+    assert f"Whole {group}" in md and "small (2+1)D CNN (r2plus1d_18, width 8" in md
     for v in vpcs:
         assert f"VPC={v}" in md
     rows = list(csv.DictReader(open(out / "table1.csv")))

@@ -71,7 +71,7 @@ def test_evaluate_selection_end_to_end(phantom, tmp_path):
         assert 0 <= r["acc"] <= r["soft_acc"] <= 1  # soft is never below hard
         assert np.sum(r["confusion"]) == n_test
     md = (tmp_path / "out" / "evaluation.md").read_text()
-    assert "tiny: r2plus1d_18 w8" in md and "soft accuracy" in md and "balanced accuracy" in md
+    assert "small (2+1)D CNN (r2plus1d_18, width 8" in md and "soft accuracy" in md and "balanced accuracy" in md
     # A selection file from before weights (no Weight column) trains unweighted, and says so.
     assert out["weights"] == "none in the file (every weight 1)" and not any(r["weighted"] for r in out["runs"])
     assert "selection weights: none in the file" in md

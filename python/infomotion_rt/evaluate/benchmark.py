@@ -160,7 +160,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
     real_src = ClipSource(ev.setting.clips)
     group = "Synth." if synthetic else "Real"
     results = {"data_dir": str(data_dir), "synthetic": str(synthetic) if synthetic else None,
-               "setting": ev.setting.label(), "augment": ev.setting.clips.augment, "steps": ev.train.steps, "whole_steps": ev.for_whole().train.steps, "runs": ev.runs, "whole_runs": cfg.whole_eval.runs, "seed": ev.seed,
+               "setting": ev.setting.label(), "setting_words": ev.setting.words(), "augment": ev.setting.clips.augment, "steps": ev.train.steps, "whole_steps": ev.for_whole().train.steps, "runs": ev.runs, "whole_runs": cfg.whole_eval.runs, "seed": ev.seed,
                "vpcs": list(cfg.vpcs), "methods": list(cfg.methods), "tolerance": ev.tolerance,
                "weights": "class-prior" if ev.weights else "off (--no-weights)",
                "test_dir": str(data_dir), "n_test": len(test), "appearance": APPEARANCE,
@@ -176,7 +176,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
         log(f"Whole Real: reusing {whole_pt}")
     else:
         log(f"Whole Real: {len(real_train)} TRAIN videos x {cfg.whole_eval.runs} runs, at most {ev.for_whole().train.steps} steps, "
-            f"early stopping on {len(real_val or [])} VAL videos ({ev.setting.label()})")
+            f"early stopping on {len(real_val or [])} VAL videos ({ev.setting.words()})")
         whole_pt = out_dir / "ef_whole_real.pt"
         whole_real = run_protocol(real_train, test, cfg.whole_eval, train_source=real_src, progress=progress,
                                   label="whole real", save_first=whole_pt, val_recs=real_val)
@@ -341,7 +341,7 @@ def run_pool_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, seeds: int = 
     runs = {str(v): {m: [] for m in cfg.methods} for v in cfg.vpcs}
     results = {"instrument": "cnn", "data_dir": str(data_dir),
                "features": str(features or out_dir / "motion_features.npz"),   # extracted when not given
-               "setting": ev.setting.label(), "setting_name": ev.setting.name, "augment": ev.setting.clips.augment,
+               "setting": ev.setting.label(), "setting_words": ev.setting.words(), "setting_name": ev.setting.name, "augment": ev.setting.clips.augment,
                "steps": ev.train.steps, "train": asdict(ev.train), "pool_share": float(share),
                "pool_draw": POOL_DRAW, "seeds": seed_list, "vpcs": list(cfg.vpcs), "methods": list(cfg.methods),
                "skipped": dict(skipped or {}), "selection_space": "motion vectors of --features", "metric": None,
@@ -360,7 +360,7 @@ def run_pool_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, seeds: int = 
         atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")
 
     log(f"CNN benchmark: {seeds} seeds x {len(cfg.methods)} methods x {len(cfg.vpcs)} VPC, each seed drawing "
-        f"{results['n_draw']} of {len(pool)} TRAIN videos; {ev.setting.label()}, {ev.train.steps} steps")
+        f"{results['n_draw']} of {len(pool)} TRAIN videos; {ev.setting.words(ev.train.steps)}")
     t_select = 0.0
     bar = tqdm(total=seeds * len(cfg.methods) * len(cfg.vpcs), desc="benchmark", unit="run", disable=not progress)
     src_of = {r.name: r for r in pool}

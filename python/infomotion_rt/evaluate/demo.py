@@ -156,10 +156,11 @@ def finding_line(probe: dict, cnn: dict | None, n_videos: int, representation: s
 def cnn_lines(cnn: dict) -> list[str]:
     """The CNN cell(s) of ``summary.md``: every method's MAE / R² / accuracy over the seeds, InfoMotion −
     Random with its interval, and the Mean-EF reference (``run_pool_benchmark``'s dict)."""
+    from infomotion_rt.evaluate.regressor import setting_words
     from infomotion_rt.evaluate.tables import DISPLAY
 
     ref = cnn["references"]["mean_ef"]
-    out = [f"CNN ({cnn['setting']}, {cnn['steps']} steps, weights {cnn['weights']}; {len(cnn['seeds'])} paired "
+    out = [f"CNN ({setting_words(cnn)}, {cnn['steps']} steps, weights {cnn['weights']}; {len(cnn['seeds'])} paired "
            f"seeds on the probe's first draws; {cnn['n_test']} TEST videos):"]
     for v, cell in cnn["cells"]["cnn"].items():
         for m, c in cell["methods"].items():

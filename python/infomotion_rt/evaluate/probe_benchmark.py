@@ -30,6 +30,7 @@ import numpy as np
 
 from infomotion_rt.atomic import atomic_write_text
 from infomotion_rt.errors import ConfigError, DataError, DependencyError
+from infomotion_rt.evaluate.regressor import setting_words
 
 PROBE_METHODS = ("random", "infomotion", "kmeans", "typiclust", "probcover", "maxherding")
 PROBE_KEYS = ("mae", "r2", "acc", "bal_acc", "r")
@@ -273,7 +274,7 @@ def probe_table_markdown(results: dict) -> str:
              f"{r['n_pool']} videos) for every method; {r['n_test']} TEST videos; weights: {r['weights']}; "
              f"selection on the {r['selection_space']} ({r['metric']}). Differences are method − reference, "
              f"mean [{r['interval']}]; the best peer has the lowest mean MAE among the peers of the cell.", "",
-             (f"CNN: {r['setting']}; one training per seed and method, {r['steps']} optimisation steps "
+             (f"CNN: {setting_words(r)}; one training per seed and method, {r['steps']} optimisation steps "
               "(no Whole row in this protocol: `evaluate --whole` trains it)." if cnn else f"Probe: {r['probe']}."), ""]
     if r["skipped"]:
         lines += [f"Skipped: {', '.join(r['skipped'])} (extra not installed).", ""]

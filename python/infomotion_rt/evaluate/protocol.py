@@ -27,7 +27,7 @@ from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.records import strip_suffix
 from infomotion_rt.errors import ConfigError, DataError
 from infomotion_rt.evaluate.clips import ClipSource
-from infomotion_rt.evaluate.regressor import Setting, get_setting, save_checkpoint
+from infomotion_rt.evaluate.regressor import Setting, get_setting, save_checkpoint, setting_words
 from infomotion_rt.evaluate.training import TrainConfig, predict, train_regressor
 from infomotion_rt.selection.scoring import score, summarize_runs
 
@@ -151,7 +151,8 @@ def run_protocol(train_recs, test_recs, cfg: EvalConfig, *, train_source: ClipSo
     runs = [one_run(train_recs, test_recs, cfg, cfg.seed + r, train_source=train_source, test_source=test_source,
                     progress=progress, desc=f"{label} run {r + 1}/{cfg.runs}".strip(),
                     save=save_first if r == 0 else None, val_recs=val_recs, weights=weights) for r in range(cfg.runs)]
-    return {"label": label, "setting": cfg.setting.label(), "n_train": len(train_recs), "n_test": len(test_recs),
+    return {"label": label, "setting": cfg.setting.label(), "setting_words": cfg.setting.words(),
+            "n_train": len(train_recs), "n_test": len(test_recs),
             "weighted": weights is not None, "weights": weights_note or ("class-prior" if weights is not None else "unweighted"),
             "n_val": len(val_recs or []), "augment": cfg.setting.clips.augment, "train": asdict(cfg.train), "runs": runs,
             "summary": summarize_runs(runs), "still_falling": sum(r["still_falling"] for r in runs),
@@ -196,7 +197,7 @@ def pm(stat: dict, scale: float = 100.0, digits: int = 2) -> str:
 
 def report_markdown(result: dict, title: str) -> str:
     s = result["summary"]
-    lines = [f"# {title}", "", f"Setting: {result['setting']}; trained on {result['n_train']} videos, "
+    lines = [f"# {title}", "", f"Trained: {setting_words(result)}; trained on {result['n_train']} videos, "
              f"tested on {result['n_test']} TEST videos; {len(result['runs'])} run(s); training-clip augmentation "
              f"{'on' if result.get('augment') else 'off'}; selection weights: {result.get('weights', 'unweighted')}; "
              f"{budget_text(result)}.",

@@ -64,6 +64,44 @@ class Setting:
         frames = f"{c.frames}f over {c.cycle_cover:g} cycle" if c.cycle else f"{c.frames}f x{c.period}"
         return f"{self.name}: {net}, {frames} @ {c.size}x{c.size}" + (", augmented" if c.augment else "")
 
+    def words(self, steps: int | None = None) -> str:
+        """What is trained, in words, for chart titles and report headers: e.g. 'small 3D CNN (r3d_18,
+        width 8, 1 block per stage, grey), 8 frames over 1.2 heart cycles at 32×32, 150 steps ("cpu-small"
+        setting)'. ``label()`` stays the exact key that results files compare."""
+        m, c = self.model, self.clips
+        kind = ARCH_WORDS[m.arch]
+        if m.is_torchvision:
+            net = f"{kind} ({m.arch}, torchvision's full width)"
+        else:
+            blocks = "-".join(map(str, m.layers)) if len(set(m.layers)) > 1 else str(m.layers[0])
+            per = "block" if blocks == "1" else "blocks"
+            net = (f"small {kind} ({m.arch}, width {m.width}, {blocks} {per} per stage, "
+                   f"{'grey' if m.in_channels == 1 else '3-channel'})")
+        frames = (f"{c.frames} frames over {c.cycle_cover:g} heart cycle{'' if c.cycle_cover == 1 else 's'}" if c.cycle
+                  else f"{c.frames} frames (every {ordinal(c.period)})")
+        out = f"{net}, {frames} at {c.size}×{c.size}"
+        if c.augment:
+            out += ", training clips augmented"
+        if steps is not None:
+            out += f", {steps} steps"
+        return out + f' ("{self.name}" setting)'
+
+
+ARCH_WORDS = {"r2plus1d_18": "(2+1)D CNN", "r3d_18": "3D CNN", "mc3_18": "mixed 3D/2D CNN"}
+
+
+def ordinal(n: int) -> str:
+    """'frame', '2nd frame', '3rd frame' ...: so 'every 1st frame' reads 'every frame'."""
+    if n == 1:
+        return "frame"
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix} frame"
+
+
+def setting_words(result: dict) -> str:
+    """A results dict's setting in words (``Setting.words``), or its label when the file predates them."""
+    return result.get("setting_words") or result.get("setting", "")
+
 
 SETTINGS = {
     # The paper's / EchoNet's setting: a GPU job (4.2 s per clip-step on 2 CPU cores).

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from infomotion_rt.atomic import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from infomotion_rt.errors import PLOT_EXTRA_HINT, require_pyplot
+from infomotion_rt.evaluate.regressor import setting_words
 
 DISPLAY = {"random": "Random", "kmeans": "Kmeans", "infodist": "InfoDist", "infomotion": "InfoMotion",
            "kcenter": "k-center", "herding": "Herding", "typiclust": "TypiClust", "probcover": "ProbCover",
@@ -55,7 +56,7 @@ def _ref(g: dict, name: str, key: str, scale: float = 100.0, digits: int = 2) ->
 def header_markdown(results: dict) -> str:
     classes = results.get("test_classes")
     counts = f" ({', '.join(f'{k} {v}' for k, v in classes.items())})" if classes else ""
-    return (f"Setting: {results['setting']}; {results['runs']} runs per cell (mean ± sample std); "
+    return (f"Trained: {setting_words(results)}; {results['runs']} runs per cell (mean ± sample std); "
             f"{results['steps']} optimisation steps per distilled model, the same for every method and VPC "
             f"(Whole: at most {results['whole_steps']}, early stopping on VAL, best VAL checkpoint); "
             f"tested on {results['test_dir']} TEST: {results['n_test']} videos{counts}; "
@@ -197,7 +198,7 @@ def plot_bars(results: dict, path) -> Path:
     # one legend for the figure, below the panels, so it never covers a bar
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
-    fig.suptitle(results["setting"], fontsize=9)
+    fig.suptitle(f"{setting_words(results)}; {results['steps']} steps per distilled model", fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
