@@ -257,6 +257,16 @@ def test_plot_without_matplotlib_is_a_dependency_error(tmp_path, monkeypatch):
         sel.plot_selection(res, sel.SelectConfig(vpc=2), tmp_path / "g.png")
 
 
+def test_plot_without_networkx_is_a_dependency_error(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    fs = class_features(per_class=(10, 0, 0, 0, 0))
+    res = sel.select_features(fs, sel.SelectConfig(vpc=2))
+    monkeypatch.setitem(sys.modules, "networkx", None)
+    with pytest.raises(DependencyError, match="networkx"):
+        sel.plot_selection(res, sel.SelectConfig(vpc=2), tmp_path / "g.png")
+    assert not (tmp_path / "g.png").exists()
+
+
 def test_labels_with_bom_and_index_column(tmp_path, fs):
     labels = tmp_path / "FileList.csv"
     body = ",FileName,EF\n" + "".join(f"{i},{n}.avi,{55.0}\n" for i, n in enumerate(fs.names))

@@ -11,12 +11,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 
-from infomotion_rt.atomic import atomic_path
-from infomotion_rt.errors import ConfigError, DependencyError, require, require_pyplot
+from infomotion_rt.errors import ConfigError, DependencyError, require
 from infomotion_rt.selection.knn_index import KnnConfig, describe as describe_knn, exact_knn, faiss_has_gpu, knn_search
 
 # faiss and infomap are both SWIG modules sharing one SWIG type table: when infomap is imported
@@ -224,72 +222,3 @@ def class_graph(x: np.ndarray, cfg: GraphConfig, seed: int) -> ClassGraph:
         score = modular_centrality(n, edges, part.communities)[cfg.centrality]
     t["centrality"] = time.perf_counter() - t0
     return ClassGraph(edges, part, np.asarray(score, dtype=np.float64), t, info, trials)
-
-
-def _layout(x: np.ndarray, edges: np.ndarray, rng: np.random.Generator, iters: int = 150) -> np.ndarray:
-    """Force-directed (Fruchterman-Reingold) layout started from the 2-D PCA of the vectors."""
-    m = len(x)
-    xc = x.astype(np.float64) - x.mean(0)
-    if m > 2 and np.any(xc):
-        _, _, vt = np.linalg.svd(xc, full_matrices=False)
-        pos = xc @ vt[:2].T
-        pos /= np.abs(pos).max() or 1.0
-    else:
-        pos = np.zeros((m, 2))
-    pos = pos + rng.normal(scale=1e-3, size=(m, 2))  # split duplicates
-    kopt = 1.0 / np.sqrt(max(m, 1))
-    u, v = edges[:, 0].astype(int), edges[:, 1].astype(int)
-    w = edges[:, 2] / (edges[:, 2].max() if len(edges) else 1.0)
-    temp = 0.1
-    for _ in range(iters):
-        delta = pos[:, None, :] - pos[None, :, :]
-        dist = np.maximum(np.linalg.norm(delta, axis=2), 1e-4)
-        disp = (delta * (kopt**2 / dist**2)[:, :, None]).sum(1)          # repulsion
-        d = pos[u] - pos[v]
-        f = (w * np.linalg.norm(d, axis=1) / kopt)[:, None] * d          # attraction along edges
-        np.add.at(disp, u, -f)
-        np.add.at(disp, v, f)
-        length = np.maximum(np.linalg.norm(disp, axis=1), 1e-9)
-        pos += disp / length[:, None] * np.minimum(length, temp)[:, None]
-        temp *= 0.97
-    return pos
-
-
-def plot_class_graphs(panels: list[tuple], path, max_nodes: int = 600, seed: int = 0):
-    """One PNG, one panel per class: the kNN graph in a force layout, nodes coloured by community,
-    selected videos as large outlined stars. ``panels``: (title, x, edges, communities, selected).
-    Classes above ``max_nodes`` are drawn as the subgraph on a seeded sample that keeps the picks."""
-    plt = require_pyplot("--plot")
-    from matplotlib.collections import LineCollection
-    cols = min(3, max(len(panels), 1))
-    rows = -(-len(panels) // cols) if panels else 1
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 5.5 * rows), squeeze=False)
-    rng = np.random.default_rng(seed)
-    for ax in axes.ravel():
-        ax.set_axis_off()
-    for ax, (title, x, edges, comm, selected) in zip(axes.ravel(), panels):
-        n = len(x)
-        keep = np.arange(n)
-        if n > max_nodes:
-            others = np.setdiff1d(np.arange(n), selected)
-            keep = np.sort(np.concatenate([selected, rng.choice(others, max_nodes - len(selected), replace=False)]))
-            title += f" (sample of {max_nodes}/{n})"
-        remap = np.full(n, -1)
-        remap[keep] = np.arange(len(keep))
-        e = edges[(remap[edges[:, 0].astype(int)] >= 0) & (remap[edges[:, 1].astype(int)] >= 0)] if len(edges) else edges
-        e = np.column_stack([remap[e[:, 0].astype(int)], remap[e[:, 1].astype(int)], e[:, 2]]) if len(e) else np.empty((0, 3))
-        pos = _layout(x[keep], e, rng)
-        if len(e):
-            segs = np.stack([pos[e[:, 0].astype(int)], pos[e[:, 1].astype(int)]], axis=1)
-            ax.add_collection(LineCollection(segs, colors="0.75", linewidths=0.4, zorder=1))
-        c = comm[keep]
-        ax.scatter(pos[:, 0], pos[:, 1], c=c % 20, cmap="tab20", vmin=0, vmax=19, s=14, zorder=2)
-        sel = remap[np.asarray(selected, dtype=int)]
-        ax.scatter(pos[sel, 0], pos[sel, 1], c=c[sel] % 20, cmap="tab20", vmin=0, vmax=19, s=260, marker="*",
-                   edgecolors="black", linewidths=1.2, zorder=3)
-        ax.set_title(f"{title}\n{len(np.unique(comm))} communities, {len(selected)} selected (stars)", fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return Path(path)

@@ -558,4 +558,6 @@ def plot_selection(sel: Selection, cfg: SelectConfig, path) -> Path:
         cg = pick.class_graph or graph.class_graph(sub.features, cfg.graph, cfg.seed)
         panels.append((f"{cname} ({cfg.method})", sub.features, cg.edges, cg.partition.communities,
                        np.asarray(pick.indices)))
-    return graph.plot_class_graphs(panels, path, seed=cfg.seed)
+    from infomotion_rt.selection.plot import plot_class_graphs
+
+    return plot_class_graphs(panels, path, seed=cfg.seed)
