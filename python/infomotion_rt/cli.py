@@ -124,8 +124,8 @@ def cli(group_folds, group_view, allow_modality) -> None:
                                   "OUT's .self-check.json (docs/self-check.md; needs scikit-learn).")
 def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centrality, choice, trials, paper_literal,
                labels, split, export_dataset, deidentify, deid_key, data_dir, plot, report, overwrite,
-               exact_knn, ann, ann_threshold, pca, pca_moved, threads, metric_name, metric_dims, metric_parts, self_check,
-               config) -> None:
+               exact_knn, ann, ann_threshold, pca, pca_moved, threads, metric_name, metric_dims, metric_parts,
+               self_check) -> None:
     """Pick VPC representative videos per EF class from a features file (--help-all: every option)."""
     from infomotion_rt.selection import methods as sel_mod
     from infomotion_rt.errors import ConfigError

@@ -83,7 +83,8 @@ def _load_config(ctx: click.Context, _param, path: str | None) -> str | None:
 
 def help_all_and_config(f):
     """The ``--help-all`` and ``--config FILE`` options of a StageCommand."""
-    f = click.option("--config", type=click.Path(dir_okay=False), is_eager=True, callback=_load_config,
+    f = click.option("--config", type=click.Path(dir_okay=False), is_eager=True, expose_value=False,
+                     callback=_load_config,
                      help="TOML file of option defaults, e.g. the advanced options that --help-all lists.")(f)
     return click.option("--help-all", is_flag=True, expose_value=False, is_eager=True, callback=_help_all,
                         help="Show every option, the advanced ones too, and exit.")(f)

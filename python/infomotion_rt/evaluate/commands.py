@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from infomotion_rt.cli_options import pediatric_options
+from infomotion_rt.cli_options import StageCommand, advanced_option, help_all_and_config, pediatric_options
 from infomotion_rt.errors import ConfigError, require
 
 
@@ -20,34 +20,34 @@ def regressor_options(f):
                           "cycles @40, augmented training clips, 1000 steps per selection, Whole at most 4000 "
                           "(benchmarks); cpu-small: 8f @32, not augmented, 150 / 800 steps (demo); tiny: "
                           "r2plus1d w8 8f x4 @32 (tests). auto: paper on cuda, cpu on cpu."),
-        click.option("--model", "arch", type=click.Choice(["r2plus1d_18", "r3d_18", "mc3_18"]), default=None,
+        advanced_option("--model", "arch", type=click.Choice(["r2plus1d_18", "r3d_18", "mc3_18"]), default=None,
                      help="Video ResNet-18 family member (default: the setting's; r3d_18 for cpu and cpu-small)."),
-        click.option("--frames", type=click.IntRange(min=1), default=None, help="Frames per clip (overrides setting)."),
-        click.option("--period", type=click.IntRange(min=1), default=None, help="Take every N-th frame."),
-        click.option("--size", type=click.IntRange(min=8), default=None, help="Frame size in pixels."),
-        click.option("--width", type=click.IntRange(min=4), default=None, help="First-stage channels (64 = torchvision)."),
-        click.option("--test-clips", type=click.IntRange(min=1), default=None, help="Clips averaged per test video."),
-        click.option("--augment/--no-augment", default=None,
+        advanced_option("--frames", type=click.IntRange(min=1), default=None, help="Frames per clip (overrides setting)."),
+        advanced_option("--period", type=click.IntRange(min=1), default=None, help="Take every N-th frame."),
+        advanced_option("--size", type=click.IntRange(min=8), default=None, help="Frame size in pixels."),
+        advanced_option("--width", type=click.IntRange(min=4), default=None, help="First-stage channels (64 = torchvision)."),
+        advanced_option("--test-clips", type=click.IntRange(min=1), default=None, help="Clips averaged per test video."),
+        advanced_option("--augment/--no-augment", default=None,
                      help="Random affine, grey gain and cycle-length jitter on training clips (default: the "
                           "setting's: on in cpu, off in the others; BENCHMARKS.md has the measurements)."),
-        click.option("--steps", type=click.IntRange(min=1), default=None,
+        advanced_option("--steps", type=click.IntRange(min=1), default=None,
                      help="Optimisation steps of every model trained on a selection (default: the setting's); "
                           "the same for every method and VPC."),
-        click.option("--whole-steps", type=click.IntRange(min=1), default=None,
+        advanced_option("--whole-steps", type=click.IntRange(min=1), default=None,
                      help="Step maximum of a Whole model, which stops early on VAL loss (default: the setting's)."),
-        click.option("--patience", default=5, show_default=True, type=click.IntRange(min=1),
+        advanced_option("--patience", default=5, show_default=True, type=click.IntRange(min=1),
                      help="Whole: VAL checks (every 1/20 of --whole-steps, at least 10 steps apart) without improvement before stopping."),
-        click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Default: the setting's."),
-        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+        advanced_option("--batch-size", type=click.IntRange(min=1), default=None, help="Default: the setting's."),
+        advanced_option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
                      help="Peak learning rate (default: the setting's)."),
         click.option("--runs", default=5, show_default=True, type=click.IntRange(min=1), help="Repeats (seeds)."),
         click.option("--seed", default=0, show_default=True, type=int, help="Seed of run 1; run r uses seed+r-1."),
-        click.option("--tolerance", default=2.0, show_default=True, type=click.FloatRange(min=0),
+        advanced_option("--tolerance", default=2.0, show_default=True, type=click.FloatRange(min=0),
                      help="Soft accuracy: EF points each class is widened by."),
         click.option("--device", default="cpu", show_default=True, help="cpu or cuda."),
         click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
                      help="CPU threads of torch, NumPy's BLAS, OpenCV and FAISS (0 = each library's default)."),
-        click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
+        advanced_option("--init", "init", type=click.Path(dir_okay=False), default=None,
                      help="Start from this local state_dict (.pt) instead of from scratch."),
         click.option("--weights/--no-weights", default=True, show_default=True,
                      help="Train each distilled model with its selection's Weight column (class-prior weights: "
@@ -81,7 +81,8 @@ def eval_config(kw: dict):
                       weights=kw.pop("weights"))
 
 
-@click.command("evaluate")
+@click.command("evaluate", cls=StageCommand)
+@help_all_and_config
 @pediatric_options
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--selection", type=click.Path(dir_okay=False), default=None, help="selection.csv from select.")
@@ -144,7 +145,8 @@ def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dic
     click.echo(f"wrote {j} and {m}")
 
 
-@click.command("benchmark")
+@click.command("benchmark", cls=StageCommand)
+@help_all_and_config
 @pediatric_options
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("--vpc", "vpcs", multiple=True, type=click.IntRange(min=1), help="Videos per class (repeatable; default 5 and 10).")
