@@ -98,3 +98,5 @@ def test_tiny_demo_end_to_end(tmp_path):
     assert (tmp_path / "demo" / "selection" / "selection.self-check.json").is_file()
     assert (tmp_path / "demo" / "probe" / "results.json").is_file()
     assert (tmp_path / "demo" / "cnn" / "results.json").is_file()
+    assert (tmp_path / "demo" / "phantom").is_dir() and (tmp_path / "demo" / "phantom_flow.npz").is_file()
+    assert f"benchmark {tmp_path / 'demo' / 'phantom'} --instrument probe" in text

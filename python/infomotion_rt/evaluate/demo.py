@@ -239,27 +239,27 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print, pr
         log(f"[demo] {name}: {times[name]:.1f} s")
 
     t = time.perf_counter()
-    real = generate(out / "real", cfg.n_real, seed=cfg.seed, style="dynamic", frames=cfg.frames,
-                    workers=cfg.workers, overwrite=True, progress=progress).out_dir
-    paths["phantom"] = real
+    phantom_dir = generate(out / "phantom", cfg.n_real, seed=cfg.seed, style="dynamic", frames=cfg.frames,
+                           workers=cfg.workers, overwrite=True, progress=progress).out_dir
+    paths["phantom"] = phantom_dir
     step("phantom", t)
 
     t = time.perf_counter()
-    feats = out / f"real_{cfg.representation}.npz"
-    extract_features(real, engine if cfg.representation == "encoder" else None, feats,
+    feats = out / f"phantom_{cfg.representation}.npz"
+    extract_features(phantom_dir, engine if cfg.representation == "encoder" else None, feats,
                      ExtractConfig(split=None, threads=cfg.threads, overwrite=True), log=log, progress=progress,
                      representation=cfg.representation)
     paths["features"] = feats
     step(f"extract ({cfg.representation}, every split)", t)
     t = time.perf_counter()
-    _, pix = load_or_build(load_dataset(real, progress=False).records, feats, log=log)
+    _, pix = load_or_build(load_dataset(phantom_dir, progress=False).records, feats, log=log)
     paths["pixels"] = pix["path"]
     step("pixels (independent representation)", t)
 
     t = time.perf_counter()
     from infomotion_rt.evaluate.probe_benchmark import probe_table_markdown, run_probe_benchmark
 
-    probe = run_probe_benchmark(real, feats, vpcs=cfg.vpcs, seeds=cfg.probe_seeds, seed=cfg.seed, methods=cfg.methods,
+    probe = run_probe_benchmark(phantom_dir, feats, vpcs=cfg.vpcs, seeds=cfg.probe_seeds, seed=cfg.seed, methods=cfg.methods,
                                 share=cfg.pool_share, threads=cfg.threads, out_dir=out / "probe", log=log,
                                 plot=plot, progress=progress)
     paths.update({f"probe {k}": v for k, v in probe["outputs"].items()})
@@ -278,7 +278,7 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print, pr
                                                            batch_size=setting.batch_size, lr=setting.lr,
                                                            threads=cfg.threads), seed=cfg.seed)
         bcfg = BenchmarkConfig(eval=ev, vpcs=(cfg.cnn_vpc,), methods=cfg.cnn_methods, plot=plot)
-        cnn = run_pool_benchmark(real, bcfg, out / "cnn", seeds=cfg.cnn_seeds, share=cfg.pool_share,
+        cnn = run_pool_benchmark(phantom_dir, bcfg, out / "cnn", seeds=cfg.cnn_seeds, share=cfg.pool_share,
                                  features=feats, pool_names=probe["pool"], log=log, progress=False)
         paths.update({f"cnn {k}": v for k, v in cnn["outputs"].items()})
         step(f"CNN benchmark ({cfg.setting}, {cfg.cnn_seeds} seeds)", t)
@@ -299,7 +299,7 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print, pr
     wall = time.perf_counter() - t0
     probe_md = probe_table_markdown(probe).split("\n", 1)[1].lstrip("\n")   # without its own title
     probe_md = "\n".join(x for x in probe_md.splitlines() if not x.startswith(("Note: ", "(")))  # notes below
-    cmd_feats = f"{out}/real_{cfg.representation}.npz"
+    cmd_feats = f"{out}/phantom_{cfg.representation}.npz"
     text = "\n".join([
         finding, "",
         "# infomotion-rt demo",
@@ -308,7 +308,7 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print, pr
         f"TEST). Selection space: {REP_WORDS[cfg.representation]} (`extract --representation "
         f"{cfg.representation}`). Read-out (probe): {probe['probe']}", "",
         "## Probe read-out: every method against Random and the best peer", "",
-        f"`infomotion-rt benchmark {real} --instrument probe --features {cmd_feats} --seeds {cfg.probe_seeds} "
+        f"`infomotion-rt benchmark {phantom_dir} --instrument probe --features {cmd_feats} --seeds {cfg.probe_seeds} "
         f"--pool-share {cfg.pool_share} " + " ".join(f"--vpc {v}" for v in cfg.vpcs)
         + f" --methods {','.join(cfg.methods)}` (paired differences: method − reference, lower MAE is better)", "",
         probe_md.replace("\n## ", "\n### "),
