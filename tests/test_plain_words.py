@@ -13,3 +13,24 @@ def test_setting_words_say_what_was_trained():
     # results files keep the exact label as their key; older files without words show the label
     assert setting_words({"setting": "x: y"}) == "x: y"
     assert setting_words({"setting": "x: y", "setting_words": "words"}) == "words"
+
+
+def test_report_says_which_communities_it_counts_and_what_vpc_is(tmp_path):
+    from infomotion_rt.share import report
+
+    rows = [{"FileName": n, "EF": 60.0, "class": "Normal", "community": c, "centrality": 0.5}
+            for n, c in (("a", 0), ("b", 3))]
+    view = report.SelectionView(rows, "infomotion", 2, 0, found={"Normal": 15})
+    page = report.write_report(tmp_path / "r.html", [view], progress=False).path.read_text()
+    assert "communities: among the picks / found" in page and "<td class='n'>2 / 15</td>" in page
+    assert "VPC (videos per class)" in page
+    one = report.SelectionView(rows[:1], "kmeans", 1, 0)
+    page = report.write_report(tmp_path / "s.html", [one], progress=False).path.read_text()
+    assert "communities among the picks" in page and "1 communities" not in page
+
+
+def test_plural():
+    from infomotion_rt.console import plural
+
+    assert plural(1, "community", "communities") == "1 community"
+    assert plural(15, "community", "communities") == "15 communities" and plural(0, "video") == "0 videos"

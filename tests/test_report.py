@@ -202,7 +202,7 @@ def test_strip_keeps_aspect_and_fits_the_card():
     frames = np.random.default_rng(1).integers(0, 255, size=(report.PREVIEW_FRAMES, 90, 160), dtype=np.uint8)
     uri, w, h = report.encode_strip(frames)  # 16:9 -> limited by the card's width
     (img,) = decoded_images(f"<img src='{uri}'>")
-    assert (w, h) == (report.PREVIEW_MAX_WIDTH, 58) and img.shape[:2] == (h, w * report.PREVIEW_FRAMES)
+    assert (w, h) == (report.PREVIEW_MAX_WIDTH, round(report.PREVIEW_MAX_WIDTH * 90 / 160)) and img.shape[:2] == (h, w * report.PREVIEW_FRAMES)
     uri, w, h = report.encode_strip(frames[:, :, :90])  # square -> PREVIEW_PX high
     assert w == h == report.PREVIEW_PX
 

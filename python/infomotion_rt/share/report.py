@@ -33,12 +33,14 @@ from infomotion_rt.atomic import atomic_path
 from infomotion_rt.data.classes import DEFAULT_CLASSES, EFClasses
 from infomotion_rt.errors import DataError, DependencyError, InfoMotionError, require_pyplot
 
-# Sizes (ours): 72 px, 12 frames per cycle, WebP quality 50 make a preview ~5 KB, so VPC 10 x 5 classes
-# stays around 300 KB of previews; figures are lossy WebP at quality 85 (~50 KB for the graph plot).
+# Sizes (ours): 112 px (EchoNet's own frame size, so its frames are not resampled and the wall motion is
+# visible; 72 px was too small to see it), 12 frames per cycle, WebP quality 40 make a phantom preview
+# ~20 KB (measured), so VPC 10 x 5 classes is about 1 MB of previews; figures are lossy WebP at quality 85
+# (~50 KB for the graph plot).
 PREVIEW_FRAMES = 12     # frames per animated preview (one cardiac cycle)
-PREVIEW_PX = 72         # preview height in CSS pixels
-PREVIEW_MAX_WIDTH = 104  # wider frames are scaled down to this width (the card is 106 px)
-PREVIEW_QUALITY = 50    # WebP/JPEG quality of the strips
+PREVIEW_PX = 112        # preview height in CSS pixels
+PREVIEW_MAX_WIDTH = 150  # wider frames are scaled down to this width (the card is 152 px)
+PREVIEW_QUALITY = 40    # WebP/JPEG quality of the strips
 FIGURE_QUALITY = 85     # WebP quality of the graph plot and charts
 FIGURE_MAX_WIDTH = 1200  # figures are shrunk to this width (pixels) to keep the page small
 SYSTOLE_SHARE = 1 / 3   # ED->ES is a third of the cycle (the same convention as data/phases.py)
@@ -60,6 +62,7 @@ class SelectionView:
     notes: list[str] = field(default_factory=list)
     graph_png: bytes | None = None   # PNG (or any OpenCV-readable image) of the class graphs
     graph_note: str = "no class graph plot for this selection"
+    found: dict = field(default_factory=dict)  # class -> communities Infomap found in it, when recorded
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -74,7 +77,9 @@ def view_of_selection(sel, cfg, plot: bool = True) -> SelectionView:
            for c, info in (getattr(sel, "knn", None) or {}).items() if isinstance(info, dict) and "recall" in info}
     view = SelectionView(list(sel.rows), cfg.method, cfg.vpc, cfg.seed,
                          pool={c: [str(n) for n in sub.names] for c, (_pick, sub) in sel.picks.items()},
-                         knn_recall=None if recall is None else float(recall), knn=knn, notes=list(sel.notes))
+                         knn_recall=None if recall is None else float(recall), knn=knn, notes=list(sel.notes),
+                         found={c: int(pick.n_communities) for c, (pick, _sub) in sel.picks.items()
+                                if getattr(pick, "class_graph", None) is not None})
     if plot:
         view.graph_png, view.graph_note = class_graph_png(sel, cfg)
     return view
@@ -308,12 +313,13 @@ def _summary(views, data_dir, features, nuisances, header: dict) -> dict:
                                                   if nuisances is not None else "")
     if len(views) == 1:
         v = views[0]
-        items |= {"method": v.method, "VPC": str(v.vpc), "seed": "–" if v.seed is None else str(v.seed),
+        items |= {"method": v.method, "VPC (videos per class)": str(v.vpc), "seed": "–" if v.seed is None else str(v.seed),
                   "videos picked": str(len(v.rows))}
         if v.knn_recall is not None:
             items["kNN recall"] = f"{v.knn_recall:.3f} (lowest over the classes)"
     else:
         items["selections"] = str(len(views))
+        items["VPC"] = "videos per class: how many videos each selection picks from each EF class"
     return items | {str(k): str(val) for k, val in header.items()}
 
 

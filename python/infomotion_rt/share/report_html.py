@@ -12,6 +12,7 @@ from html import escape as e
 from typing import Iterable, Iterator
 
 from infomotion_rt._version import __version__
+from infomotion_rt.console import plural
 
 # matplotlib's tab20, the colours plot_class_graphs gives communities (community % 20), so a card's
 # colour bar matches its star in the class graph plot.
@@ -28,13 +29,13 @@ details{margin:18px 0}details>summary{cursor:pointer;font-weight:600;font-size:1
 .cls{display:flex;gap:14px;background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 12px;margin:8px 0}
 .meta{flex:0 0 124px;font-size:12.5px;color:#444}.meta b{font-size:15px;color:#111}
 .cards{display:flex;flex-wrap:wrap;gap:10px 8px;align-items:flex-start}
-.card{margin:0;width:106px;font-size:11.5px;line-height:1.3;border-top:4px solid var(--c,#bbb);padding-top:4px}
-.pv{height:72px;overflow:hidden;background:#000;border-radius:2px}
-.pv img{display:block;height:72px;animation:play 1s steps(12) infinite}
+.card{margin:0;width:152px;font-size:11.5px;line-height:1.3;border-top:4px solid var(--c,#bbb);padding-top:4px}
+.pv{height:112px;overflow:hidden;background:#000;border-radius:2px}
+.pv img{display:block;height:112px;animation:play 1s steps(12) infinite}
 .pv:hover img{animation-play-state:paused}
 @keyframes play{from{transform:translateX(0)}to{transform:translateX(-100%)}}
 @media (prefers-reduced-motion:reduce){.pv img{animation:none}}
-.nopv{height:72px;width:72px;background:#eee;color:#a00;font-size:11px;display:flex;align-items:center;text-align:center}
+.nopv{height:112px;width:112px;background:#eee;color:#a00;font-size:11px;display:flex;align-items:center;text-align:center}
 .name{font-family:ui-monospace,Menlo,monospace;font-size:9.5px;word-break:break-all;color:#333}td.name{font-size:12px}
 .ef{font-size:13px;font-weight:600}
 .tag{display:inline-block;background:#fde2c8;color:#7a3b00;border-radius:3px;padding:0 4px;margin:2px 2px 0 0;font-size:10.5px}
@@ -109,7 +110,8 @@ class Page:
     def _selection(self, v, graph: str | None, open_: bool) -> Iterator[str]:
         yield f"<details{' open' if open_ else ''}><summary>{e(v.label)}: {len(v.rows)} videos</summary>"
         by_class = {c: [r for r in v.rows if r["class"] == c] for c in self.classes.names}
-        head = "<tr><th>class</th><th>EF</th><th>videos</th><th>picked</th><th>communities</th>"
+        head = ("<tr><th>class</th><th>EF</th><th>videos</th><th>picked</th>"
+                + ("<th>communities: among the picks / found</th>" if v.found else "<th>communities among the picks</th>"))
         shares = self.nuisances is not None and bool(v.pool)
         head += "<th>nuisances among the picks</th>" if self.nuisances is not None else ""
         head += "<th>among all the class's videos</th>" if shares else ""
@@ -119,7 +121,8 @@ class Page:
             comms = {r["community"] for r in by_class[c] if r["community"] >= 0}
             body += (f"<tr><td>{e(c)}</td><td class='nw'>{_range(*self.classes.bounds(k))}</td>"
                      f"<td class='n'>{len(v.pool[c]) if c in v.pool else '–'}</td><td class='n'>{len(by_class[c])}</td>"
-                     f"<td class='n'>{len(comms) if comms else '–'}</td>")
+                     f"<td class='n'>{len(comms) if comms else '–'}"
+                     f"{f' / {v.found[c]}' if c in v.found else ''}</td>")
             if self.nuisances is not None:
                 body += f"<td>{e(self._kinds_text(by_class[c]))}</td>"
             if shares:
@@ -133,7 +136,7 @@ class Page:
         for k, c in enumerate(self.classes.names):
             if by_class[c]:
                 yield self._class_block(c, _range(*self.classes.bounds(k)), by_class[c],
-                                        len(v.pool[c]) if c in v.pool else None)
+                                        len(v.pool[c]) if c in v.pool else None, v.found.get(c))
         if graph is not None:
             match = ("the cards' colours are their communities here" if v.method in ("infomotion", "infodist")
                      else f"{v.method}'s picks drawn on the infomotion graph, so the cards' colours are not these communities")
@@ -143,11 +146,12 @@ class Page:
             yield f"<p class='note'>{e(v.graph_note)}</p>"
         yield "</details>"
 
-    def _class_block(self, cname: str, ef_range: str, rows: list[dict], pool) -> str:
+    def _class_block(self, cname: str, ef_range: str, rows: list[dict], pool, found: int | None = None) -> str:
         comms = {r["community"] for r in rows if r["community"] >= 0}
         meta = (f"<b>{e(cname)}</b><br>EF {ef_range}<br>{len(rows)} picked"
                 + (f" of {pool}" if pool is not None else "")
-                + (f"<br>{len(comms)} communit{'y' if len(comms) == 1 else 'ies'}" if comms else ""))
+                + (f"<br>{len(comms)} of {found} communities" if comms and found is not None
+                   else f"<br>{plural(len(comms), 'community', 'communities')}" if comms else ""))
         if not self.previews:
             head = "<tr><th>FileName</th><th>EF</th><th>community</th><th>centrality</th>"
             head += "<th>nuisances</th>" if self.nuisances is not None else ""

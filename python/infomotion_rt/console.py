@@ -1,0 +1,42 @@
+"""What the commands show on the console: counts with the right plural, and progress bars that do not
+flood a log.
+
+``bar`` wraps tqdm. On a terminal it is tqdm as usual (an inner bar, ``inner=True``, is cleared when it
+ends). When stderr is not a terminal (a CI log, ``2> file``, a pipe) a bar redraws at most every
+``LOG_INTERVAL_S`` seconds and inner bars are not drawn at all: each redraw there is a new line, and the
+nested bars of a benchmark (a training bar per run, a batch bar per prediction) used to leave hundreds
+of lines. The one-line summaries the commands print stay as they are.
+"""
+
+from __future__ import annotations
+
+import sys
+
+LOG_INTERVAL_S = 30.0  # seconds between redraws of a bar when stderr is not a terminal
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 video', '2 videos', '1 community', '15 communities' (``many`` when adding 's' is wrong)."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def is_terminal(stream=None) -> bool:
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def bar(iterable=None, *, progress: bool = True, inner: bool = False, **kwargs):
+    """A tqdm bar (``kwargs`` as tqdm's: desc, total, unit ...); drawn only when ``progress``; an inner
+    bar (one of many inside another bar) is cleared when done and not drawn outside a terminal."""
+    from tqdm import tqdm
+
+    tty = is_terminal(kwargs.get("file"))
+    if not progress or (inner and not tty):
+        kwargs["disable"] = True
+    kwargs.setdefault("leave", not inner)
+    if not tty:
+        kwargs.setdefault("mininterval", LOG_INTERVAL_S)
+    return tqdm(iterable, **kwargs)
