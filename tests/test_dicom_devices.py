@@ -271,7 +271,7 @@ def test_a_clip_too_short_for_extraction_is_dropped_by_info_in_extractions_words
     (root / "labels.csv").write_text("FileName,EF\nOBXXXX1A_2frame,50\nthree,60\n")
     checked = load_dataset(root, check_videos=True, progress=False)
     assert [r.name for r in checked.records] == ["three"] and checked.dropped == ("OBXXXX1A_2frame",)
-    reason = "2 frame(s): too short, ED/ES detection needs at least 3"
+    reason = "2 frames: too short, ED/ES detection needs at least 3"
     assert checked.problems.lines() == [f"OBXXXX1A_2frame: {reason}; record dropped"]
     # extraction (unprobed records, as extract loads them) fails that clip with the same words, reads the other
     records = {r.name: r for r in load_dataset(root, progress=False).records}
@@ -301,7 +301,7 @@ def test_info_on_a_field_folder_lists_each_bad_file_once_and_reads_the_rest(tmp_
     problems = [line.strip() for line in r.output.splitlines() if line.startswith("  ")]
     assert len(problems) == 4, problems
     for needle in (f"{uid}: labels.csv line 2 ({uid}): '{uid}' matches 2 files (good.dcm, good_copy.dcm)",
-                   "mr: ", "Modality MR", "short: 2 frame(s): too short", "untimed: frame rate unknown"):
+                   "mr: ", "Modality MR", "short: 2 frames: too short", "untimed: frame rate unknown"):
         assert needle in "\n".join(problems)
     r = runner.invoke(cli, ["--allow-modality", "MR", "info", str(root)])
     assert r.exit_code == 0 and "dicom layout, 3 videos" in r.output and "Modality MR" not in r.output, r.output

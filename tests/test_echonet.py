@@ -71,7 +71,7 @@ def test_synthetic_layout_and_fps_quirk(tmp_path):
     assert math.isnan(r.esv) and math.isnan(r.edv)       # 0 means unknown
     assert r.fps == 32.0 and r.probed.fps == pytest.approx(30.0)
     lines = ds.problems.lines()
-    assert len(lines) == 1 and "FPS column says 32 but the video plays at 30 in 3 video(s)" in lines[0]
+    assert len(lines) == 1 and "FPS column says 32 but the video plays at 30 in 3 videos" in lines[0]
 
 
 def test_plain_layout_without_split_is_deterministic(tmp_path):

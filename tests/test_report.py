@@ -132,7 +132,7 @@ def test_unreadable_video_is_listed_and_the_rest_previewed(phantom, tmp_path, no
     assert res.exit_code == 0
     page = (tmp_path / "report.html").read_text()
     assert "report: " in res.output and victim in res.output
-    assert "1 video(s) without a preview" in page and str(broken) not in page
+    assert "1 video without a preview" in page and str(broken) not in page
     n = len(selected(tmp_path))
     assert f"{n - 1} of {n} videos; 1 without one, listed at the end" in page
     assert len(re.findall(r"<img alt='0X", page)) == len(selected(tmp_path)) - 1

@@ -126,9 +126,9 @@ def test_edge_cases_are_reported_not_silent():
     fs = make_feature_set(fs.names, feats, fs.ef, fs.split, fs.meta)
     res = sel.select_features(fs, sel.SelectConfig(vpc=5, seed=0))
     text = "\n".join(res.notes)
-    assert "1 videos with NaN/inf feature vectors dropped: c0_000" in text
+    assert "1 video with NaN/inf feature vectors dropped: c0_000" in text
     assert "class Moderate: only 3 videos < VPC 5, all 3 selected" in text
-    assert "class Mild: only 1 videos < VPC 5" in text
+    assert "class Mild: only 1 video < VPC 5, it is selected" in text
     assert "class Normal: no videos" in text
     assert "class Hyperdynamic: all 12 vectors identical" in text
     counts = {c: sum(r["class"] == c for r in res.rows) for c in ("Severe", "Moderate", "Mild", "Normal", "Hyperdynamic")}
@@ -165,7 +165,7 @@ def test_labels_override_ef_and_split(tmp_path, fs):
     assert out.ef[1] == 90.0 and out.split[2] == "VAL"
     assert len(lines) == 1 and "2 of 200 videos not listed (1 keep" in lines[0] and "1 without EF are dropped" in lines[0]
     res = sel.select_features(out, sel.SelectConfig(vpc=3))
-    assert any("1 videos without EF dropped" in n for n in res.notes)
+    assert any("1 video without EF dropped" in n for n in res.notes)
     with pytest.raises(DataError, match="split 'TEST'"):
         sel.select_features(out, sel.SelectConfig(vpc=3, split="TEST"))
 

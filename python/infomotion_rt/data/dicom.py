@@ -55,6 +55,7 @@ from pydicom.pixels import apply_color_lut, get_decoder, iter_pixels, pixel_arra
 from pydicom.uid import (EnhancedUSVolumeStorage, JPEGBaseline8Bit, UltrasoundImageStorage,
                          UltrasoundMultiFrameImageStorage)
 
+from infomotion_rt.console import plural
 from infomotion_rt.data.dicom_timing import frame_rate  # the reader's rate, public here too
 from infomotion_rt.data.formats import DICOM_SUFFIXES, VIDEO_SUFFIXES, VideoInfo
 from infomotion_rt.data.sector import bounding_box, sample_indices, sector_mask, square_resize
@@ -178,7 +179,7 @@ def checked_frame_count(ds: pydicom.Dataset, path: Path) -> int:
     except (ValueError, KeyError, AttributeError) as exc:
         raise VideoError(f"{path}: malformed pixel data ({exc})") from exc
     if present is not None and present < n:  # every frame needs at least one fragment / its bytes
-        raise VideoError(f"{path}: NumberOfFrames says {n} but the pixel data holds {present} frame(s)")
+        raise VideoError(f"{path}: NumberOfFrames says {n} but the pixel data holds {plural(present, 'frame')}")
     return n
 
 

@@ -66,6 +66,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from infomotion_rt.console import plural
 from infomotion_rt.data.pediatric import as_outline_record, outline_views, read_outlines, with_outlines
 from infomotion_rt.data.phases import N_TRACING_ROWS, ed_es_from_tracings
 from infomotion_rt.data.records import (EF_DISAGREEMENT, SPLITS, Dataset, Rows, Tracings, Untraced, VideoRecord,
@@ -154,7 +155,7 @@ def _tracing_arrays(name: str, frames: dict[int, list[list[str]]], n_frames: int
             raise Untraced(f"{name}: traced frame {frame} is beyond the video's {n_frames} frames")
         out[frame] = array
     if len(out) < 2:
-        raise Untraced(f"{name}: {len(out)} traced frame(s); ED and ES need two")
+        raise Untraced(f"{name}: {plural(len(out), 'traced frame')}; ED and ES need two")
     return out
 
 

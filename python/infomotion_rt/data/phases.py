@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from infomotion_rt.console import plural
 from infomotion_rt.data.cycle_detect import DEFAULT_FPS  # noqa: F401  (50: the rate assumed when a video's is unknown)
 from infomotion_rt.data.cycle_detect import detect_robust, local_maxima, smooth, systole_share
 from infomotion_rt.data.formats import VIDEO_SUFFIXES
@@ -171,7 +172,7 @@ def short_clip(n_frames: int) -> str | None:
     """Why a clip of ``n_frames`` frames cannot give ED/ES from the video (extraction of an untraced
     video; ``info`` drops such a record with the same words), or None when it is long enough."""
     if n_frames < MIN_DETECT_FRAMES:
-        return f"{n_frames} frame(s): too short, ED/ES detection needs at least {MIN_DETECT_FRAMES}"
+        return f"{plural(n_frames, 'frame')}: too short, ED/ES detection needs at least {MIN_DETECT_FRAMES}"
     return None
 
 

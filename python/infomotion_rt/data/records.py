@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infomotion_rt.console import plural
 from infomotion_rt.data.cycle_detect import DEFAULT_FPS
 from infomotion_rt.data.formats import DICOM_SUFFIXES, VIDEO_SUFFIXES, VideoInfo
 from infomotion_rt.data.phases import ed_es_from_tracings, short_clip
@@ -272,8 +273,8 @@ def fps_notes(records: list[VideoRecord]) -> list[tuple[str, str]]:
     for r in records:
         if r.probed is not None and r.probed.fps > 0 and abs(r.fps - r.probed.fps) > FPS_TOLERANCE:
             groups[(r.fps, r.probed.fps)].append(r.name)
-    return [("FileList.csv", f"FPS column says {listed:g} but the video plays at {actual:g} in {len(names)} "
-                             f"video(s) ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}); "
+    return [("FileList.csv", f"FPS column says {listed:g} but the video plays at {actual:g} in "
+                             f"{plural(len(names), 'video')} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}); "
                              f"record.fps keeps the FileList value, record.probed.fps has the video's")
             for (listed, actual), names in groups.items()]
 

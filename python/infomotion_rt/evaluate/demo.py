@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infomotion_rt.atomic import atomic_write_text
+from infomotion_rt.console import plural
 from infomotion_rt.errors import ConfigError, DataError
 
 # The selection representation by default: flow (BENCHMARKS.md, "IFA motion vectors": whole-pool ridge R²
@@ -145,7 +146,7 @@ def finding_line(probe: dict, cnn: dict | None, n_videos: int, representation: s
             info, rnd = c["methods"]["infomotion"], c["methods"]["random"]
             floor = cnn["references"]["mean_ef"]["mae"]
             above = min(info["summary"]["mae"]["mean"], rnd["summary"]["mae"]["mean"]) > floor
-            line += (f"; a small weighted CNN ({len(cnn['seeds'])} seeds) gave MAE "
+            line += (f"; a small weighted CNN ({plural(len(cnn['seeds']), 'seed')}) gave MAE "
                      f"{info['summary']['mae']['mean']:.2f} against {rnd['summary']['mae']['mean']:.2f} "
                      f"(Δ {_ci_text(d['mae'])}: {verdict_words(d['mae'])}), "
                      + (f"both worse than the constant Mean-EF predictor's {floor:.2f}" if above
@@ -263,7 +264,7 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print, pr
                                 share=cfg.pool_share, threads=cfg.threads, out_dir=out / "probe", log=log,
                                 plot=plot, progress=progress)
     paths.update({f"probe {k}": v for k, v in probe["outputs"].items()})
-    step(f"probe benchmark ({len(probe['seeds'])} seeds)", t)
+    step(f"probe benchmark ({plural(len(probe['seeds']), 'seed')})", t)
 
     cnn = None
     if cfg.cnn_seeds:
@@ -281,7 +282,7 @@ def run_demo(out_dir, cfg: DemoConfig = DemoConfig(), engine=None, log=print, pr
         cnn = run_pool_benchmark(phantom_dir, bcfg, out / "cnn", seeds=cfg.cnn_seeds, share=cfg.pool_share,
                                  features=feats, pool_names=probe["pool"], log=log, progress=False)
         paths.update({f"cnn {k}": v for k, v in cnn["outputs"].items()})
-        step(f"CNN benchmark ({cfg.setting}, {cfg.cnn_seeds} seeds)", t)
+        step(f"CNN benchmark ({cfg.setting}, {plural(cfg.cnn_seeds, 'seed')})", t)
 
     t = time.perf_counter()
     fs = read_features(feats)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from infomotion_rt.atomic import atomic_write_text
+from infomotion_rt.console import plural
 from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.data.records import strip_suffix
 from infomotion_rt.errors import ConfigError, DataError
@@ -198,7 +199,7 @@ def pm(stat: dict, scale: float = 100.0, digits: int = 2) -> str:
 def report_markdown(result: dict, title: str) -> str:
     s = result["summary"]
     lines = [f"# {title}", "", f"Trained: {setting_words(result)}; trained on {result['n_train']} videos, "
-             f"tested on {result['n_test']} TEST videos; {len(result['runs'])} run(s); training-clip augmentation "
+             f"tested on {result['n_test']} TEST videos; {plural(len(result['runs']), 'run')}; training-clip augmentation "
              f"{'on' if result.get('augment') else 'off'}; selection weights: {result.get('weights', 'unweighted')}; "
              f"{budget_text(result)}.",
              "", "| metric | mean ± std |", "|---|---|",

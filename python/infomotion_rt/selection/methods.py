@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from infomotion_rt.atomic import atomic_write_csv
+from infomotion_rt.console import plural
 from infomotion_rt.data.classes import DEFAULT_CLASSES, EFClasses
 from infomotion_rt.data.records import strip_suffix
 from infomotion_rt.errors import ConfigError, DataError, require
@@ -445,11 +446,11 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
             fs = fs.subset(mask)
     bad = ~np.isfinite(fs.features).all(axis=1)
     if bad.any():
-        notes.append(f"{bad.sum()} videos with NaN/inf feature vectors dropped: {_short(fs.names[bad])}")
+        notes.append(f"{plural(int(bad.sum()), 'video')} with NaN/inf feature vectors dropped: {_short(fs.names[bad])}")
         fs = fs.subset(~bad)
     noef = ~np.isfinite(fs.ef)
     if noef.any():
-        notes.append(f"{noef.sum()} videos without EF dropped: {_short(fs.names[noef])}")
+        notes.append(f"{plural(int(noef.sum()), 'video')} without EF dropped: {_short(fs.names[noef])}")
         fs = fs.subset(~noef)
     mcfg = cfg.resolved_metric()
     check_metric_parts(fs.meta, mcfg.parts)
@@ -474,7 +475,7 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
             summary.append(f"{cname}: n=0, selected=0")
             continue
         if n < cfg.vpc:
-            notes.append(f"class {cname}: only {n} videos < VPC {cfg.vpc}, all {n} selected")
+            notes.append(f"class {cname}: only {plural(n, 'video')} < VPC {cfg.vpc}, {'it is' if n == 1 else f'all {n}'} selected")
         if n > 1 and np.all(sub.features == sub.features[0]):
             notes.append(f"class {cname}: all {n} vectors identical, the choice among them is by index only")
         pick = method(sub.features, cfg.vpc, cfg, np.random.default_rng([cfg.seed, c]))
@@ -487,7 +488,7 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
                 notes.append(f"class {cname}: Infomap found one community for {n} videos (graph collapsed); "
                              f"selection falls back to {order} order")
             elif pick.n_communities < min(cfg.vpc, n):
-                notes.append(f"class {cname}: {pick.n_communities} communities < VPC {cfg.vpc}, "
+                notes.append(f"class {cname}: {plural(pick.n_communities, 'community', 'communities')} < VPC {cfg.vpc}, "
                              "several picks per community")
         picks[cname] = (pick, sub)
         line = f"{cname}: n={n}"

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from infomotion_rt.atomic import atomic_write_text
+from infomotion_rt.console import plural
 from infomotion_rt.data.classes import DEFAULT_CLASSES, EFClasses
 from infomotion_rt.errors import ConfigError, require
 from infomotion_rt.extract.featureset import FeatureSet
@@ -125,9 +126,9 @@ def too_small(ef_sel, ef_score, vpc: int, classes: EFClasses = DEFAULT_CLASSES) 
         if ns[c] + nt[c] == 0:
             continue
         if ns[c] < vpc:
-            why.append(f"class {name}: {ns[c]} videos to select from, fewer than VPC {vpc}")
+            why.append(f"class {name}: {plural(int(ns[c]), 'video')} to select from, fewer than VPC {vpc}")
         if nt[c] < MIN_SCORE_PER_CLASS:
-            why.append(f"class {name}: {nt[c]} videos to score, fewer than {MIN_SCORE_PER_CLASS}")
+            why.append(f"class {name}: {plural(int(nt[c]), 'video')} to score, fewer than {MIN_SCORE_PER_CLASS}")
     return why
 
 
@@ -165,7 +166,7 @@ def sentence(result: dict) -> str:
         return (f"self-check: {result['n_labelled']:,} {what}; this pool is too small to tell "
                 f"whether picks like these beat random picks ({'; '.join(result['too_small'])}); no interval")
     s, d = result["summary"], result["difference"]["mae"]
-    head = (f"self-check ({len(result['runs'])} seeds, {100 * (1 - SCORE_SHARE):.0f} % of {result['n_labelled']:,} "
+    head = (f"self-check ({plural(len(result['runs']), 'seed')}, {100 * (1 - SCORE_SHARE):.0f} % of {result['n_labelled']:,} "
             f"{what} to select from, {result['n_score']:,} to score): on this archive, picks like "
             f"these give a read-out MAE of {s['method']['mae']['mean']:.2f} against "
             f"{s['random']['mae']['mean']:.2f} for random picks; difference {d['mean']:+.2f}")

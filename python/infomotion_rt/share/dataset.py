@@ -58,6 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from infomotion_rt.atomic import atomic_dir, atomic_path, atomic_write_csv, check_folder_target
+from infomotion_rt.console import plural
 from infomotion_rt.data.cycle_detect import DEFAULT_FPS
 from infomotion_rt.errors import ConfigError, DataError, InfoMotionError, ProblemLog, VideoError
 
@@ -350,7 +351,7 @@ def export_dataset(names, data_dir, out_dir, *, deidentify: bool | None = None, 
         weights = {strip_suffix(str(n)): float(w) for n, w in weights.items()}
         bad = sorted(n for n in keep if not (weights.get(n, float("nan")) > 0 and np.isfinite(weights[n])))
         if bad:
-            raise ConfigError(f"{out_dir}: no positive weight for {len(bad)} exported video(s): {_short(bad)}")
+            raise ConfigError(f"{out_dir}: no positive weight for {plural(len(bad), 'exported video')}: {_short(bad)}")
     if not data_dir.is_dir():
         raise DataError(f"{data_dir}: source dataset folder not found")
     dicom = not (data_dir / "FileList.csv").is_file() and is_dicom_folder(data_dir)

@@ -30,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from infomotion_rt.atomic import atomic_path
+from infomotion_rt.console import plural
 from infomotion_rt.data.classes import DEFAULT_CLASSES, EFClasses
 from infomotion_rt.errors import DataError, DependencyError, InfoMotionError, require_pyplot
 
@@ -253,7 +254,7 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
                             f"{Path(data_dir).name} ({failures[0] if failures else 'none found'}); report not written")
         summary = _summary(views, data_dir, features, nuisances, header or {})
         if data_dir is not None:
-            summary["previews"] = f"{len(previews)} of {len(names)} videos" + (
+            summary["previews"] = f"{len(previews)} of {plural(len(names), 'video')}" + (
                 f"; {len(failures)} without one, listed at the end" if failures else "")
         page = Page(title, summary, views, graphs, charts,
                     previews, nuisances, failures, classes, PREVIEW_FRAMES,
@@ -282,7 +283,7 @@ def write_selection_report(path, sel, cfg, *, features=None, data_dir=None, nuis
         view.rows = [r | {"FileName": rename.get(r["FileName"], "(not exported)")} for r in view.rows]
         view.pool = {c: [rename.get(n, f"(video {i})") for i, n in enumerate(names)] for c, names in view.pool.items()}
         if view.notes:  # select's notes can name source videos (e.g. those dropped without EF)
-            view.notes = [f"{len(view.notes)} selection note(s) left out of this de-identified page: they can "
+            view.notes = [f"{plural(len(view.notes), 'selection note')} left out of this de-identified page: they can "
                           "name source videos (select prints them)"]
     return write_report(path, [view], title=f"Selection report: {view.label}", data_dir=data_dir,
                         features=features, progress=progress, require_previews=require_previews, header=header,

@@ -73,7 +73,7 @@ class Page:
         for i, (view, graph) in enumerate(zip(self.views, self.graphs)):
             yield from self._selection(view, graph, open_=i == 0)
         if self.failures:
-            yield (f"<h2 class='fail'>{len(self.failures)} video(s) without a preview</h2><ul>"
+            yield (f"<h2 class='fail'>{plural(len(self.failures), 'video')} without a preview</h2><ul>"
                    + "".join(f"<li class='fail'>{e(f)}</li>" for f in self.failures) + "</ul>")
         yield (f"<p class='note'>Made by infomotion-rt {e(__version__)}. Previews: one cardiac cycle from ED "
                "(the first second without ED/ES) at the video's frame rate; hover to pause.</p></body></html>\n")
@@ -108,7 +108,7 @@ class Page:
     # --- one selection ---
 
     def _selection(self, v, graph: str | None, open_: bool) -> Iterator[str]:
-        yield f"<details{' open' if open_ else ''}><summary>{e(v.label)}: {len(v.rows)} videos</summary>"
+        yield f"<details{' open' if open_ else ''}><summary>{e(v.label)}: {plural(len(v.rows), 'video')}</summary>"
         by_class = {c: [r for r in v.rows if r["class"] == c] for c in self.classes.names}
         head = ("<tr><th>class</th><th>EF</th><th>videos</th><th>picked</th>"
                 + ("<th>communities: among the picks / found</th>" if v.found else "<th>communities among the picks</th>"))
