@@ -97,24 +97,23 @@ def test_sink_resumes_after_finished_shards(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def phantom(tmp_path_factory):
-    from infomotion_rt.phantom.generate import generate
-
-    return generate(tmp_path_factory.mktemp("fs") / "ph", 6, seed=5, frames=40, progress=False).out_dir
+def phantom(shared_phantom):
+    """conftest.py's shared 10-video phantom (read only)."""
+    return shared_phantom
 
 
 def test_extract_to_a_folder_equals_the_npz_and_select_reads_it(phantom, tmp_path):
     cfg = ExtractConfig(batch_size=2, threads=1, save_every=4)
     extract_features(phantom, None, tmp_path / "f.npz", cfg, progress=False)
     res = extract_features(phantom, None, tmp_path / "store", cfg, progress=False)
-    assert res.n_new == 6 and len(shard_paths(tmp_path / "store")) == 2
+    assert res.n_new == 10 and len(shard_paths(tmp_path / "store")) == 3      # shards of 4, 4, 2 videos
     a, b = read_features(tmp_path / "f.npz"), read_features(tmp_path / "store")
     assert a.names.tolist() == b.names.tolist() and np.array_equal(a.features, b.features)
     # a resumed run skips the videos of finished shards (here: drop the last shard, as if interrupted)
     shard_paths(tmp_path / "store")[-1].unlink()
     res = extract_features(phantom, None, tmp_path / "store", ExtractConfig(threads=1, save_every=4, resume=True),
                            progress=False)
-    assert (res.n_skipped, res.n_new) == (4, 2)
+    assert (res.n_skipped, res.n_new) == (8, 2)
     assert read_features(tmp_path / "store").names.tolist() == a.names.tolist()
     out = CliRunner().invoke(cli, ["select", "--features", str(tmp_path / "store"), "--vpc", "1", "--split", "all",
                                    "--method", "random", "--out", str(tmp_path / "sel.csv")])

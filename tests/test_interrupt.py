@@ -30,10 +30,9 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
 @pytest.fixture(scope="module")
-def phantom(tmp_path_factory):
-    from infomotion_rt.phantom.generate import generate
-
-    return generate(tmp_path_factory.mktemp("int") / "ph", 8, seed=3, frames=40, progress=False).out_dir
+def phantom(shared_phantom):
+    """conftest.py's shared 10-video phantom (read only)."""
+    return shared_phantom
 
 
 def copies(src: Path, dst: Path, times: int, rename=lambda name, k: f"{name}_c{k}", split=None) -> Path:
