@@ -34,3 +34,42 @@ def test_plural():
 
     assert plural(1, "community", "communities") == "1 community"
     assert plural(15, "community", "communities") == "15 communities" and plural(0, "video") == "0 videos"
+
+
+class _Terminal:
+    """A stream that says it is a terminal."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_nested_bars_do_not_flood_a_log():
+    import io
+
+    from infomotion_rt.console import bar
+
+    def nested(stream):
+        for _ in bar(range(200), desc="outer", file=stream):
+            for _ in bar(range(30), desc="inner", file=stream, inner=True):
+                pass
+
+    log = io.StringIO()
+    nested(log)
+    redraws = log.getvalue().count("\r")
+    assert "inner" not in log.getvalue() and 0 < redraws <= 25 and "200/200" in log.getvalue()
+    terminal = _Terminal()
+    nested(terminal)
+    assert "inner" in terminal.text   # on a terminal the inner bar is drawn (and cleared)
+    quiet = io.StringIO()
+    for _ in bar(range(5), desc="x", file=quiet, progress=False):
+        pass
+    assert quiet.getvalue() == ""

@@ -2,17 +2,19 @@
 flood a log.
 
 ``bar`` wraps tqdm. On a terminal it is tqdm as usual (an inner bar, ``inner=True``, is cleared when it
-ends). When stderr is not a terminal (a CI log, ``2> file``, a pipe) a bar redraws at most every
-``LOG_INTERVAL_S`` seconds and inner bars are not drawn at all: each redraw there is a new line, and the
-nested bars of a benchmark (a training bar per run, a batch bar per prediction) used to leave hundreds
-of lines. The one-line summaries the commands print stay as they are.
+ends). When stderr is not a terminal (a CI log, ``2> file``, a pipe) each redraw is a new line, and the
+nested bars of a benchmark (a training bar per run, a batch bar per prediction) used to leave hundreds of
+lines: there inner bars are not drawn at all, and a bar redraws about ``LOG_STEPS`` times in all (every
+5 %; every ``LOG_INTERVAL_S`` seconds when its total is unknown). The one-line summaries the commands
+print stay as they are.
 """
 
 from __future__ import annotations
 
 import sys
 
-LOG_INTERVAL_S = 30.0  # seconds between redraws of a bar when stderr is not a terminal
+LOG_STEPS = 20         # redraws of a bar with a known total when stderr is not a terminal
+LOG_INTERVAL_S = 30.0  # seconds between redraws of a bar without a total when stderr is not a terminal
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -38,5 +40,11 @@ def bar(iterable=None, *, progress: bool = True, inner: bool = False, **kwargs):
         kwargs["disable"] = True
     kwargs.setdefault("leave", not inner)
     if not tty:
-        kwargs.setdefault("mininterval", LOG_INTERVAL_S)
+        total = kwargs.get("total")
+        if total is None and hasattr(iterable, "__len__"):
+            total = len(iterable)
+        if total:
+            kwargs.setdefault("miniters", max(1, int(total) // LOG_STEPS))
+        else:
+            kwargs.setdefault("mininterval", LOG_INTERVAL_S)
     return tqdm(iterable, **kwargs)

@@ -64,8 +64,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from infomotion_rt import console
 from infomotion_rt.console import plural
 from infomotion_rt.data.pediatric import as_outline_record, outline_views, read_outlines, with_outlines
 from infomotion_rt.data.phases import N_TRACING_ROWS, ed_es_from_tracings
@@ -207,8 +207,8 @@ def load_echonet(root: str | Path, labels_csv: str | Path | None = None, *, chec
     else:
         def attach(rec, points):
             return _with_tracings(rec, points, acc.notes)
-    bar = tqdm(rows, desc="checking videos" if check_videos else "reading labels", unit="video",
-               disable=not (progress and check_videos))
+    bar = console.bar(rows, desc="checking videos" if check_videos else "reading labels", unit="video",
+                      progress=progress and check_videos)
     for line, row in bar:
         where = f"{labels_path.name} line {line}"
         name = strip_suffix(row["FileName"])

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infomotion_rt import console
 from infomotion_rt.atomic import atomic_write_text
 from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.errors import ConfigError, DataError
@@ -143,8 +144,6 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
                   synthetic_features=None, progress: bool = True, log=print, whole_real=None) -> dict:
     """Run the benchmark into ``out_dir``. ``whole_real`` = (result dict, checkpoint path) of an earlier
     run's Whole Real row on the same data and settings, reused instead of retrained."""
-    from tqdm import tqdm
-
     from infomotion_rt.selection.methods import WEIGHT_COLUMN, SelectConfig, select_features, write_selection
 
     if cfg.plot:
@@ -222,7 +221,7 @@ def run_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, features=None, eng
 
     graph_cfg = GraphConfig(knn=KnnConfig(threads=ev.train.threads or None))  # --threads reaches FAISS too
     jobs = [(m, v) for m in cfg.methods for v in cfg.vpcs]
-    bar = tqdm(total=len(jobs) * ev.runs, desc="benchmark", unit="run", disable=not progress)
+    bar = console.bar(total=len(jobs) * ev.runs, desc="benchmark", unit="run", progress=progress)
     for method, vpc in jobs:
         fs = feats["motion" if method in MOTION_METHODS else "appearance"]
         runs = []
@@ -301,7 +300,6 @@ def run_pool_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, seeds: int = 
     ``cfg.plot``."""
     import time
 
-    from tqdm import tqdm
 
     from infomotion_rt.extract.featureset import FeatureSet
     from infomotion_rt.selection.graph import GraphConfig
@@ -362,7 +360,7 @@ def run_pool_benchmark(data_dir, cfg: BenchmarkConfig, out_dir, *, seeds: int = 
     log(f"CNN benchmark: {seeds} seeds x {len(cfg.methods)} methods x {len(cfg.vpcs)} VPC, each seed drawing "
         f"{results['n_draw']} of {len(pool)} TRAIN videos; {ev.setting.words(ev.train.steps)}")
     t_select = 0.0
-    bar = tqdm(total=seeds * len(cfg.methods) * len(cfg.vpcs), desc="benchmark", unit="run", disable=not progress)
+    bar = console.bar(total=seeds * len(cfg.methods) * len(cfg.vpcs), desc="benchmark", unit="run", progress=progress)
     src_of = {r.name: r for r in pool}
     for s in seed_list:
         t0 = time.perf_counter()

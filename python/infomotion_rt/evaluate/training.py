@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from infomotion_rt import console
 from infomotion_rt.errors import ConfigError, DataError, require
 from infomotion_rt.evaluate.clips import ClipSource
 from infomotion_rt.evaluate.regressor import Setting, _torch, build_model, load_init
@@ -189,8 +190,6 @@ def train_regressor(records, setting: Setting, cfg: TrainConfig, seed: int, sour
     on ``val_records``; returns (model in eval mode, norm dict, history dict). ``weights`` (N,) positive
     floats, one per record (a selection's Weight column), make the loss ``weighted_mse``; None: unweighted.
     Raises DataError on an empty set, bad weights or a diverged loss."""
-    from tqdm import tqdm
-
     torch = _torch()
     records = list(records)
     if not records:
@@ -216,7 +215,7 @@ def train_regressor(records, setting: Setting, cfg: TrainConfig, seed: int, sour
     best = (math.inf, 0, None)  # (VAL loss, step, state)
     since_best = 0
     t0 = time.perf_counter()
-    bar = tqdm(range(cfg.steps), desc=desc, unit="step", disable=not progress, leave=False)
+    bar = console.bar(range(cfg.steps), desc=desc, unit="step", progress=progress, inner=True)
     for step in bar:
         idx = plan[step]
         clips = np.stack([source.train_clip(records[i], rng) for i in idx])
@@ -265,14 +264,12 @@ def predict(model, records, source: ClipSource, norm: dict, device: str = "cpu",
             features: bool = False, progress: bool = True, desc: str = "predict"):
     """EF per record (mean over its test clips); with ``features`` also the penultimate-layer vectors
     averaged over the clips. Returns (ef (N,), feats (N, D) or None)."""
-    from tqdm import tqdm
-
     torch = _torch()
     dev = _device(torch, device)
     model = model.to(dev, memory_format=_memory_format(torch, dev)).eval()
     preds, feats = [], []
     with torch.inference_mode():
-        for b in tqdm(range(0, len(records), batch_size), desc=desc, unit="batch", disable=not progress, leave=False):
+        for b in console.bar(range(0, len(records), batch_size), desc=desc, unit="batch", progress=progress, inner=True):
             chunk = records[b:b + batch_size]
             clips = [source.test_clips(r) for r in chunk]
             counts = [len(c) for c in clips]

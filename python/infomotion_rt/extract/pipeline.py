@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from infomotion_rt import console
 from infomotion_rt.data.frame_counts import frame_count_note
 from infomotion_rt.data.loader import load_dataset
 from infomotion_rt.errors import ConfigError, DataError, InfoMotionError, ProblemLog, Terminated
@@ -246,7 +246,7 @@ def _run_extraction(todo, enc, sink, meta, cfg: ExtractConfig, res: ExtractResul
     reader = threading.Thread(target=_read_videos, args=(todo, decode, q, stop), daemon=True,
                               name="infomotion-reader")
     reader.start()
-    bar = tqdm(total=len(todo), desc="extract", unit="video", disable=not progress)
+    bar = console.bar(total=len(todo), desc="extract", unit="video", progress=progress)
     since_save, finished = 0, False
     try:
         while not finished:

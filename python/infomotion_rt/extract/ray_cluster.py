@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infomotion_rt import console
 from infomotion_rt.errors import ConfigError, DataError, InfoMotionError, Terminated, require
 
 DISTRIBUTED_HINT = "install the [distributed] extra (pip install 'infomotion-rt[distributed]')"
@@ -155,8 +156,6 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
     Ray actors. Raises DependencyError without Ray, InfoMotionError when Ray fails, DataError when no
     video could be extracted; the output, resume and interruption rules are ``extract_features``'s (on
     KeyboardInterrupt or SIGTERM the vectors received so far are saved and Ray is shut down)."""
-    from tqdm import tqdm
-
     from infomotion_rt.data.loader import load_dataset
     from infomotion_rt.extract.store import is_store_path, open_sink
     from infomotion_rt.extract.pipeline import (ExtractConfig, ExtractResult, extraction_meta, finish_extraction, interrupted_hint,
@@ -205,7 +204,7 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
                 raise ConfigError(f"--actors {rc.actors} needs {rc.actors * each:g} {kind}s; this machine's Ray "
                                   f"instance has {have.get(kind, 0):g}")
     finished = False
-    bar = tqdm(total=len(todo), desc=f"extract (Ray, {rc.actors} actors)", unit="video", disable=not progress)
+    bar = console.bar(total=len(todo), desc=f"extract (Ray, {rc.actors} actors)", unit="video", progress=progress)
     try:
         if todo:
             meta["distributed"] = {"engine": "ray", "ray_version": ray.__version__, "actors": rc.actors,

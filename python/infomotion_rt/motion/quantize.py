@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infomotion_rt import console
 from infomotion_rt.atomic import atomic_write_bytes
 from infomotion_rt.errors import ConfigError, DataError, require
 from infomotion_rt.runtime.contract import check_metadata
@@ -48,8 +49,6 @@ def calibration_frames(data_dir=None, n: int = 64, size: int = 112, seed: int = 
 
     ``data_dir`` None: a phantom of ``n`` videos (EchoNet-Dynamic layout, ``seed``) is generated in a
     temporary folder. Videos that fail to decode are skipped; DataError when none is left."""
-    from tqdm import tqdm
-
     from infomotion_rt.data.loader import load_dataset
     from infomotion_rt.errors import InfoMotionError
     from infomotion_rt.runtime.inputs import endpoint_input
@@ -65,7 +64,7 @@ def calibration_frames(data_dir=None, n: int = 64, size: int = 112, seed: int = 
             what = f"{Path(data_dir).name} (first {n} videos)"
         records = list(load_dataset(data_dir, progress=False).records)[:n]
         frames = []
-        for rec in tqdm(records, desc="calibration frames", unit="video", disable=not progress):
+        for rec in console.bar(records, desc="calibration frames", unit="video", progress=progress):
             try:
                 frames.append(endpoint_input(rec, size))
             except InfoMotionError:

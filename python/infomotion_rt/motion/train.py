@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from infomotion_rt import console
 from infomotion_rt.atomic import atomic_path
 from infomotion_rt.errors import ConfigError, DataError, DependencyError
 from infomotion_rt.motion.ifa import IFAConfig, IFANet, get_config
@@ -144,8 +145,6 @@ def make_optimizer(model: IFANet, cfg: TrainConfig, total_steps: int):
 def fit(model: IFANet, train: TripletSet, val: TripletSet, cfg: TrainConfig, out: Path, *, ckpt: dict | None = None,
         progress: bool = True, log=print) -> dict:
     """Train ``model`` for ``cfg.epochs`` epochs (continuing ``ckpt`` when given), saving ``out`` every epoch."""
-    from tqdm import tqdm
-
     device = resolve_device(cfg.device)
     model.to(device)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
@@ -161,8 +160,8 @@ def fit(model: IFANet, train: TripletSet, val: TripletSet, cfg: TrainConfig, out
         rng = np.random.default_rng(cfg.seed * 1000 + epoch)     # per epoch, so a resumed run continues alike
         order = rng.permutation(len(train))
         flips = torch.from_numpy(rng.random(len(train)) < 0.5)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step",
-                   disable=not progress, leave=False)
+        bar = console.bar(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step",
+                          progress=progress, inner=True)
         losses = []
         for b in bar:
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]

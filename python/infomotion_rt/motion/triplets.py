@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from infomotion_rt import console
 from infomotion_rt.errors import DataError, ProblemLog
 from infomotion_rt.runtime.inputs import DEFAULT_SIZE, VideoPairs, endpoint_input, load_video_pairs, to_model_input  # noqa: F401
 
@@ -33,10 +34,8 @@ class TripletSet:
 
 def build_triplets(records, size: int = DEFAULT_SIZE, progress: bool = True, desc: str = "triplets") -> TripletSet:
     """Both frame pairs of every record as triplets; videos that fail are recorded and skipped."""
-    from tqdm import tqdm
-
     out, names, problems = [], [], ProblemLog()
-    for rec in tqdm(records, desc=desc, unit="video", disable=not progress, leave=False):
+    for rec in console.bar(records, desc=desc, unit="video", progress=progress, inner=True):
         try:
             vp = load_video_pairs(rec)
         except DataError as exc:    # VideoError is a DataError

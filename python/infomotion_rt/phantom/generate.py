@@ -31,8 +31,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
+from infomotion_rt import console
 from infomotion_rt.atomic import atomic_dir, atomic_write_csv, check_folder_target
 from infomotion_rt.data.classes import DEFAULT_CLASSES
 from infomotion_rt.data.phases import disk_volume
@@ -159,7 +159,7 @@ def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int
         (tmp / "Videos").mkdir()
         tasks = [(cfg.seed, i, cfg.style, cfg.frames, str(tmp / "Videos"), cfg.nuisance, cfg.archive)
                  for i in range(cfg.n)]
-        bar = tqdm(total=cfg.n, desc=f"phantom {out_dir.name}", unit="video", disable=not progress)
+        bar = console.bar(total=cfg.n, desc=f"phantom {out_dir.name}", unit="video", progress=progress)
         results = []
         if cfg.workers == 1:
             for task in tasks:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from infomotion_rt import console
 from infomotion_rt.errors import ConfigError, DependencyError
 
 try:  # imported before infomap anywhere in the package (see graph.py's note on SWIG)
@@ -131,10 +132,7 @@ def recall_at_k(approx: np.ndarray, exact: np.ndarray) -> float:
 
 
 def _chunks(n: int, desc: str):
-    from tqdm import tqdm
-
-    starts = range(0, n, CHUNK)
-    return tqdm(starts, desc=desc, unit="chunk", leave=False, disable=None if n > 4 * CHUNK else True)
+    return console.bar(range(0, n, CHUNK), desc=desc, unit="chunk", progress=n > 4 * CHUNK, inner=True)
 
 
 def pca_reduce(x: np.ndarray, dim: int, seed: int = 0, train_max: int = 200_000) -> np.ndarray:

@@ -57,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infomotion_rt import console
 from infomotion_rt.atomic import atomic_dir, atomic_path, atomic_write_csv, check_folder_target
 from infomotion_rt.console import plural
 from infomotion_rt.data.cycle_detect import DEFAULT_FPS
@@ -275,8 +276,6 @@ def _clean_frames(rec) -> tuple[np.ndarray, float]:
 
 def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, key_file, progress: bool,
                          overwrite: bool = False, weights: dict | None = None) -> ExportResult:
-    from tqdm import tqdm
-
     from infomotion_rt.data.dicom import is_dicom
     from infomotion_rt.data.video import write_avi
 
@@ -294,8 +293,8 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
     rows, sources, tracings, mapping = [], [], TracingRows(), []
     with atomic_dir(out_dir, overwrite) as tmp:
         (tmp / "Videos").mkdir()
-        for rec in tqdm(sorted(ds.records, key=lambda r: names[r.name]), desc="de-identified export",
-                        unit="video", disable=not progress):
+        for rec in console.bar(sorted(ds.records, key=lambda r: names[r.name]), desc="de-identified export",
+                               unit="video", progress=progress):
             new = names[rec.name]
             try:
                 frames, fps = _clean_frames(rec)

@@ -27,8 +27,8 @@ from typing import Iterable
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
+from infomotion_rt import console
 from infomotion_rt.atomic import atomic_path
 from infomotion_rt.console import plural
 from infomotion_rt.data.classes import DEFAULT_CLASSES, EFClasses
@@ -243,7 +243,7 @@ def write_report(path, views: list[SelectionView], *, title: str = "Selection re
     graphs = [figure_uri(v.graph_png) if v.graph_png is not None else None for v in views]
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         previews = {}
-        for name in tqdm(sorted(set(records) & names), desc="report previews", unit="video", disable=not progress):
+        for name in console.bar(sorted(set(records) & names), desc="report previews", unit="video", progress=progress):
             try:
                 previews[name] = make_preview(records[name])
             except InfoMotionError as exc:
