@@ -36,7 +36,7 @@ def _probe(motion_diff, pixel_diff, peer_diff):
 def test_first_line_says_better_only_when_the_interval_is_below_zero():
     probe = _probe(_d(-0.40, -0.62, -0.18), _d(-0.10, -0.35, 0.15), _d(0.05, -0.2, 0.3))
     line = finding_line(probe, None, 900, "flow", 10)
-    assert line.startswith("On this 900-video phantom, InfoMotion's 50 picks (VPC 10) gave a read-out MAE of "
+    assert line.startswith("On this 900-video phantom, InfoMotion's 50 picks (10 videos per class) gave a read-out MAE of "
                            "6.00 against 6.40 for random picks on the optical-flow vectors it selected on "
                            "(Δ -0.40 [-0.62, -0.18]: lower MAE, better)")
     assert "8.00 against 8.10 for random picks on independent pixel features (Δ -0.10 [-0.35, +0.15]: no clear " \

@@ -121,7 +121,7 @@ def finding_line(probe: dict, cnn: dict | None, n_videos: int, representation: s
     motion = probe["cells"]["motion"][str(vpc)]
     runs = motion["methods"]["infomotion"]["runs"]
     n_picks = runs[0]["n_picks"] if runs else "its"
-    line = (f"On this {n_videos:,}-video phantom, InfoMotion's {n_picks} picks (VPC {vpc}) gave a read-out MAE of "
+    line = (f"On this {n_videos:,}-video phantom, InfoMotion's {n_picks} picks ({vpc} videos per class) gave a read-out MAE of "
             + cell_words("motion", f"on the {REP_WORDS.get(representation, representation)} it selected on")
             + " and " + cell_words("pixels", "on independent pixel features")
             + f", over {len(probe['seeds'])} paired pool-resampled seeds")

@@ -271,7 +271,7 @@ def probe_table_markdown(results: dict) -> str:
     cnn = r.get("instrument") == "cnn"
     lines = [f"# {'CNN' if cnn else 'Probe'} benchmark of {r['data_dir']}", "",
              f"{len(r['seeds'])} seeds; each draws {100 * r['pool_share']:.0f} % of the TRAIN pool ({r['n_draw']} of "
-             f"{r['n_pool']} videos) for every method; {r['n_test']} TEST videos; weights: {r['weights']}; "
+             f"{r['n_pool']} videos) for every method and VPC (videos per class); {r['n_test']} TEST videos; weights: {r['weights']}; "
              f"selection on the {r['selection_space']} ({r['metric']}). Differences are method − reference, "
              f"mean [{r['interval']}]; the best peer has the lowest mean MAE among the peers of the cell.", "",
              (f"CNN: {setting_words(r)}; one training per seed and method, {r['steps']} optimisation steps "

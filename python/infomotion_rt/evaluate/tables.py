@@ -57,7 +57,7 @@ def header_markdown(results: dict) -> str:
     classes = results.get("test_classes")
     counts = f" ({', '.join(f'{k} {v}' for k, v in classes.items())})" if classes else ""
     return (f"Trained: {setting_words(results)}; {results['runs']} runs per cell (mean ± sample std); "
-            f"{results['steps']} optimisation steps per distilled model, the same for every method and VPC "
+            f"{results['steps']} optimisation steps per distilled model, the same for every method and VPC (videos per class) "
             f"(Whole: at most {results['whole_steps']}, early stopping on VAL, best VAL checkpoint); "
             f"tested on {results['test_dir']} TEST: {results['n_test']} videos{counts}; "
             f"training-clip augmentation {'on' if results.get('augment') else 'off'}; "
@@ -183,7 +183,8 @@ def plot_bars(results: dict, path) -> Path:
             for vi, v in enumerate(vpcs):
                 stats = [g["cells"].get(m, {}).get(str(v), {}).get(key) or {"mean": np.nan, "std": 0} for m in methods]
                 ax.bar(x + (vi - (len(vpcs) - 1) / 2) * width, [100 * s["mean"] for s in stats], width,
-                       yerr=[100 * s["std"] for s in stats], capsize=3, label=f"VPC={v}")
+                       yerr=[100 * s["std"] for s in stats], capsize=3,
+                       label=f"VPC={v}" + (" (videos per class)" if vi == 0 else ""))
             if g.get("whole") and key in g["whole"]["summary"]:
                 s = g["whole"]["summary"][key]
                 ax.axhline(100 * s["mean"], color="k", ls="--", lw=1, label=f"Whole {group}")
