@@ -34,7 +34,7 @@ def test_info_counts_ranges_and_problems(tmp_path):
     assert "frames 12-12; FPS 30-30, in the videos 30-30" in out
     assert "EF from the tracings vs FileList over 3 traced videos: mean |diff| 6.33, max 19.00 EF points" in out
     problems = [l for l in out if l.startswith("  ")]
-    assert len(problems) == 5 and "6 problem(s):" not in out and "5 problem(s):" in out
+    assert len(problems) == 5 and "6 problems:" not in out and "5 problems:" in out
     joined = "\n".join(problems)
     for needle in ("0X0001: ", "0X0004: ", "0X0002: FileList EF 70.0 disagrees", "0X0003: FileList frame size 112x112",
                    "0X0005: no tracings in VolumeTracings.csv; record kept without tracings"):

@@ -156,7 +156,7 @@ def test_info_on_the_pediatric_root(pediatric):
     out = result.stdout.splitlines()
     assert out[0] == f"{root / 'A4C'}: pediatric layout, 6 videos (5 traced, 0 dropped)"
     assert "frames 40-40" in result.stdout and "EF from the tracings vs FileList over 5 traced videos" in result.stdout
-    assert "1 problem(s):" in out and any("No Systolic" in line for line in out)
+    assert "1 problem:" in out and any("No Systolic" in line for line in out)
 
 
 def test_extract_with_the_shipped_encoder(pediatric, tmp_path):
@@ -193,7 +193,7 @@ def test_malformed_outlines_leave_the_video_untraced(pediatric, tmp_path):
     by_name = {r.name: r for r in ds.records}
     assert by_name[names[2]].tracings is None and by_name[names[3]].tracings is None and len(ds) == 6
     lines = "\n".join(ds.problems.lines())
-    assert f"{names[2]}: traced frame {truth[names[2]]['ed']} has 2 outline point(s)" in lines
+    assert f"{names[2]}: traced frame {truth[names[2]]['ed']} has 2 outline points" in lines
     assert f"{names[3]}: VolumeTracings.csv line " in lines and "Frame 'late' is not a frame index" in lines
     with pytest.raises(DataError, match="outline point"):
         load_dataset(view, strict=True)

@@ -15,6 +15,7 @@ import click
 from infomotion_rt._version import __version__
 from infomotion_rt.cli_options import (StageCommand, advanced_option, help_all_and_config, moved, moved_to_commands,
                                        pediatric_options)
+from infomotion_rt.console import plural
 from infomotion_rt.errors import InfoMotionError, Terminated, require
 from infomotion_rt.selection.methods import METHODS as SELECT_METHODS   # the registry is the one list of --method choices
 from infomotion_rt.selection.metric import METRICS, PARTS as METRIC_PARTS
@@ -324,7 +325,7 @@ def info_cmd(data_dir, labels_csv, quick, as_json) -> None:
         e = summary["ef_vs_tracings"]
         click.echo(f"EF from the tracings vs FileList over {e['videos']} traced videos: "
                    f"mean |diff| {e['mean_abs']:.2f}, max {e['max_abs']:.2f} EF points")
-    click.echo(f"{len(summary['problems'])} problem(s)" + (":" if summary["problems"] else ""))
+    click.echo(plural(len(summary["problems"]), "problem") + (":" if summary["problems"] else ""))
     for line in summary["problems"]:
         click.echo(f"  {line}")
 
@@ -434,7 +435,7 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
     click.echo(f"extracted {r.n_new} videos ({r.n_skipped} already there) in {r.wall_s:.1f} s, "
                f"{rate:.1f} videos/s; {timing}")
     if r.problems:
-        click.echo(f"{len(r.problems)} problem(s):")
+        click.echo(f"{plural(len(r.problems), 'problem')}:")
         for line in r.problems.lines():
             click.echo(f"  {line}")
     click.echo(f"wrote {r.n_total} vectors to {r.path}")

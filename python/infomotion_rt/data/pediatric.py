@@ -39,8 +39,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from infomotion_rt.console import bar, plural
 from infomotion_rt.data.records import (EF_DISAGREEMENT, SPLITS, Dataset, Rows, Untraced, VideoRecord, csv_table,
                                         has_columns, label_record, parse_int, read_csv, strip_suffix)
 from infomotion_rt.errors import ConfigError, DataError
@@ -242,14 +242,14 @@ def outline_arrays(name: str, frames: dict[int, list[list[str]]], n_frames: int 
         except ValueError:
             points = np.full((len(rows), 2), np.nan)
         if len(points) < 3:
-            raise Untraced(f"{name}: traced frame {frame} has {len(points)} outline point(s); an outline needs 3")
+            raise Untraced(f"{name}: traced frame {frame} has {plural(len(points), 'outline point')}; an outline needs 3")
         if not np.isfinite(points).all():
             raise Untraced(f"{name}: traced frame {frame} has non-numeric coordinates")
         if n_frames is not None and frame >= n_frames:
             raise Untraced(f"{name}: traced frame {frame} is beyond the video's {n_frames} frames")
         out[frame] = points
     if len(out) < 2:
-        raise Untraced(f"{name}: {len(out)} traced frame(s); ED and ES need two")
+        raise Untraced(f"{name}: {plural(len(out), 'traced frame')}; ED and ES need two")
     return out
 
 
@@ -321,9 +321,9 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
     def attach(rec, points):  # a relabelled EF (a model's prediction) is not checked against the outlines
         return with_outlines(rec, points, acc.notes if relabels is None else [])
 
-    bar = tqdm(rows, desc="checking videos" if check_videos else "reading labels", unit="video",
-               disable=not (progress and check_videos))
-    for line, row in bar:
+    rows_bar = bar(rows, desc="checking videos" if check_videos else "reading labels", unit="video",
+                   progress=progress and check_videos)
+    for line, row in rows_bar:
         where = f"{labels_path.name} line {line}"
         name = strip_suffix(row["FileName"])
         if only is not None and name not in only:
@@ -346,7 +346,7 @@ def load_pediatric(folder: str | Path, *, folds: str | None = None, check_videos
             acc.notes.append((name, f"Split {split!r} is neither a fold 0-{N_FOLDS - 1} nor one of "
                                     f"{'/'.join(SPLITS)}; kept under that name"))
         acc.keep(record, traced, broken, marked, attach)
-    bar.close()
+    rows_bar.close()
 
     if relabels is not None:
         for name in sorted(only - acc.seen):  # ``only`` is within the labels CSV here

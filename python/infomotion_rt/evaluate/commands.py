@@ -112,7 +112,7 @@ def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, in
 
     cfg = eval_config(kw)
     steps = f"at most {cfg.whole_steps} steps (early stopping on VAL)" if whole else f"{cfg.train.steps} steps"
-    click.echo(f"setting {cfg.setting.label()}; {cfg.runs} runs, {steps}", err=True)
+    click.echo(f"setting: {cfg.setting.words()}; {cfg.runs} runs, {steps}", err=True)
     result, j, m = evaluate(data_dir, cfg, selection=selection, whole=whole, labels_csv=labels_csv,
                             out_dir=out_dir, save_model=save_model)
     s = result["summary"]
