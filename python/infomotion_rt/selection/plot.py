@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from infomotion_rt.atomic import atomic_path
+from infomotion_rt.console import plural
 from infomotion_rt.errors import PLOT_EXTRA_HINT, require, require_pyplot
 
 
@@ -56,7 +57,8 @@ def plot_class_graphs(panels: list[tuple], path, max_nodes: int = 600, seed: int
         sel = remap[np.asarray(selected, dtype=int)]
         ax.scatter(pos[sel, 0], pos[sel, 1], c=c[sel] % 20, cmap="tab20", vmin=0, vmax=19, s=260, marker="*",
                    edgecolors="black", linewidths=1.2, zorder=3)
-        ax.set_title(f"{title}\n{len(np.unique(comm))} communities, {len(selected)} selected (stars)", fontsize=10)
+        found = plural(len(np.unique(comm)), "community", "communities")
+        ax.set_title(f"{title}\n{found}, {len(selected)} selected (stars)", fontsize=10)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
