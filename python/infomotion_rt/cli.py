@@ -128,6 +128,7 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
                exact_knn, ann, ann_threshold, pca, pca_moved, threads, metric_name, metric_dims, metric_parts,
                self_check) -> None:
     """Pick VPC representative videos per EF class from a features file (--help-all: every option)."""
+    from infomotion_rt.share.dataset import check_export_options
     from infomotion_rt.selection import methods as sel_mod
     from infomotion_rt.errors import ConfigError
     from infomotion_rt.extract.files import read_features
@@ -136,11 +137,7 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
     from infomotion_rt.selection.metric import metric_config
 
     pca = pca if pca is not None else pca_moved
-    if export_dataset and not data_dir:
-        raise ConfigError("--export-dataset needs --data DATA_DIR (the source dataset folder)")
-    if (deidentify is not None or deid_key) and not export_dataset:  # else a report would look de-identified
-        raise ConfigError("--deidentify/--no-deidentify/--deid-key apply to --export-dataset DIR only "
-                          "(the selection CSV and a report without an export name the source videos)")
+    check_export_options(export_dataset, data_dir, deidentify, deid_key)
     cfg = sel_mod.SelectConfig(
         vpc=vpc, method=method, seed=seed, split=None if split.lower() == "all" else split,
         graph=GraphConfig(k=k, mode=mode, weighting=weighting, centrality=centrality, trials=trials,

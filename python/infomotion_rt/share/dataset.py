@@ -324,6 +324,18 @@ def _deidentified_export(keep: set, data_dir: Path, out_dir: Path, labels_csv, k
     return res
 
 
+def check_export_options(out_dir, data_dir, deidentify: bool | None, key_file) -> None:
+    """The rules of ``select --export-dataset`` before any work: an export needs its source (``data_dir``), and
+    the de-identification options (``deidentify`` set, or a ``key_file``) mean nothing without an export (a
+    selection CSV or a report alone names the source videos, so accepting them would look de-identified).
+    ConfigError naming the options otherwise."""
+    if out_dir and not data_dir:
+        raise ConfigError("--export-dataset needs --data DATA_DIR (the source dataset folder)")
+    if (deidentify is not None or key_file) and not out_dir:
+        raise ConfigError("--deidentify/--no-deidentify/--deid-key apply to --export-dataset DIR only "
+                          "(the selection CSV and a report without an export name the source videos)")
+
+
 def export_dataset(names, data_dir, out_dir, *, deidentify: bool | None = None, key_file=None,
                    labels_csv=None, progress: bool = False, overwrite: bool = False,
                    weights: dict | None = None) -> ExportResult:
