@@ -19,6 +19,6 @@ mkdir -p "$WORK"
 "$CLI" phantom "$WORK/data" --n "$N" --seed "$SEED" --overwrite
 "$CLI" train-ifa "$WORK/data" --out "$WORK/ifa_small.pt" --config small --epochs "$EPOCHS" \
     --seed 0 --threads 1 2>&1 | tee "$WORK/train.log"
-"$CLI" export "$WORK/ifa_small.pt" --out "$OUT" --vector "$VECTOR" \
+"$CLI" export-model "$WORK/ifa_small.pt" --out "$OUT" --vector "$VECTOR" \
     --training-data "phantom --n $N --seed $SEED (EchoNet-Dynamic layout), train-ifa --config small --epochs $EPOCHS --seed 0 --threads 1; export --vector $VECTOR"
 echo "shipped encoder: $OUT (update models/MODEL_CARD.md from $WORK/train.log)"

@@ -45,3 +45,14 @@ def test_config_file_errors_are_one_line(tmp_path):
     bad.write_text("k = \n")
     r = CliRunner().invoke(cli, ["select", "--features", "f.npz", "--config", str(bad)])
     assert r.exit_code != 0 and "not valid TOML" in str(r.exception)
+
+
+def test_old_export_name_still_works_with_a_notice(tmp_path):
+    listed = CliRunner().invoke(cli, ["--help"]).output
+    assert "export-model" in listed and "  export " not in listed          # the old name is hidden
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    old = CliRunner().invoke(cli, ["export", str(junk), "--out", str(tmp_path / "m.onnx")])
+    new = CliRunner().invoke(cli, ["export-model", str(junk), "--out", str(tmp_path / "m.onnx")])
+    assert "note: `infomotion-rt export` is now `infomotion-rt export-model`" in old.output
+    assert "note:" not in new.output and type(old.exception) is type(new.exception)

@@ -73,7 +73,7 @@ def test_export_cli_error_is_one_line(tmp_path):
 
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"x")
-    r = subprocess.run([sys.executable, "-m", "infomotion_rt.cli", "export", str(junk), "--out",
+    r = subprocess.run([sys.executable, "-m", "infomotion_rt.cli", "export-model", str(junk), "--out",
                         str(tmp_path / "o.onnx")], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "junk.pt" in r.stderr
 
@@ -89,10 +89,10 @@ def test_export_cli(tiny_export, tmp_path, monkeypatch):
         out.write_bytes(b"x" * 1000)
         return out
     monkeypatch.setattr(ex, "export_onnx", fake)
-    r = CliRunner().invoke(cli, ["export", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--training-data", "ph"])
+    r = CliRunner().invoke(cli, ["export-model", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--training-data", "ph"])
     assert r.exit_code == 0, r.output
     assert calls == [(str(ckpt), str(tmp_path / "m.onnx"), "ph", 20, "motion-grid")] and "wrote" in r.output
-    r = CliRunner().invoke(cli, ["export", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--vector", "flow-grid"])
+    r = CliRunner().invoke(cli, ["export-model", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--vector", "flow-grid"])
     assert r.exit_code == 0 and calls[-1][-1] == "flow-grid", r.output
 
 

@@ -61,10 +61,10 @@ def test_int8_refuses_bad_inputs(tiny_export, frames, tmp_path):
 def test_export_cli_int8_from_onnx(tiny_export, tiny_phantom, tmp_path):
     _, fp32 = tiny_export
     out = tmp_path / "cli_int8.onnx"
-    r = CliRunner().invoke(cli, ["export", str(fp32), "--out", str(out), "--int8", "--calibration",
+    r = CliRunner().invoke(cli, ["export-model", str(fp32), "--out", str(out), "--int8", "--calibration",
                                  str(tiny_phantom), "--calibration-videos", "10"])
     assert r.exit_code == 0, r.output
     assert out.is_file() and "int8 qdq" in r.output and "calibrated on 8 videos" in r.output
     assert load_encoder(out, "cpu", 1).metadata["calibration"].startswith("ph (first 10 videos)")
-    r = CliRunner().invoke(cli, ["export", str(fp32), "--out", str(tmp_path / "x.onnx")])
+    r = CliRunner().invoke(cli, ["export-model", str(fp32), "--out", str(tmp_path / "x.onnx")])
     assert isinstance(r.exception, ConfigError) and "add --int8" in str(r.exception)

@@ -13,7 +13,7 @@ import sys
 import click
 
 from infomotion_rt._version import __version__
-from infomotion_rt.cli_options import (StageCommand, advanced_option, help_all_and_config, moved, moved_to_commands,
+from infomotion_rt.cli_options import (StageCommand, advanced_option, help_all_and_config, moved, moved_to_commands, renamed,
                                        pediatric_options)
 from infomotion_rt.console import plural
 from infomotion_rt.errors import InfoMotionError, Terminated, require
@@ -103,7 +103,7 @@ def cli(group_folds, group_view, allow_modality) -> None:
 @advanced_option("--metric-parts", default="all", show_default=True,
               type=click.Choice(list(METRIC_PARTS)),
               help="Part of the motion vector to keep first (the pair x direction x scale layout of the paper's global-mean "
-                   "vector: features of an `export --vector mean` model only).")
+                   "vector: features of an `export-model --vector mean` model only).")
 @click.option("--labels", type=click.Path(dir_okay=False), help="FileList.csv whose EF (and Split) override the file's.")
 @click.option("--split", default="TRAIN", show_default=True, help="Select from this split; 'all' for every video.")
 @click.option("--export-dataset", type=click.Path(file_okay=False), help="Write a distilled EchoNet folder here.")
@@ -438,7 +438,7 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
     click.echo(f"wrote {r.n_total} vectors to {r.path}")
 
 
-@cli.command("export")
+@cli.command("export-model")
 @pediatric_options
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write (.onnx).")
@@ -506,6 +506,10 @@ def build_engine_cmd(onnx_model, out, fp16, min_batch, opt_batch, max_batch, wor
     path = build_engine(onnx_model, out, fp16=fp16, min_batch=min_batch, opt_batch=opt_batch,
                         max_batch=max_batch, workspace_mb=workspace_mb, log=lambda m: click.echo(m, err=True))
     click.echo(f"wrote {path} and {sidecar_path(path)}")
+
+
+# `export` was the model export's name before 0.2 (now export-model, beside select --export-dataset).
+cli.add_command(renamed(export_cmd, "export"))
 
 
 # evaluate, benchmark, relabel, demo: defined in evaluate/commands.py (torch only inside their bodies).

@@ -90,6 +90,16 @@ def help_all_and_config(f):
                         help="Show every option, the advanced ones too, and exit.")(f)
 
 
+def renamed(command: click.Command, old_name: str) -> click.Command:
+    """A hidden command under ``old_name`` that runs ``command`` after one line naming its new name."""
+    def run(**kwargs):
+        click.echo(f"note: `infomotion-rt {old_name}` is now `infomotion-rt {command.name}`; the old name goes in "
+                   "the next release", err=True)
+        return command.callback(**kwargs)
+    return click.Command(old_name, params=command.params, callback=run, hidden=True,
+                         help=f"Old name of {command.name}.")
+
+
 def moved(new: str):
     """Callback of an option that moved: it still works for this release, with one line naming its new place."""
     def note(ctx: click.Context, param: click.Parameter, value):

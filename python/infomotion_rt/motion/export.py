@@ -1,6 +1,6 @@
 """Model export: IFA checkpoint (.pt) -> encoder-only ONNX, and ONNX -> TensorRT plan (+ JSON sidecar).
 
-Plain functions shared by the CLI (``export``, ``build-engine``) and the tests.
+Plain functions shared by the CLI (``export-model``, ``build-engine``) and the tests.
 
 The ONNX graph: input ``frames`` (batch, 4, S, S) float32 -- pair-1 start, pair-1 end, pair-2 start, pair-2 end,
 normalised as ``runtime.contract`` documents (grayscale uint8 / 255, resized to S x S) -- and output ``motion``

@@ -1,6 +1,6 @@
 """int8 variant of an exported encoder: ONNX Runtime static quantisation, calibrated on frame pairs.
 
-``quantize_onnx`` takes an FP32 export (``export``'s output, e.g. the shipped ``ifa_small.onnx``) and writes an
+``quantize_onnx`` takes an FP32 export (``export-model``'s output, e.g. the shipped ``ifa_small.onnx``) and writes an
 int8 ONNX file that the ONNX Runtime backend loads like any other export: the input stays float32 frames,
 the output float32 motion vectors, and the metadata (``runtime.contract``) is carried over with
 ``precision`` and ``quantisation`` keys added. Calibration data: the extraction inputs
@@ -106,8 +106,8 @@ def quantize_onnx(src, out, frames: np.ndarray, *, fmt: str = "qdq", per_channel
     ``qoperator`` (ONNX Runtime's two int8 layouts). ``calibration`` is recorded in the metadata. Raises
     ConfigError for bad options, DataError when ``src`` is not an FP32 infomotion-rt export or the int8
     model differs from it by more than ``tol`` (worst per-video relative L2 error)."""
-    require("onnx", what="export --int8")
-    ort = require("onnxruntime", what="export --int8")
+    require("onnx", what="export-model --int8")
+    ort = require("onnxruntime", what="export-model --int8")
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -173,6 +173,6 @@ def _parity(ort, fp32_path, int8_path, frames: np.ndarray, meta: dict) -> np.nda
 
 
 def int8_path_for(onnx_path) -> Path:
-    """``ifa.onnx`` -> ``ifa_int8.onnx`` (where ``export --int8`` puts the int8 model beside the FP32 one)."""
+    """``ifa.onnx`` -> ``ifa_int8.onnx`` (where ``export-model --int8`` puts the int8 model beside the FP32 one)."""
     p = Path(onnx_path)
     return p.with_name(f"{p.stem}_int8{p.suffix}")

@@ -50,7 +50,7 @@ def check_metadata(meta: dict, path) -> dict:
     a required key, or the image size / feature dimension is wrong."""
     if meta.get("format") != FORMAT:
         raise DataError(f"{path}: not an infomotion-rt encoder export (metadata 'format' is "
-                        f"{meta.get('format', 'missing')!r}; re-export with 'infomotion-rt export')")
+                        f"{meta.get('format', 'missing')!r}; re-export with 'infomotion-rt export-model')")
     if not str(meta.get("format_version", "")).isdigit() or int(meta["format_version"]) > int(FORMAT_VERSION):
         raise DataError(f"{path}: export format version {meta.get('format_version')!r} is not one this "
                         f"toolkit reads (<= {FORMAT_VERSION})")
