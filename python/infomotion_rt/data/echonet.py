@@ -177,14 +177,8 @@ def _with_tracings(record: VideoRecord, frames: dict[int, list[list[str]]] | Non
 def load_echonet(root: str | Path, labels_csv: str | Path | None = None, *, check_videos: bool = False,
                  strict: bool = False, progress: bool = True, only: set[str] | None = None) -> Dataset:
     """Read a dataset folder in the EchoNet-Dynamic, EchoNet-Synthetic, plain or DICOM layout (see the module
-    docstring; ``loader.load_dataset`` also reads EchoNet-Pediatric).
-
-    Cheap by default: CSV parsing and file existence only. ``check_videos=True`` also probes every
-    video (decodes its first frame, checks its length) with a progress bar. Problems are recorded in
-    ``Dataset.problems`` and loading goes on; ``strict=True`` raises the first one that would drop a
-    record or leave it untraced. ``only`` restricts loading to these names (without suffix).
-    Raises DataError when the dataset itself is unreadable (no labels file, missing columns).
-    """
+    docstring). Arguments, problems and errors as ``loader.load_dataset``, the entry point to call, which also
+    reads EchoNet-Pediatric."""
     root = Path(root)
     layout, labels_path, tracings_path = _detect_layout(root, labels_csv)
     required = PLAIN_COLUMNS if layout in ("plain", "dicom") else FILELIST_COLUMNS
