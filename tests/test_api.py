@@ -66,3 +66,45 @@ def test_import_is_lazy_and_names_are_listed():
     subprocess.run([sys.executable, "-c", code], check=True)
     with pytest.raises(AttributeError):
         im.no_such_thing  # noqa: B018
+
+
+def test_the_command_line_goes_through_the_api(phantom, tmp_path, monkeypatch):
+    # Issue 18: info, extract and select call these functions and only parse and print. Each is wrapped here
+    # (the real one still runs), so a command that went back to the stage functions would leave no call.
+    from click.testing import CliRunner
+
+    from infomotion_rt import api
+    from infomotion_rt.cli import cli
+    from infomotion_rt.selection.knn_index import KnnConfig
+
+    calls = {}
+    for name in ("load_dataset", "extract_features", "select", "write_selection", "export_dataset"):
+        def wrapped(*args, _name=name, _real=getattr(api, name), **kwargs):
+            calls.setdefault(_name, []).append(kwargs)
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(api, name, wrapped)
+
+    r = CliRunner().invoke(cli, ["info", str(phantom), "--quick"])
+    assert r.exit_code == 0, r.output
+    assert calls["load_dataset"] == [{"check_videos": False}] and "60 videos" in r.output
+
+    feats = tmp_path / "f.npz"
+    r = CliRunner().invoke(cli, ["extract", str(phantom), "--out", str(feats), "--representation", "flow",
+                                 "--shard-size", "7", "--keep-paths"])
+    assert r.exit_code == 0, r.output
+    (kw,) = calls["extract_features"]
+    assert (kw["representation"], kw["save_every"], kw["keep_paths"], kw["progress"]) == ("flow", 7, True, True)
+    assert f"wrote 60 vectors to {feats}" in r.output
+
+    out, distilled = tmp_path / "s.csv", tmp_path / "distilled"
+    r = CliRunner().invoke(cli, ["select", "--features", str(feats), "--vpc", "2", "--seed", "1", "--k", "5",
+                                 "--trials", "2", "--exact-knn", "--out", str(out), "--export-dataset",
+                                 str(distilled), "--data", str(phantom)])
+    assert r.exit_code == 0, r.output
+    (kw,) = calls["select"]
+    assert (kw["vpc"], kw["seed"], kw["k"], kw["trials"], kw["knn"].index) == (2, 1, 5, 2, "exact")
+    assert len(calls["write_selection"]) == 1 and len(calls["export_dataset"]) == 1
+    with open(out, newline="") as fh:
+        written = [row["FileName"] for row in csv.DictReader(fh)]
+    same = im.select(feats, vpc=2, seed=1, k=5, trials=2, knn=KnnConfig(index="exact"))
+    assert written == same.names and f"wrote distilled dataset {distilled} ({len(written)} videos)" in r.output

@@ -1,4 +1,5 @@
-"""The ``infomotion-rt`` command line. Thin: parse options, call the stage, print where results went.
+"""The ``infomotion-rt`` command line. Thin: parse options, call the Python API (``api.py``; the training-side
+commands and ``extract --ray`` call their stage functions), print where results went.
 
 Every stage raises ``InfoMotionError`` subclasses for bad input; ``main`` turns them into one line on
 stderr and a non-zero exit, so no user ever sees a traceback for a bad file.
@@ -128,23 +129,21 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
                exact_knn, ann, ann_threshold, pca, pca_moved, threads, metric_name, metric_dims, metric_parts,
                self_check) -> None:
     """Pick VPC representative videos per EF class from a features file (--help-all: every option)."""
+    from infomotion_rt import api
     from infomotion_rt.share.dataset import check_export_options
     from infomotion_rt.selection import methods as sel_mod
     from infomotion_rt.errors import ConfigError
-    from infomotion_rt.extract.files import read_features
-    from infomotion_rt.selection.graph import GraphConfig
     from infomotion_rt.selection.knn_index import KnnConfig
     from infomotion_rt.selection.metric import metric_config
 
     pca = pca if pca is not None else pca_moved
     check_export_options(export_dataset, data_dir, deidentify, deid_key)
-    cfg = sel_mod.SelectConfig(
-        vpc=vpc, method=method, seed=seed, split=None if split.lower() == "all" else split,
-        graph=GraphConfig(k=k, mode=mode, weighting=weighting, centrality=centrality, trials=trials,
-                          paper_literal=paper_literal,
-                          knn=KnnConfig(index="exact" if exact_knn else "auto", ann=ann, ann_threshold=ann_threshold,
-                                        pca=pca, threads=threads)),
-        metric=metric_config(metric_name, metric_dims, metric_parts, paper_literal), choice=choice)
+    options = dict(vpc=vpc, method=method, seed=seed, split=None if split.lower() == "all" else split, k=k, mode=mode,
+                   weighting=weighting, centrality=centrality, trials=trials, paper_literal=paper_literal,
+                   knn=KnnConfig(index="exact" if exact_knn else "auto", ann=ann, ann_threshold=ann_threshold,
+                                 pca=pca, threads=threads),
+                   metric=metric_config(metric_name, metric_dims, metric_parts, paper_literal), choice=choice)
+    cfg = api.select_config(**options)   # a bad value fails here, before any output or input is looked at
     sel_mod.check_outputs(overwrite, export_dir=export_dataset, out=out, plot=plot, report=report)
     if self_check is not None:
         from infomotion_rt.selection import self_check as sc
@@ -152,12 +151,12 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
         sc.check(method)   # --method random / no scikit-learn: one line before any work
         if sc.json_path(out).exists() and not overwrite:
             raise ConfigError(f"{sc.json_path(out)}: exists; pass --overwrite to replace it (--self-check)")
-    fs = read_features(features_path)
+    fs = api.read_features(features_path)
     if data_dir:  # an export or report of another dataset fails here, before the selection
         sel_mod.check_features_in_data(fs, data_dir, features_path)
     written: list[str] = []   # finished outputs, for the line an interruption prints
     try:
-        _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, plot, export_dataset,
+        _select_outputs(sel_mod, fs, cfg, options, features_path, labels, method, seed, out, plot, export_dataset,
                         deidentify, deid_key, data_dir, report, overwrite, written, self_check)
     except (KeyboardInterrupt, Terminated) as exc:
         exc.resume_hint = ("no output was left half-written" + (f"; finished: {', '.join(written)} (rerun with "
@@ -165,30 +164,31 @@ def select_cmd(features_path, vpc, out, method, seed, k, mode, weighting, centra
         raise
 
 
-def _select_outputs(sel_mod, fs, cfg, features_path, labels, method, seed, out, plot, export_dataset, deidentify,
-                    deid_key, data_dir, report, overwrite, written: list, self_check: int | None = None) -> None:
+def _select_outputs(sel_mod, fs, cfg, options: dict, features_path, labels, method, seed, out, plot, export_dataset,
+                    deidentify, deid_key, data_dir, report, overwrite, written: list,
+                    self_check: int | None = None) -> None:
     """select's work once its inputs and outputs are checked; appends each finished output to ``written``.
+    ``cfg`` is ``api.select_config(**options)``, for the plot, the report and the self-check.
     ``self_check``: seeds of the self-check (selection/self_check.py), run after selection.csv is written."""
+    from infomotion_rt import api
+
     notes = []
     if labels:
         fs, notes = sel_mod.attach_labels(fs, labels)
-    result = sel_mod.select_features(fs, cfg)
+    result = api.select(fs, **options)
     for line in notes + result.notes:
         click.echo(f"note: {line}", err=True)
     click.echo(f"metric: {result.metric}" + (" (not used by random)" if method == "random" else ""))
     for line in result.summary:
         click.echo(line)
-    click.echo(f"wrote {sel_mod.write_selection(out, result.rows)} ({len(result.rows)} videos, method {method}, seed {seed})")
+    click.echo(f"wrote {api.write_selection(out, result)} ({len(result.rows)} videos, method {method}, seed {seed})")
     written.append(str(out))
     if plot:
         click.echo(f"wrote {sel_mod.plot_selection(result, cfg, plot)}")
         written.append(str(plot))
-    if export_dataset:
-        from infomotion_rt.share.dataset import export_dataset as export
-
-        ex = export([r["FileName"] for r in result.rows], data_dir, export_dataset, deidentify=deidentify,
-                    key_file=deid_key, progress=True, overwrite=overwrite,
-                    weights={r["FileName"]: r[sel_mod.WEIGHT_COLUMN] for r in result.rows})
+    if export_dataset:  # the picks with their class-prior weights
+        ex = api.export_dataset(result, data_dir, export_dataset, deidentify=deidentify, key_file=deid_key,
+                                overwrite=overwrite, progress=True)
         written.append(str(export_dataset))
         for line in ex.problems.lines():
             click.echo(f"export: {line}", err=True)
@@ -300,10 +300,11 @@ def info_cmd(data_dir, labels_csv, quick, as_json) -> None:
     """Counts per split and EF class, frame and FPS ranges, and every problem found, one line each."""
     import json
 
+    from infomotion_rt import api
     from infomotion_rt.data.classes import DEFAULT_CLASSES
-    from infomotion_rt.data.loader import load_dataset, summarize
+    from infomotion_rt.data.loader import summarize
 
-    summary = summarize(load_dataset(data_dir, labels_csv, check_videos=not quick))
+    summary = summarize(api.load_dataset(data_dir, labels_csv, check_videos=not quick))
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -399,14 +400,10 @@ def train_ifa_cmd(data_dir, out, config_name, epochs, batch_size, lr, device, re
 def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resume, overwrite, keep_paths, shard_size,
                 ray_address, actors, representation) -> None:
     """One motion vector per video of DATA_DIR into a features file or a folder of shards."""
+    from infomotion_rt import api
     from infomotion_rt.errors import ConfigError
-    from infomotion_rt.extract.pipeline import ExtractConfig, extract_features
-
     from infomotion_rt.runtime import default_engine
 
-    cfg = ExtractConfig(split=split.upper() if split else None, batch_size=batch_size, device=device,
-                        threads=threads, resume=resume, keep_paths=keep_paths, save_every=shard_size,
-                        overwrite=overwrite)
     representation = representation.lower()
     if representation == "flow" and ray_address:
         raise ConfigError("--representation flow runs in one process; drop --ray")
@@ -414,9 +411,13 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
         engine = engine or default_engine()
     _INTERRUPT_HINT[:] = [f"rerun the same command with --resume to continue {out}"]
     log = lambda line: click.echo(line, err=True)  # noqa: E731  (the engine line, once data and output are checked)
-    if ray_address:
+    if ray_address:  # the Ray path is not part of the Python API: it calls its stage function itself
+        from infomotion_rt.extract.pipeline import ExtractConfig
         from infomotion_rt.extract.ray_cluster import RayConfig, extract_on_ray, require_ray
 
+        cfg = ExtractConfig(split=split.upper() if split else None, batch_size=batch_size, device=device,
+                            threads=threads, resume=resume, keep_paths=keep_paths, save_every=shard_size,
+                            overwrite=overwrite)
         rc = RayConfig(address=ray_address, actors=actors or 2)
         require_ray()  # before any work
         r = extract_on_ray(data_dir, engine, out, cfg, rc, log=log)
@@ -424,7 +425,10 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
     else:
         if actors is not None:
             raise ConfigError("--actors needs --ray (local or a cluster address)")
-        r = extract_features(data_dir, engine, out, cfg, log=log, representation=representation)
+        r = api.extract_features(data_dir, out, engine=engine, representation=representation, split=split,
+                                 batch_size=batch_size, device=device, threads=threads, resume=resume,
+                                 overwrite=overwrite, keep_paths=keep_paths, save_every=shard_size, progress=True,
+                                 log=log)
         step = "flow" if representation == "flow" else "inference"
         timing = (f"decode {r.decode_s:.1f} s (background), {step} {r.infer_s:.1f} s, "
                   f"{'flow' if representation == 'flow' else 'encoder'} waited {r.wait_s:.1f} s")
