@@ -91,7 +91,7 @@ def test_export_cli(tiny_export, tmp_path, monkeypatch):
     monkeypatch.setattr(ex, "export_onnx", fake)
     r = CliRunner().invoke(cli, ["export-model", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--training-data", "ph"])
     assert r.exit_code == 0, r.output
-    assert calls == [(str(ckpt), str(tmp_path / "m.onnx"), "ph", 20, "motion-grid")] and "wrote" in r.output
+    assert calls == [(str(ckpt), str(tmp_path / "m.onnx"), "ph", 20, "ed-es-flow")] and "wrote" in r.output
     r = CliRunner().invoke(cli, ["export-model", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--vector", "flow-grid"])
     assert r.exit_code == 0 and calls[-1][-1] == "flow-grid", r.output
 

@@ -1,5 +1,5 @@
 """Issue 19: the exported motion vector choice (``mean`` = the paper's pooling, ``flow-grid`` = the model's
-own flows on an 8 x 8 grid): layout, ONNX export with a dynamic batch and metadata, parity with torch, and
+own flows on an 8 x 8 grid, ``ed-es-flow`` = the same for the ED->ES pair, ``motion-grid``): layout, ONNX export with a dynamic batch and metadata, parity with torch, and
 what a features file records about it."""
 
 import numpy as np
@@ -62,9 +62,24 @@ def test_motion_grid_is_pair_one_motion_maps_on_a_4x4_grid():
         assert torch.equal(MotionVectorModel(net, "motion-grid")(y), v)
 
 
+def test_ed_es_flow_is_pair_one_of_flow_grid():
+    """The shipped vector: flow-grid's pair-1 half, computed from frames 0-1 alone."""
+    net = _net(3)
+    x = torch.rand(3, 4, 32, 32)
+    with torch.no_grad():
+        v = MotionVectorModel(net, "ed-es-flow")(x)
+        both = MotionVectorModel(net, "flow-grid")(x)
+        assert v.shape == (3, vector_dim("ed-es-flow", net.cfg)) == (3, 2 * 3 * FLOW_GRID ** 2)
+        assert torch.allclose(v, both[:, :v.shape[1]], atol=1e-6) and v.abs().max() > 0
+        y = x.clone()
+        y[:, 2:] = torch.rand(3, 2, 32, 32)     # pair 2 is not used
+        assert torch.equal(MotionVectorModel(net, "ed-es-flow")(y), v)
+
+
 def test_vectors_and_unknown_vector():
-    assert VECTORS == ("mean", "flow-grid", "motion-grid")
+    assert VECTORS == ("mean", "flow-grid", "motion-grid", "ed-es-flow")
     cfg = CONFIGS["small"]
+    assert vector_dim("ed-es-flow", cfg) == 384 and "pair 1 (ED->ES) only" in vector_layout("ed-es-flow", cfg)
     assert vector_dim("mean", cfg) == 256 and vector_dim("flow-grid", cfg) == 768
     assert vector_dim("motion-grid", cfg) == 1024 and "4x4" in vector_layout("motion-grid", cfg)
     assert "averaged over space" in vector_layout("mean", cfg) and "8x8" in vector_layout("flow-grid", cfg)
@@ -127,5 +142,5 @@ def test_pair1_only_decode_gives_the_same_motion_grid_input(tiny_phantom):
         def __init__(self, v):
             self.metadata = {"vector": v}
 
-    assert reads_pair1_only(M("motion-grid")) and not reads_pair1_only(M("mean"))
+    assert reads_pair1_only(M("motion-grid")) and reads_pair1_only(M("ed-es-flow")) and not reads_pair1_only(M("mean"))
     assert not reads_pair1_only(M("flow-grid")) and not reads_pair1_only(object())

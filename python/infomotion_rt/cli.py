@@ -448,11 +448,12 @@ def extract_cmd(data_dir, engine, out, split, batch_size, device, threads, resum
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write (.onnx).")
 @click.option("--training-data", default="", help="What the model was trained on (stored in the metadata).")
 @click.option("--opset", default=20, show_default=True, type=click.IntRange(min=17))
-@click.option("--vector", default="motion-grid", show_default=True,
-              type=click.Choice(["motion-grid", "mean", "flow-grid"]),
-              help="The motion vector the model outputs: motion-grid = the ED->ES pair's 1/8 motion maps on a 4x4 "
-                   "grid (1024-D for small; best for EF); mean = motion maps averaged over space (the paper's, "
-                   "256-D); flow-grid = the model's own flows pooled on an 8x8 grid (768-D).")
+@click.option("--vector", default="ed-es-flow", show_default=True,
+              type=click.Choice(["ed-es-flow", "motion-grid", "mean", "flow-grid"]),
+              help="The motion vector the model outputs: ed-es-flow = the model's flows for the ED->ES pair on an "
+                   "8x8 grid (384-D; best for EF); motion-grid = that pair's 1/8 motion maps on a 4x4 grid (1024-D "
+                   "for small); mean = motion maps averaged over space (the paper's, 256-D); flow-grid = the "
+                   "flows of both pairs on an 8x8 grid (768-D).")
 @click.option("--int8", is_flag=True,
               help="Also make an int8 model (ONNX Runtime static quantisation): from a .pt, OUT_int8.onnx beside "
                    "OUT; CHECKPOINT may also be an FP32 .onnx (e.g. the shipped one), then OUT is the int8 model.")

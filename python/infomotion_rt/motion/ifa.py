@@ -312,7 +312,7 @@ class IFANet(nn.Module):
 
 # What an export computes from a checkpoint (``MotionVectorModel``; ONNX metadata ``vector`` and
 # ``feature_layout``). "mean" is the paper's pooling and the layout of every file made before issue 19.
-VECTORS = ("mean", "flow-grid", "motion-grid")
+VECTORS = ("mean", "flow-grid", "motion-grid", "ed-es-flow")
 FLOW_GRID = 8
 MOTION_GRID = 4
 
@@ -328,6 +328,11 @@ def vector_layout(vector: str, cfg: IFAConfig) -> str:
         return (f"pair(ED->ES, ES->ED) x flow(middle->start, middle->end) x quantity(dx, dy, magnitude; pixels of "
                 f"{cfg.image_size}) x cell({g}x{g}, row-major); the flow heads' full-resolution flow, averaged per "
                 f"cell")
+    if vector == "ed-es-flow":
+        g = FLOW_GRID
+        return (f"pair 1 (ED->ES) only: flow(middle->ED, middle->ES) x quantity(dx, dy, magnitude; pixels of "
+                f"{cfg.image_size}) x cell({g}x{g}, row-major); the flow heads' full-resolution flow, averaged per "
+                f"cell")
     if vector == "motion-grid":
         g = MOTION_GRID
         return (f"pair 1 (ED->ES) only: direction(start->end, end->start) x channel({cfg.motion_dims[0]}) x "
@@ -339,6 +344,8 @@ def vector_dim(vector: str, cfg: IFAConfig) -> int:
     vector_layout(vector, cfg)
     if vector == "motion-grid":
         return 2 * cfg.motion_dims[0] * MOTION_GRID * MOTION_GRID
+    if vector == "ed-es-flow":
+        return 2 * 3 * FLOW_GRID * FLOW_GRID
     return cfg.feature_dim if vector == "mean" else 2 * 2 * 3 * FLOW_GRID * FLOW_GRID
 
 
@@ -354,11 +361,15 @@ class MotionVectorModel(nn.Module):
       pair's start and to its end (``IFANet.flows``), each as dx, dy (pixels of S) and the per-pixel
       magnitude, averaged over a ``FLOW_GRID`` x ``FLOW_GRID`` grid of cells (S / 8 pixels square).
       D = 2 pairs x 2 flows x 3 x 64 = 768; layout ``vector_layout``.
+    * ``"ed-es-flow"``: the same for pair 1 (ED -> ES) only: the flows from the middle frame to ED and to ES,
+      dx, dy, magnitude on 8 x 8 cells; D = 2 x 3 x 64 = 384. The encoder runs on one frame pair (frames 2-3
+      of the input are unused). The vector measured best for EF on development seed 21 (BENCHMARKS.md,
+      "The flow heads' vector"); the shipped encoder's since issue 19.
     * ``"motion-grid"``: pair 1 (ED -> ES) only, the encoder's 1/8-scale motion maps of both directions
       (start attending end, end attending start), each averaged on a ``MOTION_GRID`` x ``MOTION_GRID`` grid of
       cells (14 x 14 map -> 4 x 4 cells of 3-4 map pixels, adaptive average pooling). D = 2 x 32 x 16 = 1024
       for ``small``. The encoder runs on one frame pair instead of two (frames 2-3 of the input are unused).
-      The vector measured best for EF on development phantoms (BENCHMARKS.md, "IFA motion vectors").
+      Shipped from issue 19's first step until ``ed-es-flow`` measured better (BENCHMARKS.md).
 
     All are the model's outputs only: no image differences or other hand-made features.
 
@@ -384,17 +395,22 @@ class MotionVectorModel(nn.Module):
             m3 = self.encoder.features(frames[:, 0:1], frames[:, 1:2])["mot3"]     # (2B, C, h, w): [A->B; B->A]
             d0, d1 = _halves(F.adaptive_avg_pool2d(m3, MOTION_GRID).flatten(1))
             return torch.cat([d0, d1], dim=1)
+        if self.vector == "ed-es-flow":
+            return self._flow_cells(frames[:, 0:1], frames[:, 1:2])   # (B, 2*3*g*g)
         a = torch.cat([frames[:, 0:1], frames[:, 2:3]], dim=0)        # (2B, 1, S, S): [pair 1; pair 2]
         b = torch.cat([frames[:, 1:2], frames[:, 3:4]], dim=0)
-        full = _flow_heads(self.head4, self.head3, self.encoder.features(a, b))   # (2B, 5, S, S)
-        g = FLOW_GRID
+        p1, p2 = _halves(self._flow_cells(a, b))
+        return torch.cat([p1, p2], dim=1)
+
+    def _flow_cells(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Frames (N, 1, S, S) -> (N, 2*3*g*g): the flows middle->a and middle->b, each dx, dy, magnitude
+        averaged on the ``FLOW_GRID`` cells."""
+        full = _flow_heads(self.head4, self.head3, self.encoder.features(a, b))   # (N, 5, S, S)
         cells = []
         for flow in (full[:, 0:2], full[:, 2:4]):                     # middle->start, middle->end
             mag = torch.sqrt(flow[:, 0:1] * flow[:, 0:1] + flow[:, 1:2] * flow[:, 1:2])
-            cells.append(F.adaptive_avg_pool2d(torch.cat([flow, mag], dim=1), g).flatten(1))  # (2B, 3*g*g)
-        v = torch.cat(cells, dim=1)                                   # (2B, 2*3*g*g)
-        p1, p2 = _halves(v)
-        return torch.cat([p1, p2], dim=1)
+            cells.append(F.adaptive_avg_pool2d(torch.cat([flow, mag], dim=1), FLOW_GRID).flatten(1))
+        return torch.cat(cells, dim=1)
 
 
 def count_parameters(module: nn.Module) -> int:

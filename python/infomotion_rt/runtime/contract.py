@@ -35,7 +35,7 @@ SIDECAR_KEYS = ("format", "tensorrt_version", "gpu", "compute_capability", "inpu
 
 VECTOR_DEFAULT = "mean"   # what a model file without a "vector" metadata key outputs
 # Vectors computed from pair 1 (input frames 0-1) alone: extraction decodes only ED and ES for them.
-PAIR1_ONLY_VECTORS = ("motion-grid",)
+PAIR1_ONLY_VECTORS = ("motion-grid", "ed-es-flow")
 # The layout of the "mean" vector (every export before issue 19); other vectors state theirs in the metadata.
 FEATURE_LAYOUT = ("pair(ED->ES, ES->ED) x direction(start->end, end->start) x scale(1/8, 1/16) x channel; "
                   "each motion map averaged over space")
