@@ -108,3 +108,33 @@ def test_select_cli_exact_knn_flag_and_threshold(tmp_path):
     exact = CliRunner().invoke(cli, base + ["--exact-knn", "--knn-pca", "4", "--out", str(tmp_path / "e.csv")])
     assert exact.exit_code == 0, exact.output
     assert "kNN exact on PCA-4 recall=1 (exact)" in exact.output
+
+
+def test_knn_pca_skips_a_class_with_too_few_vectors():
+    # PCA needs more vectors than output dimensions: FAISS used to end in a RuntimeError traceback
+    x, _ = planted(n_clusters=2, per=3, dim=16)
+    res = knn_search(x, 3, KnnConfig(pca=8))
+    assert res.info["pca"] is None and res.info["pca_skipped"] == 8 and res.idx.shape == (6, 3)
+    assert "without PCA (6 vectors, too few for --knn-pca 8)" in knn_index.describe(res.info)
+    with pytest.raises(ConfigError, match="more than 8 vectors, got 6"):
+        knn_index.pca_reduce(x, 8)
+
+
+def test_select_knn_pca_names_the_metric_dimension_and_small_classes(tmp_path):
+    from infomotion_rt.cli import cli
+    from infomotion_rt.extract.featureset import make_feature_set, make_meta
+    from infomotion_rt.extract.files import write_features
+
+    x = np.random.default_rng(0).normal(size=(60, 40)).astype(np.float32)
+    ef = np.r_[np.full(6, 25.0), np.linspace(55, 70, 54)]   # Severe: 6 videos, fewer than 8 dimensions
+    path = write_features(tmp_path / "f.npz", make_feature_set([f"v{i}" for i in range(60)], x, ef,
+                                                               ["TRAIN"] * 60, make_meta("test")))
+    base = ["select", "--features", str(path), "--vpc", "3", "--metric", "pca", "--metric-dims", "16"]
+    ok = CliRunner().invoke(cli, base + ["--knn-pca", "8", "--out", str(tmp_path / "a.csv")])
+    assert ok.exit_code == 0, ok.output
+    assert "note: class Severe: 6 videos, too few for --knn-pca 8" in ok.output
+    assert "kNN exact without PCA (6 vectors" in ok.output and "kNN exact on PCA-8" in ok.output
+    bad = CliRunner().invoke(cli, base + ["--knn-pca", "32", "--out", str(tmp_path / "b.csv")])
+    assert isinstance(bad.exception, ConfigError)   # main() prints it as one line
+    assert str(bad.exception) == ("--knn-pca 32 must be between 1 and the metric's output dimension 16 (exclusive; "
+                                  "metric pca-16, the features file holds 40 values)")

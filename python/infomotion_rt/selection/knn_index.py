@@ -43,7 +43,9 @@ class KnnConfig:
     ``index``: ``auto`` = exact below ``ann_threshold`` vectors, ``ann`` at or above it; ``exact``
     forces exact search at any size (``select --exact-knn``); ``ivf`` / ``hnsw`` force that index.
     ``pca``: reduce to this many dimensions with FAISS's PCAMatrix before searching (the graph's
-    distances are then the reduced-space distances). ``threads``: FAISS's OpenMP threads (None:
+    distances are then the reduced-space distances); a class of at most ``pca`` vectors is searched
+    unreduced (PCA needs more vectors than output dimensions; exact search of so few is cheap), and its
+    info says so (``pca_skipped``). ``threads``: FAISS's OpenMP threads (None:
     every core this process may use).
     """
 
@@ -135,12 +137,20 @@ def _chunks(n: int, desc: str):
     return console.bar(range(0, n, CHUNK), desc=desc, unit="chunk", progress=n > 4 * CHUNK, inner=True)
 
 
+def check_pca_dim(dim: int, d: int, what: str = "the vectors' dimension") -> None:
+    """ConfigError in one line unless 1 <= dim < d; ``what`` names d (``select``: the metric's output)."""
+    if not 1 <= dim < d:
+        raise ConfigError(f"--knn-pca {dim} must be between 1 and {what} {d} (exclusive)")
+
+
 def pca_reduce(x: np.ndarray, dim: int, seed: int = 0, train_max: int = 200_000) -> np.ndarray:
     """(n, d) float32 -> (n, dim) float32 through faiss.PCAMatrix trained on at most ``train_max``
-    seeded random rows. Raises ConfigError unless 1 <= dim < d."""
+    seeded random rows. Raises ConfigError unless 1 <= dim < d and n > dim (PCA needs more vectors than
+    output dimensions)."""
     n, d = x.shape
-    if not 1 <= dim < d:
-        raise ConfigError(f"--knn-pca {dim} must be between 1 and the feature dimension {d} (exclusive)")
+    check_pca_dim(dim, d)
+    if n <= dim:
+        raise ConfigError(f"--knn-pca {dim}: PCA needs more than {dim} vectors, got {n}")
     pca = faiss().PCAMatrix(d, dim)
     rows = np.sort(np.random.default_rng(seed).choice(n, min(n, train_max), replace=False))
     pca.train(np.ascontiguousarray(x[rows]))
@@ -246,8 +256,12 @@ def knn_search(x: np.ndarray, k: int, cfg: KnnConfig = KnnConfig(), use_gpu: boo
     info = {"n": n, "dim": int(x.shape[1]) if x.ndim == 2 else 0, "pca": None, "threads": threads,
             "device": "gpu" if use_gpu else "cpu"}
     if cfg.pca is not None and n > 0:
-        x = pca_reduce(x, cfg.pca, seed)
-        info["pca"] = cfg.pca
+        check_pca_dim(cfg.pca, x.shape[1])
+        if n > cfg.pca:
+            x = pca_reduce(x, cfg.pca, seed)
+            info["pca"] = cfg.pca
+        else:  # too few vectors for the PCA; searched unreduced (exact search of so few is cheap)
+            info["pca_skipped"] = cfg.pca
     kk = min(k, n - 1)
     kind = cfg.index if cfg.index != "auto" else ("exact" if n < cfg.ann_threshold else cfg.ann)
     if kk < 1 or kind == "exact" or kk + 1 >= n:
@@ -296,6 +310,8 @@ def describe(info: dict) -> str:
     head = f"kNN {info.get('index', '?')}" + (f"({params})" if params else "")
     if info.get("pca"):
         head += f" on PCA-{info['pca']}"
+    elif info.get("pca_skipped"):
+        head += f" without PCA ({info['n']} vectors, too few for --knn-pca {info['pca_skipped']})"
     if info.get("index") == "exact":
         return head + " recall=1 (exact)"
     return head + f" recall@{info['k']}={info['recall']:.3f} on {info['recall_queries']} queries"

@@ -453,11 +453,17 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
         notes.append(f"{plural(int(noef.sum()), 'video')} without EF dropped: {_short(fs.names[noef])}")
         fs = fs.subset(~noef)
     mcfg = cfg.resolved_metric()
+    raw_d = fs.features.shape[1]
     check_metric_parts(fs.meta, mcfg.parts)
     metric_used = mcfg.describe()
     if len(fs) > 1 and mcfg != RAW_METRIC:  # one fit on every candidate, before the classes are split
         fitted = fit_metric(fs.features, mcfg, fs.ef)
         fs, metric_used = FeatureSet(fs.names, fitted.apply(fs.features), fs.ef, fs.split, fs.meta), fitted.describe()
+    d = fs.features.shape[1]
+    knn_pca = cfg.graph.knn.pca
+    if knn_pca is not None and not knn_pca < d:  # --knn-pca reduces the metric's output, not the file's vectors
+        raise ConfigError(f"--knn-pca {knn_pca} must be between 1 and the metric's output dimension {d} "
+                          f"(exclusive; metric {metric_used}, the features file holds {raw_d} values)")
     method = METHODS[cfg.method]
     cls = classes.index(fs.ef) if len(fs) else np.empty(0, np.int64)
     rows, summary, picks, knn = [], [], {}, {}
@@ -496,6 +502,9 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
             line += f", communities={pick.n_communities}, codelength={pick.codelength:.4f} bits"
             line += f", {pick.class_graph.describe()}"
             knn[cname] = pick.class_graph.knn_info
+            if pick.class_graph.knn_info.get("pca_skipped"):
+                notes.append(f"class {cname}: {plural(n, 'video')}, too few for --knn-pca {knn_pca} (PCA needs more "
+                             f"vectors than dimensions); its kNN ran on the {d}-D vectors unreduced")
         w = round(float(weights[c]), 6)
         summary.append(line + f", selected={len(pick.indices)}, weight={w:.3g}")
         for i, comm, cen in zip(pick.indices, pick.community, pick.centrality):
