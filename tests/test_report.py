@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from infomotion_rt.cli import cli
+from infomotion_rt.errors import ConfigError, DataError
 from infomotion_rt.extract.featureset import make_feature_set, make_meta
 from infomotion_rt.extract.files import write_features
 from infomotion_rt.phantom.generate import generate
@@ -214,13 +215,46 @@ def test_report_command_compares_selection_files(phantom, tmp_path, no_graph_plo
         (tmp_path / method).mkdir()
         assert run_select(phantom, tmp_path / method, "--method", method).exit_code == 0
         csvs.append(str(tmp_path / method / "sel.csv"))
-    res = CliRunner().invoke(cli, ["report", *csvs, "--data", str(data), "--out", str(tmp_path / "cmp.html")],
-                             catch_exceptions=False)
+    args = ["report", *csvs, "--data", str(data), "--out", str(tmp_path / "cmp.html")]
+    res = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
+    assert "(2 selections, " in res.output
     page = (tmp_path / "cmp.html").read_text()
-    assert "random · VPC 2 · seed 0" in page and "herding · VPC 2 · seed 0" in page
+    # both files are sel.csv: each is named by as much of its path as tells them apart, and no more
+    assert "random/sel.csv: random · VPC 2 · seed 0" in page and "herding/sel.csv: herding · VPC 2 · seed 0" in page
     assert "Nuisance kinds among the picked videos" in page and str(tmp_path) not in page
     assert len(decoded_images(page)) == sum(len(selected(Path(c).parent)) for c in csvs)
+    again = CliRunner().invoke(cli, args)   # an existing --out is kept unless --overwrite
+    assert isinstance(again.exception, ConfigError) and "cmp.html: exists; pass --overwrite" in str(again.exception)
+    assert (tmp_path / "cmp.html").read_text() == page
+    assert CliRunner().invoke(cli, args + ["--overwrite"], catch_exceptions=False).exit_code == 0
+
+
+def test_selection_labels_tell_files_apart():
+    assert report.selection_labels(["sel.csv", "out/sel_flow.csv", "/abs/x/sel_rand.csv"]) == [
+        "sel.csv", "sel_flow.csv", "sel_rand.csv"]
+    assert report.selection_labels(["/private/a/run1/sel.csv", "/private/a/run2/sel.csv"]) == ["run1/sel.csv", "run2/sel.csv"]
+    assert report.selection_labels(["/p/sel.csv", "/p/sel.csv"]) == ["sel.csv (1)", "sel.csv (2)"]
+
+
+def test_report_refuses_what_is_not_a_selection_in_one_line(phantom, tmp_path):
+    data, feats = phantom
+    for given, why in ((feats, "not a selection CSV (select's selection.csv); it is not a text file (extract's "
+                               "features file?)"),
+                       (data / "FileList.csv", "not a selection CSV (select's selection.csv); it has no class, "
+                                               "community, centrality, method, seed columns")):
+        res = CliRunner().invoke(cli, ["report", str(given), "--out", str(tmp_path / "r.html")])
+        assert isinstance(res.exception, DataError) and str(res.exception) == f"{given}: {why}"
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_of_one_selection_without_data(phantom, tmp_path, no_graph_plot):
+    assert run_select(phantom, tmp_path).exit_code == 0
+    res = CliRunner().invoke(cli, ["report", str(tmp_path / "sel.csv"), "--out", str(tmp_path / "one.html")],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "(1 selection, no --data: tables only)" in res.output and "report previews" not in res.output
+    assert "<th>selection file</th><td>sel.csv</td>" in (tmp_path / "one.html").read_text()
 
 
 def test_deidentified_page_leaves_out_notes_that_name_source_videos(tmp_path):

@@ -228,17 +228,23 @@ def _select_outputs(sel_mod, fs, cfg, options: dict, features_path, labels, meth
 @click.option("--data", "data_dir", type=click.Path(file_okay=False),
               help="Dataset the videos come from (animated previews; a phantom's nuisance kinds).")
 @click.option("--chart", type=click.Path(dir_okay=False), help="A PNG to show on top, e.g. a benchmark's table1.png.")
-def report_cmd(selections, out, data_dir, chart) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out (else an existing output is an error).")
+def report_cmd(selections, out, data_dir, chart, overwrite) -> None:
     """One HTML page of several selection CSVs side by side (per-selection nuisance table on a phantom)."""
+    from infomotion_rt.errors import ConfigError
     from infomotion_rt.phantom.truth import load_nuisances
-    from infomotion_rt.share.report import view_of_csv, write_report
+    from infomotion_rt.share.report import selection_labels, view_of_csv, write_report
 
+    views = [view_of_csv(s, label) for s, label in zip(selections, selection_labels(selections))]
+    if os.path.exists(out) and not overwrite:
+        raise ConfigError(f"{out}: exists; pass --overwrite to replace it (--out)")
     charts = [("Chart", chart)] if chart else []
-    rep = write_report(out, [view_of_csv(s) for s in selections], title="Selections compared",
+    rep = write_report(out, views, title="Selections compared",
                        data_dir=data_dir, charts=charts, nuisances=load_nuisances(data_dir) if data_dir else None)
     for line in rep.failures:
         click.echo(f"report: {line}", err=True)
-    click.echo(f"wrote {rep.path} ({len(selections)} selections, {rep.previews} previews)")
+    click.echo(f"wrote {rep.path} ({plural(len(selections), 'selection')}, "
+               + (f"{plural(rep.previews, 'preview')})" if data_dir else "no --data: tables only)"))
 
 
 @cli.command("phantom")

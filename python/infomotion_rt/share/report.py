@@ -64,10 +64,12 @@ class SelectionView:
     graph_png: bytes | None = None   # PNG (or any OpenCV-readable image) of the class graphs
     graph_note: str = "no class graph plot for this selection"
     found: dict = field(default_factory=dict)  # class -> communities Infomap found in it, when recorded
+    source: str = ""   # the selection CSV it was read from (``report``), shown in the label
 
     def __post_init__(self) -> None:
         if not self.label:
-            self.label = f"{self.method} · VPC {self.vpc}" + (f" · seed {self.seed}" if self.seed is not None else "")
+            self.label = ((f"{self.source}: " if self.source else "") + f"{self.method} · VPC {self.vpc}"
+                          + (f" · seed {self.seed}" if self.seed is not None else ""))
 
 
 def view_of_selection(sel, cfg, plot: bool = True) -> SelectionView:
@@ -86,16 +88,32 @@ def view_of_selection(sel, cfg, plot: bool = True) -> SelectionView:
     return view
 
 
-def view_of_csv(path) -> SelectionView:
-    """A selection.csv (as ``select`` and ``benchmark`` write it) as a SelectionView."""
+# The columns select has written since its first release (Weight came later and may be absent); a dataset's
+# FileList.csv has FileName and EF but none of select's own, so it is refused rather than shown as a selection.
+REQUIRED_COLUMNS = ("FileName", "EF", "class", "community", "centrality", "method", "seed")
+NOT_A_SELECTION = "not a selection CSV (select's selection.csv)"
+
+
+def view_of_csv(path, source: str = "") -> SelectionView:
+    """A selection.csv (as ``select`` and ``benchmark`` write it) as a SelectionView; ``source``: how the page
+    names the file (``selection_labels``). DataError in one line for a file that is not one."""
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            columns = reader.fieldnames or []
     except OSError as exc:
         raise DataError(f"{path}: cannot read the selection ({exc.strerror or exc})") from exc
-    if not rows or "FileName" not in rows[0]:
-        raise DataError(f"{path.name}: not a selection file (no FileName column or no rows)")
+    except (UnicodeDecodeError, csv.Error) as exc:  # e.g. a features .npz
+        raise DataError(f"{path}: {NOT_A_SELECTION}; it is not a text file"
+                        + (" (extract's features file?)" if path.suffix.lower() == ".npz" else "")) from exc
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise DataError(f"{path}: {NOT_A_SELECTION}; it has no {', '.join(missing)} "
+                        f"{'column' if len(missing) == 1 else 'columns'}")
+    if not rows:
+        raise DataError(f"{path}: a selection CSV without rows")
     for r in rows:
         for key in ("EF", "centrality"):
             r[key] = _float(r.get(key))
@@ -106,7 +124,18 @@ def view_of_csv(path) -> SelectionView:
         per_class[r["class"]] = per_class.get(r["class"], 0) + 1
     seed = rows[0].get("seed")
     return SelectionView(rows, rows[0].get("method") or path.stem, max(per_class.values()),
-                         int(seed) if (seed or "").lstrip("-").isdigit() else None)
+                         int(seed) if (seed or "").lstrip("-").isdigit() else None, source=source)
+
+
+def selection_labels(paths) -> list[str]:
+    """How the page names each selection CSV: its file name, with as many parent folders as it takes to tell
+    the files apart (``random/sel.csv``, ``herding/sel.csv``); never more of the path than that."""
+    parts = [Path(p).parts for p in paths]
+    for k in range(1, max((len(q) for q in parts), default=1) + 1):
+        labels = ["/".join(q[-k:]) for q in parts]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f"{Path(p).name} ({i})" for i, p in enumerate(paths, 1)]   # the same file given twice
 
 
 def class_graph_png(sel, cfg) -> tuple[bytes | None, str]:
@@ -314,7 +343,7 @@ def _summary(views, data_dir, features, nuisances, header: dict) -> dict:
                                                   if nuisances is not None else "")
     if len(views) == 1:
         v = views[0]
-        items |= {"method": v.method, "VPC (videos per class)": str(v.vpc), "seed": "–" if v.seed is None else str(v.seed),
+        items |= ({"selection file": v.source} if v.source else {}) | {"method": v.method, "VPC (videos per class)": str(v.vpc), "seed": "–" if v.seed is None else str(v.seed),
                   "videos picked": str(len(v.rows))}
         if v.knn_recall is not None:
             items["kNN recall"] = f"{v.knn_recall:.3f} (lowest over the classes)"
