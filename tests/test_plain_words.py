@@ -27,6 +27,9 @@ def test_report_says_which_communities_it_counts_and_what_vpc_is(tmp_path):
     one = report.SelectionView(rows[:1], "kmeans", 1, 0)
     page = report.write_report(tmp_path / "s.html", [one], progress=False).path.read_text()
     assert "communities among the picks" in page and "1 communities" not in page
+    found_one = report.SelectionView(rows[:1], "infomotion", 1, 0, found={"Normal": 1})
+    page = report.write_report(tmp_path / "t.html", [found_one], progress=False).path.read_text()
+    assert "1 of 1 community<" in page and "1 of 1 communities" not in page
 
 
 def test_plural():
@@ -73,3 +76,8 @@ def test_nested_bars_do_not_flood_a_log():
     for _ in bar(range(5), desc="x", file=quiet, progress=False):
         pass
     assert quiet.getvalue() == ""
+    for stream in (io.StringIO(), _Terminal()):   # nothing to do, no bar ("report previews: 0video")
+        for _ in bar([], desc="empty", unit="video", file=stream):
+            pass
+        bar(total=0, desc="empty", file=stream).close()
+        assert "empty" not in (stream.getvalue() if hasattr(stream, "getvalue") else stream.text)

@@ -36,13 +36,13 @@ def bar(iterable=None, *, progress: bool = True, inner: bool = False, **kwargs):
     from tqdm import tqdm
 
     tty = is_terminal(kwargs.get("file"))
-    if not progress or (inner and not tty):
+    total = kwargs.get("total")
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)
+    if not progress or (inner and not tty) or total == 0:  # no bar for zero items ("0video")
         kwargs["disable"] = True
     kwargs.setdefault("leave", not inner)
     if not tty:
-        total = kwargs.get("total")
-        if total is None and hasattr(iterable, "__len__"):
-            total = len(iterable)
         if total:
             kwargs.setdefault("miniters", max(1, int(total) // LOG_STEPS))
         else:

@@ -150,7 +150,7 @@ class Page:
         comms = {r["community"] for r in rows if r["community"] >= 0}
         meta = (f"<b>{e(cname)}</b><br>EF {ef_range}<br>{len(rows)} picked"
                 + (f" of {pool}" if pool is not None else "")
-                + (f"<br>{len(comms)} of {found} communities" if comms and found is not None
+                + (f"<br>{len(comms)} of {plural(found, 'community', 'communities')}" if comms and found is not None
                    else f"<br>{plural(len(comms), 'community', 'communities')}" if comms else ""))
         if not self.previews:
             head = "<tr><th>FileName</th><th>EF</th><th>community</th><th>centrality</th>"
