@@ -275,3 +275,21 @@ def test_cli_phantom_bad_knob_is_one_clear_error(tmp_path, args, message):
     assert res.exit_code != 0
     assert message in res.output + str(res.exception)
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_phantom_says_which_ef_its_class_counts_use(tmp_path):
+    # every label off by 15-30 points: the true-EF classes and the FileList's (what info counts) differ
+    res = CliRunner().invoke(cli, ["phantom", str(tmp_path / "p"), "--n", "6", "--seed", "1", "--frames", "12",
+                                   "--no-archive", "--archive", "wrong_label=1"])
+    assert res.exit_code == 0, res.output
+    truth = load_truth(tmp_path / "p")
+    with open(tmp_path / "p" / "FileList.csv", newline="") as fh:
+        labelled = [DEFAULT_CLASSES.name(float(r["EF"])) for r in csv.DictReader(fh)]
+
+    def counts(classes):
+        return ", ".join(f"{k} {classes.count(k)}" for k in DEFAULT_CLASSES.names)
+
+    true_line = counts([v["ef_class"] for v in truth["videos"]])
+    assert true_line != counts(labelled)
+    assert f"EF classes (true EF, before label noise): {true_line}\n" in res.output
+    assert f"EF classes (FileList.csv's EF, as info and select count them): {counts(labelled)}\n" in res.output

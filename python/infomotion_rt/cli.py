@@ -290,7 +290,10 @@ def phantom_cmd(out_dir, n, seed, style, frames, workers, preview, overwrite, nu
     click.echo(f"wrote {s.n_videos} {s.style} phantom videos to {s.out_dir} in {s.seconds:.1f} s "
                f"({s.videos_per_second:.1f} videos/s)")
     click.echo("splits: " + ", ".join(f"{k} {v}" for k, v in s.splits.items()))
-    click.echo("EF classes: " + ", ".join(f"{k} {v}" for k, v in s.classes.items()))
+    click.echo("EF classes (true EF, before label noise): " + ", ".join(f"{k} {v}" for k, v in s.classes.items()))
+    if s.label_classes != s.classes:  # what info and select count
+        click.echo("EF classes (FileList.csv's EF, as info and select count them): "
+                   + ", ".join(f"{k} {v}" for k, v in s.label_classes.items()))
     if s.preview:
         click.echo(f"preview: {s.preview}")
 

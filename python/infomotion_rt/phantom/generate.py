@@ -81,7 +81,8 @@ class PhantomSummary:
     style: str
     seconds: float
     splits: dict = field(default_factory=dict)
-    classes: dict = field(default_factory=dict)
+    classes: dict = field(default_factory=dict)          # by true EF (the truth file's ef_class)
+    label_classes: dict = field(default_factory=dict)    # by FileList.csv's EF (label noise included), as info counts
     preview: Path | None = None
 
     @property
@@ -191,7 +192,9 @@ def generate(out_dir, n: int, seed: int = 0, style: str = "dynamic", frames: int
     seconds = time.perf_counter() - start
     splits = Counter(t["split"] for t in truths)
     classes = Counter(t["ef_class"] for t in truths)
+    labelled = Counter(DEFAULT_CLASSES.name(float(r[0][1])) for r in results)   # the EF column as written
     return PhantomSummary(out_dir=out_dir, n_videos=cfg.n, style=cfg.style, seconds=seconds,
                           splits={k: splits.get(k, 0) for k in ("TRAIN", "VAL", "TEST")},
                           classes={k: classes.get(k, 0) for k in DEFAULT_CLASSES.names},
+                          label_classes={k: labelled.get(k, 0) for k in DEFAULT_CLASSES.names},
                           preview=out_dir / preview_path.name if preview_path else None)
