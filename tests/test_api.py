@@ -55,8 +55,14 @@ def test_api_select_matches_the_command_and_checks_options(phantom, tmp_path):
     picks = im.select(fs, vpc=2, seed=1, choice="centrality", trials=2)
     again = im.select(feats, vpc=2, seed=1, choice="centrality", trials=2)
     assert picks.names == again.names and len(picks.names) == len(picks.rows)
-    with pytest.raises(ConfigError, match="unknown option.*weigting"):
+    with pytest.raises(ConfigError) as err:
         im.select(fs, vpc=2, weigting="inverse")
+    assert str(err.value) == ("select: unknown option weigting (did you mean weighting?); valid: vpc, method, seed, "
+                              "split, k, metric, choice, mode, weighting, centrality, trials, paper_literal, knn")
+    with pytest.raises(ConfigError, match=r"^vpc \(videos per class\) must be >= 1, got 0$"):   # no CLI flag
+        im.select(fs, vpc=0)
+    with pytest.raises(ConfigError, match=r"^k \(neighbours per video\) must be >= 1, got 0$"):
+        im.select_config(k=0)
     assert im.write_selection(tmp_path / "s.csv", picks).is_file()
 
 

@@ -146,7 +146,7 @@ def test_collapse_is_reported():
 
 
 def test_vpc_zero_and_unknown_method():
-    with pytest.raises(ConfigError, match="--vpc"):
+    with pytest.raises(ConfigError, match="vpc .videos per class. must be >= 1"):
         sel.SelectConfig(vpc=0)
     with pytest.raises(ConfigError, match="unknown method"):
         sel.SelectConfig(method="best")
@@ -237,7 +237,7 @@ def test_cli_bad_input_is_one_line(tmp_path, fs):
     feats = write_features(tmp_path / "f.npz", fs)
     p = subprocess.run([sys.executable, "-m", "infomotion_rt.cli", "select", "--features", str(feats), "--vpc", "0",
                         "--out", str(tmp_path / "s.csv")], capture_output=True, text=True)
-    assert p.returncode == 1 and p.stderr.strip() == "error: --vpc must be >= 1, got 0"
+    assert p.returncode == 1 and p.stderr.strip() == "error: vpc (videos per class) must be >= 1, got 0"
     assert not (tmp_path / "s.csv").exists()
 
 

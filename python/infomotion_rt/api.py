@@ -18,6 +18,7 @@ Errors are ``errors.InfoMotionError`` subclasses whose one-line message names th
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,6 +76,11 @@ def extract_features(data_dir: str | Path, out: str | Path, *, engine: str | Pat
     return _extract_features(data_dir, engine, out, cfg, progress=progress, log=log, representation=representation)
 
 
+# select's and select_config's documented options, in their docstrings' order
+SELECT_OPTIONS = ("vpc", "method", "seed", "split", "k", "metric", "choice", "mode", "weighting", "centrality",
+                  "trials", "paper_literal", "knn")
+
+
 def select_config(vpc: int = 10, *, method: str = "infomotion", seed: int = 0, split: str | None = "TRAIN",
                   k: int = 10, **options) -> SelectConfig:
     """The ``SelectConfig`` that ``select`` runs with these arguments (the one place where options become a
@@ -84,9 +90,11 @@ def select_config(vpc: int = 10, *, method: str = "infomotion", seed: int = 0, s
     graph_fields = set(GraphConfig.__dataclass_fields__)
     select_fields = set(SelectConfig.__dataclass_fields__) - {"vpc", "method", "seed", "split", "graph"}
     unknown = sorted(set(options) - graph_fields - select_fields)
-    if unknown:
-        raise ConfigError(f"select: unknown option(s) {', '.join(unknown)}; valid: "
-                          f"{', '.join(sorted((graph_fields | select_fields) - {'k'}))}")
+    if unknown:  # name only the documented options (the configs' internal fields are accepted, not advertised)
+        close = [m for u in unknown for m in difflib.get_close_matches(u, SELECT_OPTIONS, n=1)]
+        raise ConfigError(f"select: unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
+                          + (f" (did you mean {', '.join(close)}?)" if close else "")
+                          + f"; valid: {', '.join(SELECT_OPTIONS)}")
     graph = GraphConfig(k=k, **{n: v for n, v in options.items() if n in graph_fields})
     return SelectConfig(vpc=vpc, method=method, seed=seed, split=split, graph=graph,
                         **{n: v for n, v in options.items() if n in select_fields})

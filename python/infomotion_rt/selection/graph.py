@@ -79,7 +79,7 @@ class GraphConfig:
 
     def __post_init__(self) -> None:
         if self.k < 1:
-            raise ConfigError(f"--k must be >= 1, got {self.k}")
+            raise ConfigError(f"k (neighbours per video) must be >= 1, got {self.k}")   # the API's and --k's name
         if self.mode not in MODES:
             raise ConfigError(f"graph mode must be one of {MODES}, got {self.mode!r}")
         if self.weighting not in WEIGHTINGS:

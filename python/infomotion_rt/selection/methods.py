@@ -56,7 +56,7 @@ class SelectConfig:
 
     def __post_init__(self) -> None:
         if self.vpc < 1:
-            raise ConfigError(f"--vpc must be >= 1, got {self.vpc}")
+            raise ConfigError(f"vpc (videos per class) must be >= 1, got {self.vpc}")   # the API's and --vpc's name
         if self.method not in METHODS:
             raise ConfigError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
         if self.choice is not None and self.choice not in CHOICES:
