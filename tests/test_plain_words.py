@@ -81,3 +81,21 @@ def test_nested_bars_do_not_flood_a_log():
             pass
         bar(total=0, desc="empty", file=stream).close()
         assert "empty" not in (stream.getvalue() if hasattr(stream, "getvalue") else stream.text)
+
+
+def test_command_lines_count_one_in_the_singular(tmp_path):
+    import numpy as np
+    from click.testing import CliRunner
+
+    from infomotion_rt.cli import cli
+    from infomotion_rt.extract.featureset import make_feature_set, make_meta
+    from infomotion_rt.extract.files import write_features
+
+    fs = make_feature_set(["a", "b", "c"], np.random.default_rng(0).normal(size=(3, 4)), [60.0, 61.0, 62.0],
+                          ["TRAIN"] * 3, make_meta("test"))
+    feats = write_features(tmp_path / "f.npz", fs)
+    res = CliRunner().invoke(cli, ["select", "--features", str(feats), "--vpc", "1", "--method", "random",
+                                   "--out", str(tmp_path / "s.csv")], catch_exceptions=False)
+    assert "(1 video, method random" in res.output
+    res = CliRunner().invoke(cli, ["phantom", str(tmp_path / "p"), "--n", "1", "--frames", "12"], catch_exceptions=False)
+    assert "wrote 1 dynamic phantom video to" in res.output

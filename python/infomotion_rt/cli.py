@@ -181,7 +181,7 @@ def _select_outputs(sel_mod, fs, cfg, options: dict, features_path, labels, meth
     click.echo(f"metric: {result.metric}" + (" (not used by random)" if method == "random" else ""))
     for line in result.summary:
         click.echo(line)
-    click.echo(f"wrote {api.write_selection(out, result)} ({len(result.rows)} videos, method {method}, seed {seed})")
+    click.echo(f"wrote {api.write_selection(out, result)} ({plural(len(result.rows), 'video')}, method {method}, seed {seed})")
     written.append(str(out))
     if plot:
         click.echo(f"wrote {sel_mod.plot_selection(result, cfg, plot)}")
@@ -193,10 +193,10 @@ def _select_outputs(sel_mod, fs, cfg, options: dict, features_path, labels, meth
         for line in ex.problems.lines():
             click.echo(f"export: {line}", err=True)
         if ex.deidentified:
-            click.echo(f"wrote de-identified dataset {ex.out_dir} ({ex.n_videos} videos); key {ex.key_file}"
+            click.echo(f"wrote de-identified dataset {ex.out_dir} ({plural(ex.n_videos, 'video')}); key {ex.key_file}"
                        f"{' (new: keep it private)' if ex.key_generated else ''}; mapping {ex.map_file} (private)")
         else:
-            click.echo(f"wrote distilled dataset {ex.out_dir} ({ex.n_videos} videos)")
+            click.echo(f"wrote distilled dataset {ex.out_dir} ({plural(ex.n_videos, 'video')})")
     checked = None
     if self_check is not None:
         from infomotion_rt.selection import self_check as sc
@@ -218,7 +218,7 @@ def _select_outputs(sel_mod, fs, cfg, options: dict, features_path, labels, meth
                                      header={"self-check": checked["sentence"]} if checked else None)
         for line in rep.failures:
             click.echo(f"report: {line}", err=True)
-        click.echo(f"wrote {rep.path} ({rep.previews} previews" + (", no --data: tables only)" if not data_dir else ")"))
+        click.echo(f"wrote {rep.path} (" + (f"{plural(rep.previews, 'preview')})" if data_dir else "no --data: tables only)"))
 
 
 @cli.command("report")
@@ -287,7 +287,7 @@ def phantom_cmd(out_dir, n, seed, style, frames, workers, preview, overwrite, nu
         raise ConfigError("phantom: --archive very_short needs clips of varying length; drop --frames")
     s = generate(out_dir, n, seed=seed, style=style, frames=frames, workers=workers, preview=preview,
                  overwrite=overwrite, nuisance=nuisance, archive=archive)
-    click.echo(f"wrote {s.n_videos} {s.style} phantom videos to {s.out_dir} in {s.seconds:.1f} s "
+    click.echo(f"wrote {plural(s.n_videos, s.style + ' phantom video')} to {s.out_dir} in {s.seconds:.1f} s "
                f"({s.videos_per_second:.1f} videos/s)")
     click.echo("splits: " + ", ".join(f"{k} {v}" for k, v in s.splits.items()))
     click.echo("EF classes (true EF, before label noise): " + ", ".join(f"{k} {v}" for k, v in s.classes.items()))
