@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # One-command recipe for the shipped motion encoder (python/infomotion_rt/models/ifa_small.onnx).
 #   models/train_shipped_encoder.sh [WORK_DIR]        (default WORK_DIR: /tmp/infomotion-shipdata)
-# Generates the phantom, trains the small IFA model on one CPU thread, exports its motion-grid vector (the
-# ED->ES pair's 1/8 motion maps on a 4x4 grid, 1024-D; issue 19) to ONNX, and leaves the training log in
-# WORK_DIR/train.log (its last lines are the VAL PSNR quoted in MODEL_CARD.md).
-# Needs the [train] extra (torch, onnx, onnxscript). Takes ~15-30 min on one CPU core.
+# Generates the phantom, trains the small IFA model on one CPU thread, exports its ed-es-flow vector (the
+# model's flows for the ED->ES pair, dx, dy and magnitude on an 8x8 grid, 384-D; issue 19) to ONNX, and leaves
+# the training log in WORK_DIR/train.log (its last lines are the VAL PSNR quoted in MODEL_CARD.md).
+# Needs the [train] extra (torch, onnx, onnxscript). Takes ~45 min on one (shared) CPU core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK="${1:-/tmp/infomotion-shipdata}"
@@ -12,7 +12,7 @@ CLI="${INFOMOTION_RT:-infomotion-rt}"
 SEED=1234
 N="${N:-600}"                 # N / EPOCHS / OUT overrides are for smoke runs only; the shipped file used the defaults
 EPOCHS="${EPOCHS:-12}"
-VECTOR="${VECTOR:-motion-grid}"   # mean = the paper's global-mean vector (the file shipped before issue 19)
+VECTOR="${VECTOR:-ed-es-flow}"    # motion-grid = the file shipped in 0.1.0; mean = the paper's global-mean vector (before issue 19)
 OUT="${OUT:-python/infomotion_rt/models/ifa_small.onnx}"
 mkdir -p "$WORK"
 

@@ -42,8 +42,8 @@ def test_extract_and_select_without_torch(tiny_phantom, tmp_path):
     assert "TORCH_MODULES []" in r.stdout                       # torch never loaded
     assert "onnxruntime" in r.stderr and "CPUExecutionProvider" in r.stderr   # the engine line says so
     fs = read_features(feats)
-    assert len(fs) == 10 and fs.features.shape[1] == 1024 and fs.meta["backend"] == "onnxruntime"
-    assert fs.meta["vector"] == "motion-grid"
+    assert len(fs) == 10 and fs.features.shape[1] == 384 and fs.meta["backend"] == "onnxruntime"
+    assert fs.meta["vector"] == "ed-es-flow"
     assert fs.meta["engine"].endswith("ifa_small.onnx") and "CPUExecutionProvider" in fs.meta["runtime"]
     rows = sel.read_text().strip().splitlines()
     assert len(rows) >= 2 and rows[0].startswith("FileName")

@@ -40,15 +40,15 @@ def test_provider_preference():
 
 def test_shipped_encoder_loads_and_says_what_it_runs_on(capsys):
     enc = load_encoder(default_engine(), "auto", threads=1)
-    assert enc.name == "onnxruntime" and enc.image_size == 112 and enc.feature_dim == 1024   # motion-grid (issue 19)
-    assert enc.metadata["vector"] == "motion-grid"
+    assert enc.name == "onnxruntime" and enc.image_size == 112 and enc.feature_dim == 384   # ed-es-flow (issue 19)
+    assert enc.metadata["vector"] == "ed-es-flow"
     assert enc.providers[-1] == CPU_EP and "CPUExecutionProvider" in enc.runtime and "1 intra-op" in enc.runtime
     meta = enc.meta()
     assert "phantom" in meta["training_data"] and meta["config"]["name"] == "small"
     assert float(enc.metadata["val_psnr"]) > float(enc.metadata["naive_psnr"])   # beats the naive midpoint
     x = np.random.default_rng(0).random((3, 4, 112, 112), dtype=np.float32)
     a, b = enc(x), enc(x)
-    assert a.shape == (3, 1024) and np.isfinite(a).all() and np.array_equal(a, b)   # deterministic
+    assert a.shape == (3, 384) and np.isfinite(a).all() and np.array_equal(a, b)   # deterministic
     np.testing.assert_allclose(enc(x[1:2])[0], a[1], rtol=1e-5, atol=1e-6)       # batch does not matter
     with pytest.raises(DataError, match=r"frames must be \(B, 4, 112, 112\)"):
         enc(np.zeros((1, 4, 32, 32), np.float32))

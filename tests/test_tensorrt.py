@@ -161,7 +161,7 @@ def test_build_fp16_with_the_builder_flag(fake, tmp_path):
     assert trt.log["profile"] == ("frames", (1, 4, 112, 112), (16, 4, 112, 112), (32, 4, 112, 112))
     side = read_sidecar(plan)
     assert side["precision"] == "fp16" and side["tensorrt_version"] == "10.9.0" and side["gpu"] == "Fake GPU"
-    assert side["compute_capability"] == "9.0" and side["metadata"]["feature_dim"] == "1024"
+    assert side["compute_capability"] == "9.0" and side["metadata"]["feature_dim"] == "384"
 
 
 def test_build_strongly_typed_where_there_is_no_fp16_flag(fake, tmp_path):

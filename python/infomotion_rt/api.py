@@ -60,7 +60,7 @@ def extract_features(data_dir: str | Path, out: str | Path, *, engine: str | Pat
     name, a folder of Parquet shards (``infomotion-rt extract``).
 
     ``engine``: the motion model file (``.onnx`` ONNX Runtime, ``.plan`` TensorRT, ``.pt`` torch); None = the
-    shipped encoder (``models/MODEL_CARD.md``: 1,024 float32 values per video). ``representation="flow"``: the
+    shipped encoder (``models/MODEL_CARD.md``: 384 float32 values per video). ``representation="flow"``: the
     optical-flow baseline instead (256 values, no model). ``split``: TRAIN, VAL or TEST only (None: every video).
     ``device``: cpu, cuda or auto. ``threads``: backend CPU threads (0: its default). ``keep_paths``: record
     the engine's and the dataset's paths in the file (default: the engine's file name and hash only).

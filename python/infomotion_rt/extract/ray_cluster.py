@@ -10,7 +10,7 @@ How the work is split (ours):
   (``concurrency``); each holds one encoder session for its life (``runtime.load_encoder``: ONNX Runtime on
   CPU, or CUDA / TensorRT where the worker has them) and decodes and encodes ``batch_size`` videos a call,
   with exactly the per-video code of single-process mode (``extract.pipeline.decode_for_encoder``).
-- The driver collects the vectors (1,024 float32 per video with the shipped motion-grid encoder: 4 GB for a
+- The driver collects the vectors (384 float32 per video with the shipped ed-es-flow encoder: 1.5 GB for a
   million) and writes them through the same sinks as single-process mode, so a folder output is the shard
   store of ``feature_store``, shards written atomically, and ``--resume`` skips the videos of finished shards.
 - Every video that fails is recorded with its reason and listed at the end; a Ray failure (an actor that

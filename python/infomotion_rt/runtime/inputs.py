@@ -96,7 +96,7 @@ def endpoint_input(record, size: int = DEFAULT_SIZE) -> np.ndarray:
 def endpoint_pairs_input(record, size: int = DEFAULT_SIZE, pair1_only: bool = False) -> tuple[VideoPairs, np.ndarray]:
     """``endpoint_input`` and the ``VideoPairs`` it came from (extraction reads ``n_frames`` off it).
 
-    ``pair1_only``: for a model that reads pair 1 only (``contract.PAIR1_ONLY_VECTORS``, e.g. the motion-grid
+    ``pair1_only``: for a model that reads pair 1 only (``contract.PAIR1_ONLY_VECTORS``, e.g. the ed-es-flow
     vector): only ED and ES are decoded, and pair 2's slots (input frames 2-3) repeat them, so the input keeps
     its (4, size, size) shape and the model's output is the same as with the true pair 2."""
     vp = load_video_pairs(record, endpoints_only=True, pair1_only=pair1_only)
