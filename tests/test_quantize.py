@@ -68,3 +68,16 @@ def test_export_cli_int8_from_onnx(tiny_export, tiny_phantom, tmp_path):
     assert load_encoder(out, "cpu", 1).metadata["calibration"].startswith("ph (first 10 videos)")
     r = CliRunner().invoke(cli, ["export-model", str(fp32), "--out", str(tmp_path / "x.onnx")])
     assert isinstance(r.exception, ConfigError) and "add --int8" in str(r.exception)
+
+
+def test_int8_of_the_shipped_vector_kind(tiny_export, frames, tmp_path):
+    """An ed-es-flow export (the shipped encoder's vector: flow heads, upsampling) quantises too; ONNX Runtime's
+    symbolic shape inference needs auto_merge for it."""
+    from infomotion_rt.motion.export import export_onnx
+
+    ckpt, _ = tiny_export
+    fp32 = export_onnx(ckpt, tmp_path / "tiny_flow.onnx", training_data="unit test", vector="ed-es-flow")
+    rep = quantize_onnx(fp32, tmp_path / "tiny_flow_int8.onnx", frames[:8], tol=TINY_TOL)
+    q = load_encoder(rep.path, "cpu", 1)
+    assert q.metadata["vector"] == "ed-es-flow" and q.feature_dim == 2 * 3 * 64 and q.precision == "int8"
+    assert rep.max_rel_error <= TINY_TOL

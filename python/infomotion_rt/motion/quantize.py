@@ -135,7 +135,9 @@ def quantize_onnx(src, out, frames: np.ndarray, *, fmt: str = "qdq", per_channel
 
     with tempfile.TemporaryDirectory(prefix="infomotion-int8-") as tmp:
         pre, tmp_out = Path(tmp) / "pre.onnx", Path(tmp) / "int8.onnx"
-        quant_pre_process(str(src), str(pre))          # shape inference + graph clean-up, as ORT advises
+        # shape inference + graph clean-up, as ORT advises; auto_merge lets the symbolic pass merge the batch
+        # dimension of the flow heads' branch with the encoder's (the ed-es-flow export fails without it)
+        quant_pre_process(str(src), str(pre), auto_merge=True)
         level = logging.getLogger().level
         logging.getLogger().setLevel(logging.ERROR)   # the tools log every op they leave in float
         try:
