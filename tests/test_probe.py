@@ -135,8 +135,11 @@ def test_evaluate_instrument_probe_end_to_end(phantom, tmp_path):
             assert row[which]["n"] == result["n_test"]
     assert set(result["references"]) == {"mean_ef", "majority_class"}
     assert (tmp_path / "motion.pixels.npz").is_file() and "| Mean EF" in (out / "evaluation.md").read_text()
-    res = CliRunner().invoke(cli, ["evaluate", str(phantom), "--selection", str(sel), "--instrument", "probe",
-                                   "--features", str(feats), "--out", str(out), "--no-weights"])
+    again = ["evaluate", str(phantom), "--selection", str(sel), "--instrument", "probe", "--features", str(feats),
+             "--out", str(out), "--no-weights"]
+    res = CliRunner().invoke(cli, again)      # the first run's results are there: not replaced silently
+    assert res.exit_code != 0 and "evaluation.json: exists; pass --overwrite" in str(res.exception)
+    res = CliRunner().invoke(cli, again + ["--overwrite"])
     assert res.exit_code == 0, res.output
     unweighted = json.loads((out / "evaluation.json").read_text())
     assert unweighted["weights"].startswith("off") and unweighted["pixels"]["computed"] == 0

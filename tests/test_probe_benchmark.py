@@ -65,7 +65,7 @@ def test_probe_benchmark_end_to_end(tiny_probe_inputs, tmp_path, monkeypatch):
     assert set(r["draws"]) == {"0", "1", "2"} and r["draws"]["0"]["n"] == r["n_draw"]
     res = CliRunner().invoke(cli, ["benchmark", str(data), "--instrument", "probe", "--features", str(feats),
                                    "--seeds", "2", "--vpc", "2", "--methods", "random,kmeans", "--no-weights",
-                                   "--pool-share", "1.0", "--out", str(out)])
+                                   "--pool-share", "1.0", "--out", str(out), "--overwrite"])
     assert res.exit_code == 0, res.output
     r = json.loads((out / "results.json").read_text())
     assert r["weights"].startswith("off") and r["n_draw"] == r["n_pool"]
@@ -91,3 +91,19 @@ def test_probe_needs_features(tiny_probe_inputs):
     data, feats = tiny_probe_inputs
     res = CliRunner().invoke(cli, ["benchmark", str(data), "--instrument", "probe"])
     assert isinstance(res.exception, ConfigError) and "needs --features" in str(res.exception)
+
+
+def test_benchmark_and_relabel_do_not_replace_results_silently(tmp_path):
+    """An earlier run's results are an error unless --overwrite (checked before any work)."""
+    (tmp_path / "b" / "probe").mkdir(parents=True)
+    (tmp_path / "b" / "probe" / "results.json").write_text("{}")
+    res = CliRunner().invoke(cli, ["benchmark", str(tmp_path / "data"), "--instrument", "both", "--out",
+                                   str(tmp_path / "b")])
+    assert res.exit_code != 0 and "probe/results.json: exists; pass --overwrite" in str(res.exception)
+    (tmp_path / "rel.csv").write_text("FileName,EF\n")
+    res = CliRunner().invoke(cli, ["relabel", str(tmp_path / "data"), "--model", str(tmp_path / "m.pt"), "--out",
+                                   str(tmp_path / "rel.csv")])
+    assert res.exit_code != 0 and "rel.csv: exists; pass --overwrite" in str(res.exception)
+    res = CliRunner().invoke(cli, ["relabel", str(tmp_path / "data"), "--model", str(tmp_path / "m.pt"), "--out",
+                                   str(tmp_path / "rel.csv"), "--overwrite"])
+    assert "exists" not in str(res.exception)     # past the check (then the missing model stops it)

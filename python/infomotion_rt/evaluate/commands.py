@@ -59,6 +59,16 @@ def regressor_options(f):
     return f
 
 
+def check_results(overwrite: bool, *paths) -> None:
+    """An existing result file (evaluate's evaluation.json, benchmark's results.json, relabel's CSV) is an error
+    unless ``--overwrite``, as for every other command; one line naming it. None entries are skipped."""
+    from pathlib import Path
+
+    for path in paths:
+        if path is not None and Path(path).exists() and not overwrite:
+            raise ConfigError(f"{path}: exists; pass --overwrite to replace it (or choose another --out)")
+
+
 def eval_config(kw: dict):
     from infomotion_rt.evaluate.protocol import EvalConfig
     from infomotion_rt.evaluate.regressor import get_setting
@@ -97,12 +107,17 @@ def eval_config(kw: dict):
                    "features (--features) and on a pixel representation cached beside them (docs/commands.md, evaluate).")
 @click.option("--features", type=click.Path(dir_okay=True), default=None,
               help="With --instrument probe: the features file the selection used.")
+@click.option("--overwrite", is_flag=True, help="Replace the results of an earlier run in --out (else an error).")
 @regressor_options
-def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, instrument, features, **kw) -> None:
+def evaluate_cmd(data_dir, selection, whole, labels_csv, out_dir, save_model, instrument, features, overwrite,
+                 **kw) -> None:
     """Train the EF regressor on the selected videos (or the whole TRAIN split), test on TEST, repeat;
     or, with --instrument probe, score ridge read-outs of them."""
+    from pathlib import Path
+
     if whole == (selection is not None):
         raise ConfigError("give either --selection FILE or --whole")
+    check_results(overwrite, Path(out_dir) / "evaluation.json", save_model)
     if instrument == "probe":
         return probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw)
     if features:
@@ -172,6 +187,7 @@ def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dic
 @click.option("--trust-labels", is_flag=True, help="With --synthetic: keep its EF labels (default: relabel).")
 @click.option("--out", "out_dir", default="benchmark", show_default=True, type=click.Path(file_okay=False))
 @click.option("--no-plot", is_flag=True, help="Skip the bar chart (no matplotlib needed).")
+@click.option("--overwrite", is_flag=True, help="Replace the results of an earlier run in --out (else an error).")
 @click.option("--whole-runs", type=click.IntRange(min=1), default=None,
               help="Runs of the Whole rows (default: --runs); run 1's model gives the appearance features.")
 @click.option("--reuse-whole", type=click.Path(file_okay=False), default=None,
@@ -179,10 +195,14 @@ def probe_cmd(data_dir, selection, whole, labels_csv, out_dir, features, kw: dic
                    "and --whole-steps: reuse its Whole Real models instead of retraining them.")
 @regressor_options
 def benchmark_cmd(data_dir, vpcs, methods, features, instrument, seeds, pool_share, engine, synthetic, trust_labels,
-                  out_dir, no_plot, whole_runs, reuse_whole, **kw) -> None:
+                  out_dir, no_plot, overwrite, whole_runs, reuse_whole, **kw) -> None:
     """The paper's Table 1 on DATA_DIR: methods x VPC x runs, select + evaluate each, Whole as reference;
     with --seeds or --pool-share < 1, methods x VPC x paired pool-resampled seeds (one CNN training each);
     with --instrument probe, the same seeds scored by ridge read-outs; both: the two on the same draws."""
+    from pathlib import Path
+
+    check_results(overwrite, Path(out_dir) / "results.json",
+                  Path(out_dir) / "probe" / "results.json" if instrument == "both" else None)
     if instrument == "probe":
         probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, out_dir, kw, plot=not no_plot)
         return
@@ -285,8 +305,10 @@ def probe_benchmark_cmd(data_dir, vpcs, methods, features, seeds, pool_share, ou
               help="Also write appearance embeddings (penultimate layer) as a features file (.npz).")
 @click.option("--split", type=click.Choice(["TRAIN", "VAL", "TEST"], case_sensitive=False), default=None)
 @click.option("--device", default="cpu", show_default=True)
-def relabel_cmd(data_dir, model_path, out, embed_out, split, device) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out / --embed-out (else an error).")
+def relabel_cmd(data_dir, model_path, out, embed_out, split, device, overwrite) -> None:
     """Predicted EF for every video of DATA_DIR, as a FileList-style CSV (EF_original kept)."""
+    check_results(overwrite, out, embed_out)
     require("torch", "torchvision", what="relabel")
     import numpy as np
 
