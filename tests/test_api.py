@@ -64,6 +64,17 @@ def test_api_select_matches_the_command_and_checks_options(phantom, tmp_path):
     with pytest.raises(ConfigError, match=r"^k \(neighbours per video\) must be >= 1, got 0$"):
         im.select_config(k=0)
     assert im.write_selection(tmp_path / "s.csv", picks).is_file()
+    # the command line's spellings work too; a wrong type is one ConfigError, not an AttributeError
+    from infomotion_rt.selection.metric import MetricConfig
+
+    assert im.select(fs, vpc=2, metric="pca").metric == im.select(fs, vpc=2, metric=MetricConfig("pca")).metric
+    assert im.select_config(split="all").split is None
+    with pytest.raises(ConfigError, match="^select: knn must be a KnnConfig"):
+        im.select(fs, vpc=2, knn=8)
+    with pytest.raises(ConfigError, match="^unknown choice 'zz'"):
+        im.select(fs, vpc=2, choice="zz")
+    with pytest.raises(ConfigError, match=r"overwrite=True in Python"):
+        im.extract_features(phantom, feats, representation="flow")
 
 
 def test_import_is_lazy_and_names_are_listed():

@@ -31,6 +31,8 @@ from infomotion_rt.extract.files import read_features
 from infomotion_rt.extract.pipeline import ExtractConfig, ExtractResult
 from infomotion_rt.extract.pipeline import extract_features as _extract_features
 from infomotion_rt.selection.graph import GraphConfig
+from infomotion_rt.selection.knn_index import KnnConfig
+from infomotion_rt.selection.metric import MetricConfig
 from infomotion_rt.selection.methods import WEIGHT_COLUMN, SelectConfig, Selection, select_features
 from infomotion_rt.selection.methods import write_selection as _write_selection
 from infomotion_rt.share.dataset import ExportResult
@@ -89,6 +91,13 @@ def select_config(vpc: int = 10, *, method: str = "infomotion", seed: int = 0, s
     method, mode, weighting, centrality or choice)."""
     graph_fields = set(GraphConfig.__dataclass_fields__)
     select_fields = set(SelectConfig.__dataclass_fields__) - {"vpc", "method", "seed", "split", "graph"}
+    if isinstance(split, str) and split.lower() == "all":   # the command line's spelling of None
+        split = None
+    if isinstance(options.get("metric"), str):              # a transform's name, e.g. "pca": its default dims
+        options["metric"] = MetricConfig(options["metric"])
+    for name, kind in (("metric", MetricConfig), ("knn", KnnConfig)):
+        if options.get(name) is not None and not isinstance(options[name], kind):
+            raise ConfigError(f"select: {name} must be a {kind.__name__} (or None), got {options[name]!r}")
     unknown = sorted(set(options) - graph_fields - select_fields)
     if unknown:  # name only the documented options (the configs' internal fields are accepted, not advertised)
         close = [m for u in unknown for m in difflib.get_close_matches(u, SELECT_OPTIONS, n=1)]
@@ -106,12 +115,12 @@ def select(features: FeatureSet | str | Path, vpc: int = 10, *, method: str = "i
     """Pick ``vpc`` videos per EF class (``infomotion-rt select``) from a ``FeatureSet`` or a features path.
 
     ``method``: infomotion (the default), infodist, random, kmeans, kcenter, herding, or the peers typiclust,
-    probcover, maxherding (the [peers] extra). ``split``: the pool (None: every video). ``k``: neighbours in
+    probcover, maxherding (the [peers] extra). ``split``: the pool (None or "all": every video). ``k``: neighbours in
     the kNN graph. ``options``: the research settings of ``selection.methods.SelectConfig`` and
-    ``selection.graph.GraphConfig``: ``metric`` (a ``selection.metric.MetricConfig``, the transform fitted on
-    every candidate first; None: the study's default, raw with ``paper_literal``), ``choice`` (medoid or
-    centrality; None: medoid, centrality with ``paper_literal``), ``mode`` (union, mutual), ``weighting``
-    (gaussian, inverse), ``centrality`` (degree, pagerank), ``trials`` (Infomap trials), ``paper_literal``
+    ``selection.graph.GraphConfig``: ``metric`` (a ``selection.metric.MetricConfig`` or a transform's name such
+    as "pca", the transform fitted on every candidate first; None: the study's default, raw with
+    ``paper_literal``), ``choice`` (medoid or centrality; None: medoid, centrality with ``paper_literal``),
+    ``mode`` (union, mutual), ``weighting`` (gaussian, inverse; distance is the paper-literal's), ``centrality`` (degree, pagerank), ``trials`` (Infomap trials), ``paper_literal``
     (complete graph, O(n^2)), ``knn`` (a ``selection.knn_index.KnnConfig``: exact or approximate search, kNN
     PCA, FAISS threads). Returns a ``Selection``: ``rows`` (one dict per pick: FileName, EF, class,
     community, centrality, Weight = the class-prior sample weight), ``names`` (the picked video names),

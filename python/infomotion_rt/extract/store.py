@@ -279,7 +279,8 @@ def check_resumable(where: Path, found: dict, expect: dict, rows=None, labels=No
 
 
 def _exists_error(out: Path, what: str) -> ConfigError:
-    return ConfigError(f"{out}: {what}; pass --resume to continue it or --overwrite to replace it")
+    return ConfigError(f"{out}: {what}; pass --resume to continue it or --overwrite to replace it "
+                       "(resume=True / overwrite=True in Python)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ class SelectConfig:
         if self.method not in METHODS:
             raise ConfigError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
         if self.choice is not None and self.choice not in CHOICES:
-            raise ConfigError(f"unknown --choice {self.choice!r}; choose from {', '.join(CHOICES)}")
+            raise ConfigError(f"unknown choice {self.choice!r} (--choice); choose from {', '.join(CHOICES)}")
 
 
 @dataclass
@@ -441,7 +441,7 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
         mask = np.char.upper(fs.split.astype(str)) == cfg.split.upper()
         if not mask.any():
             found = sorted(set(fs.split.tolist()))
-            raise DataError(f"no video has split {cfg.split!r} (splits present: {found}); use --split all")
+            raise DataError(f"no video has split {cfg.split!r} (splits present: {found}); for every video use --split all (split=None in Python)")
         if not mask.all():  # a copy of every vector only when something is left out
             fs = fs.subset(mask)
     bad = ~np.isfinite(fs.features).all(axis=1)
