@@ -32,7 +32,8 @@ def test_export_is_the_encoder_with_a_dynamic_batch_and_metadata(tiny_export):
     meta = {p.key: p.value for p in model.metadata_props}
     assert set(REQUIRED_META) <= set(meta) and meta["format"] == FORMAT
     assert meta["image_size"] == "32" and meta["feature_dim"] == str(CONFIGS["tiny"].feature_dim)
-    assert meta["model_hash"] == file_sha256(ckpt) and meta["training_data"] == "unit test"
+    assert meta["source_checkpoint_sha256"] == file_sha256(ckpt) and "model_hash" not in meta
+    assert meta["training_data"] == "unit test"
     assert "[0, 1]" in meta["normalisation"] and "scale(1/8, 1/16)" in meta["feature_layout"]
     assert '"name": "tiny"' in meta["config"] and meta["package_version"]
     assert not list(path.parent.glob("*.tmp"))           # written atomically
@@ -110,7 +111,7 @@ def test_shipped_encoder_matches_its_checkpoint():
     from infomotion_rt.motion.train import load_checkpoint, model_from_checkpoint
 
     got = load_encoder(default_engine(), "cpu", 1)
-    assert got.metadata["model_hash"] == file_sha256(pt)
+    assert got.metadata["source_checkpoint_sha256"] == file_sha256(pt)
     ref = MotionVectorModel(model_from_checkpoint(load_checkpoint(pt), pt), got.metadata.get("vector", "mean")).eval()
     rng = np.random.default_rng(0)
     for batch in (1, 7):

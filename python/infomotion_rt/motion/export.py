@@ -52,7 +52,9 @@ def onnx_metadata(checkpoint: dict, checkpoint_path, training_data: str = "", ve
         "val_psnr": f"{last['val_psnr']:.3f}" if "val_psnr" in last else "",
         "naive_psnr": f"{last['naive_psnr']:.3f}" if "naive_psnr" in last else "",
         "source_checkpoint": Path(checkpoint_path).name,
-        "model_hash": file_sha256(checkpoint_path),       # sha256 of the checkpoint the weights came from
+        # sha256 of the checkpoint the weights came from (not "model_hash": a features file names the model
+        # file's own sha256 so; both under one name confused audits)
+        "source_checkpoint_sha256": file_sha256(checkpoint_path),
         "package_version": __version__,
         "training_data": training_data or "unspecified",
     }
