@@ -115,13 +115,14 @@ def select(features: FeatureSet | str | Path, vpc: int = 10, *, method: str = "i
     """Pick ``vpc`` videos per EF class (``infomotion-rt select``) from a ``FeatureSet`` or a features path.
 
     ``method``: infomotion (the default), infodist, random, kmeans, kcenter, herding, or the peers typiclust,
-    probcover, maxherding (the [peers] extra). ``split``: the pool (None or "all": every video). ``k``: neighbours in
-    the kNN graph. ``options``: the research settings of ``selection.methods.SelectConfig`` and
+    probcover, maxherding (the [peers] extra). ``split``: the pool (None or "all": every video). ``k``:
+    neighbours in the kNN graph. ``options``: the research settings of ``selection.methods.SelectConfig`` and
     ``selection.graph.GraphConfig``: ``metric`` (a ``selection.metric.MetricConfig`` or a transform's name such
     as "pca", the transform fitted on every candidate first; None: the study's default, raw with
     ``paper_literal``), ``choice`` (medoid or centrality; None: medoid, centrality with ``paper_literal``),
-    ``mode`` (union, mutual), ``weighting`` (gaussian, inverse; distance is the paper-literal's), ``centrality`` (degree, pagerank), ``trials`` (Infomap trials), ``paper_literal``
-    (complete graph, O(n^2)), ``knn`` (a ``selection.knn_index.KnnConfig``: exact or approximate search, kNN
+    ``mode`` (union, mutual), ``weighting`` (gaussian, inverse; distance is the paper-literal's),
+    ``centrality`` (degree, pagerank), ``trials`` (Infomap trials), ``paper_literal`` (complete graph,
+    O(n^2)), ``knn`` (a ``selection.knn_index.KnnConfig``: exact or approximate search, kNN
     PCA, FAISS threads). Returns a ``Selection``: ``rows`` (one dict per pick: FileName, EF, class,
     community, centrality, Weight = the class-prior sample weight), ``names`` (the picked video names),
     ``summary`` (a line per class), ``notes`` (a line per edge case met), ``metric`` (the transform used).
