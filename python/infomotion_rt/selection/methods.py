@@ -441,7 +441,8 @@ def select_features(fs: FeatureSet, cfg: SelectConfig, classes: EFClasses = DEFA
         mask = np.char.upper(fs.split.astype(str)) == cfg.split.upper()
         if not mask.any():
             found = sorted(set(fs.split.tolist()))
-            raise DataError(f"no video has split {cfg.split!r} (splits present: {found}); for every video use --split all (split=None in Python)")
+            raise DataError(f"no video has split {cfg.split!r} (splits present: {found}); for every video use "
+                            "--split all (split=None in Python)")
         if not mask.all():  # a copy of every vector only when something is left out
             fs = fs.subset(mask)
     bad = ~np.isfinite(fs.features).all(axis=1)
