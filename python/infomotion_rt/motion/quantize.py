@@ -57,7 +57,7 @@ def calibration_frames(data_dir=None, n: int = 64, size: int = 112, seed: int = 
         if data_dir is None:
             from infomotion_rt.phantom.generate import generate
 
-            data_dir = Path(tmp) / "phantom"
+            data_dir = Path(tmp) / "calibration-phantom"   # its progress bar reads "phantom calibration-phantom"
             generate(data_dir, n, seed=seed, progress=progress)
             what = f"phantom --n {n} --seed {seed}"
         else:
