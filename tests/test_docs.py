@@ -63,13 +63,6 @@ def test_quoted_section_references_name_a_heading():
     assert not bad, bad
 
 
-# Options that commands.md does not name yet, left on purpose: the "Own encoder" sections are being rewritten
-# with the shipped motion model (issue 19). Any other option must be named in its command's section.
-NOT_YET_DOCUMENTED = {
-    "train-ifa": {"--seed", "--max-videos"},
-    "export-model": {"--training-data", "--opset"},
-    "build-engine": {"--min-batch", "--opt-batch", "--max-batch", "--workspace-mb"},
-}
 GLOBAL = {"--folds", "--view"}   # in "Global options and options of every command that reads data"
 
 
@@ -83,7 +76,7 @@ def test_every_option_of_every_command_is_in_its_section():
             flags = [o for o in param.opts + param.secondary_opts if o.startswith("--")]
             if getattr(param, "hidden", False) and not getattr(param, "advanced", False) or not flags:
                 continue   # a moved option's old name, or an argument
-            if set(flags) & (GLOBAL | NOT_YET_DOCUMENTED.get(name, set())):
+            if set(flags) & GLOBAL:
                 continue
             if not any(re.search(re.escape(f) + r"(?![\w-])", text) for f in flags):
                 missing.setdefault(name, []).append(flags[0])
