@@ -181,12 +181,7 @@ def extract_features(data_dir, engine, out, cfg: ExtractConfig = ExtractConfig()
         enc = encoder if encoder is not None else load_encoder(engine, cfg.device, cfg.threads)
         if log is not None:
             log(f"engine {engine}: {enc.name}, {enc.runtime}")
-    sink.check_model(enc.model_hash)
-    res = ExtractResult(out)
-    for subject, message in dataset.problems:
-        res.problems.add(subject, message)
-    todo = [r for r in records if r.name not in sink.done]
-    res.n_skipped = len(records) - len(todo)
+    res, todo = start_result(out, dataset, records, sink, enc.model_hash)
     if flow:
         meta = flow.flow_meta(dataset, data_dir, cfg.split, expect["dataset_fingerprint"], enc, cfg.keep_paths)
     else:
@@ -214,6 +209,19 @@ def _check_representation(representation: str, engine, encoder, cfg: ExtractConf
     if cfg.device not in ("auto", "cpu"):
         raise ConfigError(f"--representation flow runs on the CPU; drop --device {cfg.device}")
     return flow
+
+
+def start_result(out, dataset, records, sink, model_hash: str) -> tuple[ExtractResult, list]:
+    """Once the model is known (single-process and Ray alike): the store must hold that model's vectors (a
+    ConfigError otherwise, ``--resume``); the result starts with the dataset's problems. Returns the result and
+    the records still to extract."""
+    sink.check_model(model_hash)
+    res = ExtractResult(out)
+    for subject, message in dataset.problems:
+        res.problems.add(subject, message)
+    todo = [r for r in records if r.name not in sink.done]
+    res.n_skipped = len(records) - len(todo)
+    return res, todo
 
 
 def finish_extraction(sink, meta: dict, res: ExtractResult, data_dir, t_start: float) -> ExtractResult:

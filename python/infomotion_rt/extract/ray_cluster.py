@@ -158,8 +158,8 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
     KeyboardInterrupt or SIGTERM the vectors received so far are saved and Ray is shut down)."""
     from infomotion_rt.data.loader import load_dataset
     from infomotion_rt.extract.store import is_store_path, open_sink
-    from infomotion_rt.extract.pipeline import (ExtractConfig, ExtractResult, extraction_meta, finish_extraction, interrupted_hint,
-                           resume_checks, split_records)
+    from infomotion_rt.extract.pipeline import (ExtractConfig, extraction_meta, finish_extraction, interrupted_hint,
+                                                resume_checks, split_records, start_result)
     from infomotion_rt.runtime import default_engine, load_encoder
 
     ray = require_ray()
@@ -178,12 +178,7 @@ def extract_on_ray(data_dir, engine, out, cfg=None, rc: RayConfig = RayConfig(),
     probe = load_encoder(engine, "cpu", 1)  # hash, config, dimensions for the meta; actors load their own
     if log is not None:
         log(f"engine {engine}: Ray Data, {rc.actors} actors ({rc.address})")
-    sink.check_model(probe.model_hash)
-    res = ExtractResult(out)
-    for subject, message in dataset.problems:
-        res.problems.add(subject, message)
-    todo = [r for r in records if r.name not in sink.done]
-    res.n_skipped = len(records) - len(todo)
+    res, todo = start_result(out, dataset, records, sink, probe.model_hash)
     meta = extraction_meta(engine, probe, dataset, data_dir, cfg, expect["dataset_fingerprint"])
     threads = cfg.threads or max(1, round(rc.cpus_per_actor))
     # Ray hides GPUs from actors that reserve none, so --device cuda/tensorrt reserves one per actor
